@@ -30,3 +30,11 @@ class ModelError(HeartprintError):
 def describe(source: object) -> str:
     """Short human-readable name of an input for error messages."""
     return str(source) if source is not None else "<array input>"
+
+
+class HeartprintWarning(UserWarning):
+    """Base class of heartprint's warnings (something was skipped or assumed, and said so)."""
+
+
+class SkippedFileWarning(HeartprintWarning):
+    """A file in a folder or archive could not be read and was skipped; the rest still loads."""

@@ -1,0 +1,247 @@
+"""The load layer: decode the pixels of a scanned series into a :class:`heartprint.Image`."""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.pixels import apply_modality_lut, get_decoder
+
+from heartprint.errors import InvalidInputError, UnsupportedSeriesError
+from heartprint.image import Image
+from heartprint.io._geometry import Layout, _float, _nominal_interval
+from heartprint.io._scan import DicomSource, ScanResult, SeriesInfo, scan
+
+__all__ = ["load", "load_series"]
+
+#: ITU-R BT.601 luma weights, used to turn colour (RGB) ultrasound frames into grey levels.
+_LUMA_BT601 = np.array([0.299, 0.587, 0.114])
+
+
+def _check_transfer_syntax(source: DicomSource, ds: Dataset) -> None:
+    ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if ts is None:
+        return
+    try:
+        decoder = get_decoder(ts)
+    except NotImplementedError as exc:
+        raise UnsupportedSeriesError(
+            f"{source}: (0002,0010) Transfer Syntax UID {ts} ({ts.name}) cannot be decoded; expected a "
+            "native or a JPEG / JPEG-LS / JPEG 2000 / RLE syntax decodable by pydicom + pylibjpeg"
+        ) from exc
+    if not decoder.is_available:
+        raise UnsupportedSeriesError(
+            f"{source}: (0002,0010) Transfer Syntax UID {ts} ({ts.name}) has no installed decoder plugin; "
+            "expected pylibjpeg-libjpeg / -openjpeg / -rle to be installed"
+        )
+
+
+def _read_pixels(source: DicomSource) -> tuple[Dataset, np.ndarray]:
+    """Read one file with its pixel data; return the dataset and ``(frames, rows, cols)`` stored values."""
+    try:
+        if source.member is None:
+            ds = pydicom.dcmread(source.path, force=False)
+        else:
+            ds = pydicom.dcmread(io.BytesIO(source.read_bytes()), force=False)
+    except pydicom.errors.InvalidDicomError as exc:
+        raise InvalidInputError(f"{source}: not a DICOM file ({exc}); expected a DICOM Part 10 file") from exc
+    except (EOFError, OSError, ValueError) as exc:
+        raise InvalidInputError(f"{source}: unreadable or truncated DICOM file ({exc})") from exc
+    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
+        raise InvalidInputError(f"{source}: (7FE0,0010) Pixel Data is missing; expected an image file")
+    _check_transfer_syntax(source, ds)
+    try:
+        arr = ds.pixel_array
+    except NotImplementedError as exc:
+        ts = ds.file_meta.TransferSyntaxUID
+        raise UnsupportedSeriesError(
+            f"{source}: (0002,0010) Transfer Syntax UID {ts} ({ts.name}) could not be decoded ({exc})"
+        ) from exc
+    except (ValueError, RuntimeError, EOFError, KeyError, AttributeError) as exc:
+        raise InvalidInputError(
+            f"{source}: (7FE0,0010) Pixel Data could not be decoded ({exc}); the file may be truncated or "
+            "its (0028,xxxx) image pixel description wrong"
+        ) from exc
+    spp = int(ds.get("SamplesPerPixel", 1) or 1)
+    nf = max(1, int(ds.get("NumberOfFrames", 1) or 1))
+    if spp > 1:  # colour: pydicom returns RGB (YBR converted) with samples last
+        arr = (arr.astype(np.float32) @ _LUMA_BT601.astype(np.float32)).astype(np.float32)
+    if nf == 1:
+        arr = arr[np.newaxis]
+    return ds, arr
+
+
+def _to_modality_units(ds: Dataset, frames: np.ndarray, layout: Layout, file: int) -> np.ndarray:
+    """Apply the modality LUT: (0028,1052)/(0028,1053) Rescale Intercept/Slope (per frame if enhanced)."""
+    per_file = [f for f in layout.frames if f.file == file]
+    if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
+        slopes = np.array([f.slope for f in per_file], dtype=float)
+        intercepts = np.array([f.intercept for f in per_file], dtype=float)
+        if np.all(slopes == 1.0) and np.all(intercepts == 0.0):
+            return frames
+        return frames.astype(np.float64) * slopes[:, None, None] + intercepts[:, None, None]
+    if "RescaleSlope" in ds or "RescaleIntercept" in ds or "ModalityLUTSequence" in ds:
+        return np.asarray(apply_modality_lut(frames, ds))
+    return frames
+
+
+def _compact(arr: np.ndarray) -> np.ndarray:
+    """Store integer-valued results as int16/int32 (CT HU), other real values as float32."""
+    if arr.dtype.kind in "iu" or (
+        arr.size and np.all(np.isfinite(arr)) and np.array_equal(arr, np.round(arr))
+    ):
+        lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+        for dtype in (np.int16, np.int32):
+            info = np.iinfo(dtype)
+            if info.min <= lo and hi <= info.max:
+                return arr.astype(dtype)
+        return arr if arr.dtype.kind in "iu" else arr.astype(np.float64)
+    return arr.astype(np.float32)
+
+
+def _meta(series: SeriesInfo, layout: Layout) -> dict[str, Any]:
+    ds = series.first
+
+    def text(keyword: str) -> str | None:
+        v = ds.get(keyword)
+        return None if v is None or str(v) == "" else str(v)
+
+    heart_rate = _float(ds.get("HeartRate"))  # (0018,1088)
+    hr_source = "(0018,1088) Heart Rate" if heart_rate else None
+    if not heart_rate:
+        nominal = _float(ds.get("NominalInterval"))  # (0018,1062)
+        if nominal and nominal > 0:
+            heart_rate, hr_source = 60000.0 / nominal, "(0018,1062) Nominal Interval (R-R ms)"
+    meta: dict[str, Any] = {
+        "series_description": text("SeriesDescription"),
+        "protocol_name": text("ProtocolName"),
+        "patient_id": text("PatientID"),
+        "study_date": text("StudyDate"),
+        "manufacturer": text("Manufacturer"),
+        "sop_class_uid": series.sop_class_uid,
+        "heart_rate_bpm": heart_rate,
+        "heart_rate_source": hr_source,
+        "rr_interval_ms": _nominal_interval(ds),
+        "patient_size_m": _float(ds.get("PatientSize")),
+        "patient_weight_kg": _float(ds.get("PatientWeight")),
+        "slice_thickness_mm": _float(ds.get("SliceThickness")),
+        "n_files": series.n_files,
+        "files": [str(s) for s in series.sources[:3]] + (["..."] if series.n_files > 3 else []),
+    }
+    if series.classification is not None:
+        meta["kind_confidence"] = series.classification.confidence
+        meta["kind_reasons"] = list(series.classification.reasons)
+        if series.classification.subkind:
+            meta["subkind"] = series.classification.subkind
+    meta.update(layout.notes)
+    return meta
+
+
+def load_series(series: SeriesInfo, kind: str | None = None) -> Image:
+    """Decode a scanned series into an :class:`~heartprint.Image`.
+
+    Parameters
+    ----------
+    series
+        A :class:`SeriesInfo` from :func:`scan`.
+    kind
+        Override the series kind (a :class:`~heartprint.io.classify.SeriesKind` value, e.g.
+        ``"cine_sax"``); by default the scan's classification is used.
+
+    Returns
+    -------
+    Image
+        ``(z, y, x)``, or ``(t, z, y, x)`` with ``frame_times_ms`` for a cine, in modality
+        units (CT in HU after (0028,1052)/(0028,1053) rescale); LPS affine from (0020,0032),
+        (0020,0037), (0028,0030) and the measured slice step.
+
+    Raises
+    ------
+    GeometryError
+        Missing or inconsistent geometry (see :func:`heartprint.io._geometry.plan_layout`).
+    UnsupportedSeriesError
+        No image frames, or a transfer syntax that cannot be decoded.
+    InvalidInputError
+        A file is not DICOM, truncated, or its pixel data does not decode.
+    """
+    from heartprint.io.classify import SeriesKind
+
+    if kind is not None:
+        try:
+            kind = SeriesKind(kind).value
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"kind={kind!r}: expected one of {[k.value for k in SeriesKind]}"
+            ) from exc
+    layout = series.layout()
+    n_t, n_z = layout.grid.shape
+    out: np.ndarray | None = None
+    position = {}  # frame id -> (t, z)
+    for t in range(n_t):
+        for z in range(n_z):
+            position[int(layout.grid[t, z])] = (t, z)
+    frame_ids_by_file: dict[int, list[int]] = {}
+    for fid, f in enumerate(layout.frames):
+        frame_ids_by_file.setdefault(f.file, []).append(fid)
+    for file, fids in frame_ids_by_file.items():
+        source = series.sources[file]
+        ds, frames = _read_pixels(source)
+        if frames.shape[0] != len(fids) or frames.shape[1:] != (layout.rows, layout.columns):
+            raise InvalidInputError(
+                f"{source}: decoded pixel array of shape {frames.shape}; expected "
+                f"({len(fids)}, {layout.rows}, {layout.columns}) from (0028,0008)/(0028,0010)/(0028,0011)"
+            )
+        frames = _to_modality_units(ds, frames, layout, file)
+        if out is None:
+            dtype = np.float64 if frames.dtype.kind == "f" else np.int64
+            out = np.zeros((n_t, n_z, layout.rows, layout.columns), dtype=dtype)
+        elif frames.dtype.kind == "f" and out.dtype.kind != "f":
+            out = out.astype(np.float64)
+        for k, fid in enumerate(fids):
+            out[position[fid]] = frames[k]
+    assert out is not None
+    arr = _compact(out if n_t > 1 else out[0])
+    if kind is None and series.classification is not None:
+        kind = series.classification.kind.value
+    return Image(
+        arr,
+        layout.affine,
+        frame_times_ms=layout.frame_times_ms if n_t > 1 and layout.frame_times_ms is not None else None,
+        study_uid=series.study_uid or None,
+        series_uid=series.series_uid,
+        modality=series.modality or None,
+        kind=kind,
+        meta=_meta(series, layout),
+    )
+
+
+def load(path: str | os.PathLike, series_uid: str | None = None, *, kind: str | None = None) -> Image:
+    """Scan ``path`` and load one series.
+
+    Parameters
+    ----------
+    path
+        A DICOM file, a folder (recursive) or a .zip.
+    series_uid
+        (0020,000E) Series Instance UID to load; may be omitted when ``path`` holds one series.
+    kind
+        Optional kind override, as in :func:`load_series`.
+
+    Raises
+    ------
+    InvalidInputError
+        ``series_uid`` is not found, or omitted while ``path`` holds several series.
+    """
+    result: ScanResult = scan(path)
+    if series_uid is not None:
+        return load_series(result.get(series_uid), kind=kind)
+    if len(result) != 1:
+        listing = ", ".join(f"{s.series_uid} ({s.description or s.modality})" for s in result)
+        raise InvalidInputError(
+            f"{path}: holds {len(result)} series; expected one, or pass series_uid= one of: {listing}"
+        )
+    return load_series(result[0], kind=kind)
