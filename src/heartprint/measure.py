@@ -1,0 +1,118 @@
+"""Measurements and quality-control flags: the currency between rooms.
+
+A :class:`Measurement` is one number with its UCUM unit, a stable code, the method that
+produced it, the series it came from and the reference it follows. A :class:`QCFlag` is a
+reason to look twice at a result, carrying the value that triggered it. A later layer
+(``phenotype``, ``clinical``) builds Findings on top of these; nothing here interprets.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["Measurement", "QCFlag", "ReferenceRange", "Severity", "UCUM_UNITS"]
+
+#: UCUM unit strings heartprint emits. ``"1"`` is the UCUM unit for a dimensionless count.
+UCUM_UNITS: frozenset[str] = frozenset(
+    {
+        "mL", "mL/m2", "g", "g/m2", "%", "ms", "mm", "mm2", "m2", "L/min", "L/min/m2",
+        "mL/s", "/min", "HU", "mL/min/g", "1", "cm", "kg",
+    }
+)
+
+
+class Severity(str, Enum):
+    """How much a QC flag matters: ``info`` (note), ``warning`` (check), ``error`` (do not use)."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class ReferenceRange(BaseModel):
+    """A normal range for a measurement, with the population it applies to and its source."""
+
+    model_config = ConfigDict(frozen=True)
+
+    low: float | None = None
+    high: float | None = None
+    population: str = ""  # e.g. "adult men, SSFP 1.5 T"
+    reference: str = ""  # citation with DOI
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ReferenceRange":
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"reference range low={self.low} > high={self.high}")
+        return self
+
+
+class Measurement(BaseModel):
+    """One measured value.
+
+    Attributes
+    ----------
+    code
+        Stable machine key, e.g. ``"lv_edv"``; never changes once published.
+    name
+        Human-readable name, e.g. ``"LV end-diastolic volume"``.
+    value, unit
+        The number and its UCUM unit (``mL``, ``mL/m2``, ``g``, ``%``, ``ms``, ...).
+    method
+        Short description of how the value was obtained.
+    source
+        The input it was measured on (series instance UID or file name).
+    reference
+        Citation (with DOI where there is one) of the definition or constant used.
+    reference_range
+        Optional normal range.
+    phase
+        Optional cardiac phase (``"ED"``, ``"ES"`` or a frame index as text).
+    segment
+        Optional AHA segment number (1–17, Cerqueira et al. 2002).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
+    name: str
+    value: float
+    unit: str
+    method: str = ""
+    source: str | None = None
+    reference: str = ""
+    reference_range: ReferenceRange | None = None
+    phase: str | None = None
+    segment: int | None = Field(default=None, ge=1, le=17)
+
+    @field_validator("unit")
+    @classmethod
+    def _ucum(cls, unit: str) -> str:
+        if unit not in UCUM_UNITS:
+            raise ValueError(f"unit={unit!r}: expected one of the UCUM units {sorted(UCUM_UNITS)}")
+        return unit
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (``None`` fields dropped)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class QCFlag(BaseModel):
+    """A quality-control observation about an analysis.
+
+    ``message`` states the measured value that triggered the flag and the threshold;
+    ``details`` carries the same numbers in machine-readable form (slice and phase lists,
+    values, thresholds).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
+    severity: Severity
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
