@@ -82,9 +82,8 @@ class Classification:
 _KEYWORDS: dict[SeriesKind, tuple[str, ...]] = {
     SeriesKind.T2STAR_MAP: (r"t2\s?\*", r"t2star", r"t2 star", r"t2s[_ ]?map"),
     SeriesKind.T1_MAP: (r"molli", r"shmolli", r"t1[_ ]?map", r"native[_ ]?t1", r"\bt1 mapping", r"\becv\b", r"\bsasha\b"),
-    SeriesKind.T2_MAP: (r"t2[_ ]?map", r"t2 mapping", r"t2[_ ]?prep.*map"),
-    SeriesKind.FLOW: (r"flow", r"\bpc\b", r"phase[_ ]?contrast", r"\bvenc\b", r"velocity", r"q[_-]?flow", r"_v\d+",
-                      r"fl2d1_v"),
+    SeriesKind.T2_MAP: (r"t2[_ ]?map", r"t2 mapping", r"t2[_ ]?prep.*map", r"\bt2 (molli|flash|trufi)"),
+    SeriesKind.FLOW: (r"flow", r"\bpc\b", r"phase[_ ]?contrast", r"\bvenc\b", r"velocity", r"q ?flow", r"\bv\d{2,3}(in|through|tp|rl|ap|fh)?\b"),
     SeriesKind.LGE: (r"\blge\b", r"psir", r"\bde\b", r"delayed[_ ]?enh", r"late[_ ]?(gad|enh)", r"viability",
                      r"\bmde\b", r"scar"),
     SeriesKind.CT_CALCIUM: (r"calcium", r"\bcac\b", r"ca[_ ]?score", r"cascore", r"agatston", r"\bcs\b"),
@@ -124,7 +123,8 @@ def _text(ds) -> str:
     it = ds.get("ImageType")
     if it:
         parts.append(" ".join(str(x) for x in (it if not isinstance(it, str) else [it])))
-    return " | ".join(parts).lower()
+    # "_" and "-" separate words in protocol names ("cine_retro_SAX"): treat them as spaces.
+    return re.sub(r"[_\-]+", " ", " | ".join(parts).lower())
 
 
 def _float(v) -> float | None:
