@@ -257,3 +257,22 @@ class Image:
         arr = np.stack([one(t) for t in range(self.n_phases)]) if self.is_cine else one(None)
         affine = affine_from_geometry(new, origin, self.direction)
         return replace(self, array=arr, affine=affine)
+
+    def resample_like(self, reference: "Image", *, interpolation: str = "linear") -> "Image":
+        """Resample this 3-D image onto ``reference``'s grid (same physical space, LPS).
+
+        Points of the reference grid outside this image get 0.
+        """
+        import SimpleITK as sitk
+
+        if self.is_cine:
+            raise InvalidInputError("resample_like takes a 3-D image; resample each phase")
+        interp = {"linear": sitk.sitkLinear, "nearest": sitk.sitkNearestNeighbor}.get(interpolation)
+        if interp is None:
+            raise InvalidInputError(f"interpolation={interpolation!r}: expected linear or nearest")
+        src = self.to_sitk()
+        if interpolation != "nearest":
+            src = sitk.Cast(src, sitk.sitkFloat32)
+        ref = reference.to_sitk(0 if reference.is_cine else None)
+        out = sitk.Resample(src, ref, sitk.Transform(), interp, 0.0, src.GetPixelID())
+        return replace(reference.phase(0) if reference.is_cine else reference, array=sitk.GetArrayFromImage(out))

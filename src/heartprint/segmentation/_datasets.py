@@ -1,0 +1,117 @@
+"""Training and validation data readers (ACDC HDF5, Sunnybrook PNG), mapped to heartprint labels.
+
+These read the copies in ``../shared/data`` (see its README for licences): ACDC
+(Bernard et al., IEEE TMI 2018, doi:10.1109/TMI.2018.2837502; research use with citation,
+treated as CC BY-NC-SA 4.0, never redistributed) and Sunnybrook Cardiac Data (Radau et al.,
+MIDAS Journal 2009; CC0 1.0). Needs ``h5py`` and ``pillow`` (the ``dl``/``dev`` extras).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from heartprint.errors import InvalidInputError
+from heartprint.labels import BACKGROUND, LV_CAVITY, LV_MYOCARDIUM, RV_CAVITY
+
+#: ACDC label numbers → heartprint label numbers (ACDC: 1 RV, 2 myocardium, 3 LV).
+ACDC_TO_HEARTPRINT = np.array([BACKGROUND, RV_CAVITY, LV_MYOCARDIUM, LV_CAVITY], dtype=np.uint8)
+
+_ACDC_SLICE = re.compile(r"patient(\d{3})_frame(\d{2})_slice_(\d+)\.h5$")
+_ACDC_STACK = re.compile(r"patient(\d{3})_frame(\d{2})\.h5$")
+_SB_NAME = re.compile(r"^(SC-[A-Z]+(?:-[A-Z]+)?-\d+)-")
+
+
+def map_acdc_labels(label: np.ndarray) -> np.ndarray:
+    lab = np.asarray(label)
+    if lab.size and int(lab.max()) > 3:
+        raise InvalidInputError(f"ACDC label value {int(lab.max())}: expected 0–3")
+    return ACDC_TO_HEARTPRINT[lab]
+
+
+def _read_h5(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return np.asarray(f["image"], dtype=np.float32), map_acdc_labels(np.asarray(f["label"]))
+
+
+@dataclass
+class Slice2D:
+    image: np.ndarray  # (y, x) float32, normalised per source volume
+    label: np.ndarray  # (y, x) uint8 heartprint labels
+    source: str  # patient/group identifier
+    lv_only: bool  # True: only the LV cavity is labelled (Sunnybrook)
+
+
+def load_acdc_train_slices(folder: Path) -> list[Slice2D]:
+    """All 2-D training slices; intensities normalised per (patient, frame) stack."""
+    from heartprint.segmentation._preprocess import PERCENTILES
+
+    groups: dict[tuple[str, str], list[tuple[int, Path]]] = {}
+    for p in sorted(Path(folder).glob("*.h5")):
+        m = _ACDC_SLICE.search(p.name)
+        if m:
+            groups.setdefault((m.group(1), m.group(2)), []).append((int(m.group(3)), p))
+    if not groups:
+        raise InvalidInputError(f"{folder}: no ACDC slice files patientNNN_frameFF_slice_K.h5 found")
+    out: list[Slice2D] = []
+    for (pid, _frame), items in sorted(groups.items()):
+        items.sort()
+        pairs = [_read_h5(p) for _, p in items]
+        flat = np.concatenate([im.ravel() for im, _ in pairs])
+        lo, hi = np.percentile(flat, PERCENTILES)
+        for im, lab in pairs:
+            norm = np.clip((im - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32)
+            out.append(Slice2D(norm, lab, f"acdc{pid}", False))
+    return out
+
+
+def load_acdc_stacks(folder: Path) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    """Whole validation stacks: ``(patient, frame, image (z,y,x), label (z,y,x))``."""
+    out = []
+    for p in sorted(Path(folder).glob("*.h5")):
+        m = _ACDC_STACK.search(p.name)
+        if m:
+            im, lab = _read_h5(p)
+            out.append((m.group(1), m.group(2), im, lab))
+    return out
+
+
+def sunnybrook_patients(folder: Path) -> list[str]:
+    names = {(_SB_NAME.match(p.name) or [None, None])[1] for p in Path(folder, "images").glob("*.png")}
+    return sorted(n for n in names if n)
+
+
+def sunnybrook_split(folder: Path) -> tuple[list[str], list[str]]:
+    """Deterministic split of the 30 Sunnybrook patients: within each group (HF-I, HF-NI,
+    HYP, N) in name order, alternate patients go to training and to held-out testing."""
+    train, test = [], []
+    by_group: dict[str, list[str]] = {}
+    for pid in sunnybrook_patients(folder):
+        by_group.setdefault(pid.rsplit("-", 1)[0], []).append(pid)
+    for members in by_group.values():
+        for i, pid in enumerate(sorted(members)):
+            (train if i % 2 == 0 else test).append(pid)
+    return sorted(train), sorted(test)
+
+
+def load_sunnybrook(folder: Path, patients: list[str]) -> list[Slice2D]:
+    """Sunnybrook slices of the given patients (label 255 = LV cavity → heartprint 1)."""
+    from PIL import Image as PILImage
+
+    from heartprint.segmentation._preprocess import normalise_intensity
+
+    wanted = set(patients)
+    out = []
+    for p in sorted(Path(folder, "images").glob("*.png")):
+        m = _SB_NAME.match(p.name)
+        if not m or m.group(1) not in wanted:
+            continue
+        im = np.asarray(PILImage.open(p).convert("L"), dtype=np.float32)
+        lab = np.asarray(PILImage.open(Path(folder, "labels", p.name)).convert("L"))
+        out.append(Slice2D(normalise_intensity(im[None])[0], np.where(lab > 127, LV_CAVITY, 0).astype(np.uint8), m.group(1), True))
+    return out

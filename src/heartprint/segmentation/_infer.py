@@ -1,0 +1,175 @@
+"""Inference of the shipped short-axis network with onnxruntime (no torch needed)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from heartprint.errors import InvalidInputError, ModelError
+from heartprint.image import Image, check_spacing
+from heartprint.segmentation._preprocess import (
+    TARGET_SPACING_MM,
+    fill_cavity_holes,
+    keep_largest_components,
+    normalise_intensity,
+    pad_to_multiple,
+)
+
+#: Shipped model file names inside ``heartprint/segmentation/weights``.
+SAX_MODEL = "sax_unet.onnx"
+SAX_CARD = "sax_unet.card.json"
+
+_BATCH = 16
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    """An ONNX model file and its model card (the card records the file's SHA-256)."""
+
+    path: Path
+    card: dict
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+def weights_dir() -> Path:
+    return Path(str(resources.files("heartprint.segmentation") / "weights"))
+
+
+def load_model_card(model_path: Path | None = None) -> ShippedModel:
+    """Locate the shipped model and its card; check the file against the card's checksum."""
+    path = Path(model_path) if model_path else weights_dir() / SAX_MODEL
+    card_path = path.with_name(path.name.replace(".onnx", ".card.json"))
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found (expected the shipped {SAX_MODEL})")
+    if not card_path.is_file():
+        raise ModelError(f"{card_path}: model card not found beside {path.name}")
+    try:
+        card = json.loads(card_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{card_path}: model card is not valid JSON ({exc})") from exc
+    model = ShippedModel(path, card)
+    expected = card.get("sha256")
+    if expected and model.sha256 != expected:
+        raise ModelError(f"{path}: SHA-256 {model.sha256[:12]}… does not match the model card's {expected[:12]}…")
+    return model
+
+
+@lru_cache(maxsize=4)
+def _session(path: str, threads: int):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
+        raise ModelError(f"{path}: onnxruntime could not load the model ({exc})") from exc
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def predict_probabilities(slices: np.ndarray, *, model_path: Path | None = None, tta: bool = True, threads: int = 2) -> np.ndarray:
+    """Class probabilities ``(n, 4, y, x)`` for normalised slices ``(n, y, x)`` at 1.5 mm.
+
+    With ``tta`` the prediction is averaged with those of the x- and y-flipped slices.
+    """
+    model = load_model_card(model_path)
+    sess = _session(str(model.path), threads)
+    x, crop = pad_to_multiple(np.asarray(slices, np.float32)[:, None])
+    flips = [(), (3,), (2,)] if tta else [()]
+    probs = np.zeros((x.shape[0], 4) + x.shape[2:], np.float32)
+    for start in range(0, x.shape[0], _BATCH):
+        xb = x[start : start + _BATCH]
+        for axes in flips:
+            xi = np.flip(xb, axes) if axes else xb
+            p = _softmax(sess.run(None, {"image": np.ascontiguousarray(xi)})[0])
+            probs[start : start + _BATCH] += np.flip(p, axes) if axes else p
+    probs /= len(flips)
+    return probs[:, :, crop[0], crop[1]]
+
+
+def _as_image(volume, spacing) -> Image:
+    if isinstance(volume, Image):
+        if volume.is_cine:
+            raise InvalidInputError(
+                f"segment_short_axis takes one phase (z, y, x); got a cine of shape {volume.array.shape} — use segment_cine"
+            )
+        return volume
+    arr = np.asarray(volume, dtype=np.float32)
+    if arr.ndim != 3:
+        raise InvalidInputError(f"volume shape {arr.shape}: expected (z, y, x)")
+    if spacing is None:
+        raise InvalidInputError("spacing=None: give (dz, dy, dx) in mm; heartprint never assumes 1 mm")
+    return Image.from_array(arr, check_spacing(spacing))
+
+
+def segment_short_axis(
+    volume: np.ndarray | Image,
+    spacing: Sequence[float] | None = None,
+    *,
+    tta: bool = True,
+    model_path: Path | None = None,
+) -> np.ndarray:
+    """Segment one short-axis stack into heartprint labels.
+
+    Parameters
+    ----------
+    volume
+        ``(z, y, x)`` float array of one cardiac phase, or a 3-D :class:`heartprint.Image`.
+    spacing
+        ``(dz, dy, dx)`` in mm (required for an array; taken from the image otherwise).
+    tta
+        Average predictions over x/y flips (test-time augmentation).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8 (z, y, x)`` on the input grid: 0 background, 1 LV cavity, 2 LV myocardium,
+        3 RV cavity. Slices are resampled to 1.5 mm in-plane and normalised inside; the
+        class probabilities are resampled back (linear) before the arg-max, then each
+        structure keeps its largest 3-D connected component and holes in the LV cavity are
+        filled.
+    """
+    img = _as_image(volume, spacing)
+    return _segment_phases([img], tta=tta, model_path=model_path)[0]
+
+
+def segment_cine(image: Image, *, tta: bool = True, model_path: Path | None = None) -> np.ndarray:
+    """Segment every phase of a cine short-axis :class:`Image`; returns ``uint8 (t, z, y, x)``."""
+    phases = [image.phase(t) for t in range(image.n_phases)]
+    return np.stack(_segment_phases(phases, tta=tta, model_path=model_path))
+
+
+def _segment_phases(phases: list[Image], *, tta: bool, model_path: Path | None) -> list[np.ndarray]:
+    dz = phases[0].spacing[0]
+    work = []
+    for ph in phases:
+        norm = ph.with_array(normalise_intensity(ph.array))
+        work.append(norm.resample((dz, TARGET_SPACING_MM, TARGET_SPACING_MM), interpolation="linear"))
+    stacked = np.concatenate([w.array for w in work])
+    probs = predict_probabilities(stacked, model_path=model_path, tta=tta)
+    out, start = [], 0
+    for ph, w in zip(phases, work):
+        n = w.array.shape[0]
+        p = probs[start : start + n]
+        start += n
+        if w.shape3d != ph.shape3d or not np.allclose(w.affine, ph.affine):
+            p = np.stack([w.with_array(p[:, c]).resample_like(ph).array for c in range(p.shape[1])], axis=1)
+        labels = np.argmax(p, axis=1).astype(np.uint8)
+        out.append(fill_cavity_holes(keep_largest_components(labels)))
+    return out
