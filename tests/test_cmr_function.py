@@ -62,7 +62,7 @@ def test_heart_rate_from_frame_times_and_meta_rr():
     assert res.value("heart_rate") == pytest.approx(60000.0 / RR_MS)
     assert "rr_from_frame_times" in res.qc_codes() and "bsa_not_available" in res.qc_codes()
     assert res.get("lv_edvi") is None
-    img = Image(ph.image.array, ph.image.affine, ph.image.frame_times_ms, meta={"nominal_interval_ms": 1000.0,
+    img = Image(ph.image.array, ph.image.affine, ph.image.frame_times_ms, meta={"rr_interval_ms": 1000.0,
                                                                               "patient_height_cm": 180,
                                                                               "patient_weight_kg": 90})
     res2 = analyze_cine_function(img, ph.labels)

@@ -156,8 +156,8 @@ def _timing(image: Image) -> tuple[np.ndarray | None, float | None, float | None
     times = image.frame_times_ms
     meta = image.meta or {}
     rr, rr_how = None, ""
-    if meta.get("nominal_interval_ms"):
-        rr, rr_how = float(meta["nominal_interval_ms"]), "RR from meta 'nominal_interval_ms' (DICOM (0018,1062))"
+    if meta.get("rr_interval_ms"):
+        rr, rr_how = float(meta["rr_interval_ms"]), "RR from meta 'rr_interval_ms' (DICOM (0018,1062))"
     elif times is not None and len(times) >= 2:
         step = float(np.median(np.diff(times)))
         rr = float(times[-1] + step)
@@ -176,7 +176,7 @@ def _timing(image: Image) -> tuple[np.ndarray | None, float | None, float | None
     elif rr:
         hr, hr_how = _MS_PER_MIN / rr, f"heart rate = 60000 / RR; {rr_how}"
     else:
-        hr, hr_how = None, "no heart rate: no 'heart_rate_bpm', 'nominal_interval_ms' or frame times"
+        hr, hr_how = None, "no heart rate: no 'heart_rate_bpm', 'rr_interval_ms' or frame times"
     if times is None:
         flags.append(_flag("no_frame_times", Severity.WARNING,
                            "the cine has no frame times: filling/ejection rates not computed"))
@@ -213,7 +213,7 @@ def analyze_cine_function(
     image
         Cine SAX :class:`Image`, array ``(t, z, y, x)``; its affine gives the voxel volume and
         in-plane geometry; ``frame_times_ms`` (DICOM (0018,1060) Trigger Time) the time axis.
-        ``meta`` may hold ``heart_rate_bpm``, ``nominal_interval_ms``, ``patient_height_cm``,
+        ``meta`` may hold ``heart_rate_bpm``, ``rr_interval_ms``, ``patient_height_cm``,
         ``patient_weight_kg``.
     labels
         ``(t, z, y, x)`` integer label map on the image grid: 0 background, 1 LV cavity,

@@ -127,6 +127,7 @@ def _meta(series: SeriesInfo, layout: Layout) -> dict[str, Any]:
         "heart_rate_source": hr_source,
         "rr_interval_ms": _nominal_interval(ds),
         "patient_size_m": _float(ds.get("PatientSize")),
+        "patient_height_cm": (lambda m: None if m is None else 100.0 * m)(_float(ds.get("PatientSize"))),
         "patient_weight_kg": _float(ds.get("PatientWeight")),
         "slice_thickness_mm": _float(ds.get("SliceThickness")),
         "n_files": series.n_files,
