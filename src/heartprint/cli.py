@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from heartprint import __version__
-from heartprint.errors import HeartprintError
+from heartprint.errors import HeartprintError, InvalidInputError
 
 __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 
@@ -192,8 +192,155 @@ def _add_info(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_info)
 
 
+# -- analyze -------------------------------------------------------------------------------
+
+
+def _parse_overrides(items: Sequence[str] | None) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        uid, sep, kind = item.partition("=")
+        if not sep or not uid or not kind:
+            raise InvalidInputError(f"--kind {item!r}: expected SERIES_UID=KIND, e.g. 1.2.3=cine_sax")
+        out[uid] = kind
+    return out
+
+
+def _study_name(path: Path, used: set[str]) -> str:
+    base = path.name.removesuffix(".zip") or "study"
+    name, i = base, 1
+    while name in used:
+        i += 1
+        name = f"{base}-{i}"
+    used.add(name)
+    return name
+
+
+def _summary_lines(name: str, result: dict[str, Any]) -> list[str]:
+    lines = [f"{name}: {len(result['series'])} series"]
+    for s in result["series"]:
+        head = f"  {s['kind']:<12} {s['status']:<13} {s['series_uid']}"
+        if s.get("message"):
+            head += f"  ({s['message']})"
+        lines.append(head)
+        res = s.get("result") or {}
+        for m in res.get("measurements", []):
+            if m.get("segment") is None and m["code"] in _SUMMARY_CODES:
+                lines.append(f"      {m['name']:<34} {m['value']:>9.1f} {m['unit']}")
+        flags = [q for q in res.get("qc", []) if q["severity"] in ("warning", "error")]
+        for q in flags:
+            lines.append(f"      QC {q['severity']}: {q['code']}: {q['message']}")
+    return lines
+
+
+_SUMMARY_CODES = ("lv_edv", "lv_esv", "lv_sv", "lv_ef", "lv_mass", "rv_edv", "rv_esv", "rv_ef", "heart_rate", "lv_co", "lv_max_wall_thickness")
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """``heartprint analyze STUDY... [--out DIR] [--json]``: measurements and label maps.
+
+    A batch goes on after a study fails and records the failure in ``batch.json``; the
+    exit code is 0 only if every study was read.
+    """
+    from heartprint.io.results import dumps, write_study_outputs
+    from heartprint.pipeline import AnalysisOptions, analyze_study
+
+    options = AnalysisOptions(
+        height_cm=args.height_cm,
+        weight_kg=args.weight_kg,
+        kind_overrides=_parse_overrides(args.kind) or None,
+        tta=not args.no_tta,
+    )
+    used: set[str] = set()
+    batch, results, failed = [], {}, 0
+    for raw in args.studies:
+        path = Path(raw)
+        name = _study_name(path, used)
+        try:
+            res = analyze_study(path, options)
+        except HeartprintError as exc:
+            failed += 1
+            message = " ".join(str(exc).split())
+            print(f"{PROG}: error: {path}: {message}", file=sys.stderr)
+            batch.append({"study": str(path), "status": "failed", "error": message})
+            continue
+        doc = res.to_dict()
+        results[name] = doc
+        entry: dict[str, Any] = {"study": str(path), "status": "ok", "name": name}
+        if args.out:
+            labels = {s.series_uid: s.labels for s in res.series if s.labels is not None}
+            entry["output"] = str(write_study_outputs(doc, labels, Path(args.out) / name))
+        batch.append(entry)
+        if not args.json:
+            print("\n".join(_summary_lines(name, doc)))
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "batch.json").write_text(dumps({"studies": batch}))
+    if args.json:
+        print(dumps(results if len(args.studies) > 1 else next(iter(results.values()), {})))
+    if not args.json:
+        from heartprint import DISCLAIMER
+
+        print(DISCLAIMER)
+    return EXIT_OK if failed == 0 else EXIT_USAGE
+
+
+def _add_analyze(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "analyze",
+        help="analyse studies: find the series heartprint can measure, write measurements and label maps",
+        description="Scan each STUDY (DICOM folder, .zip or file), classify its series and analyse those "
+        "with an analyser (cine short axis: volumes, EF, mass, wall thickness, QC). Research use only.",
+    )
+    p.add_argument("studies", nargs="+", metavar="STUDY")
+    p.add_argument("--out", metavar="DIR", help="write DIR/<study>/measurements.json and labels/*.nii.gz")
+    p.add_argument("--json", action="store_true", help="print the full results as JSON")
+    p.add_argument("--height-cm", type=float, help="patient height (cm) for BSA, overrides DICOM")
+    p.add_argument("--weight-kg", type=float, help="patient weight (kg) for BSA, overrides DICOM")
+    p.add_argument("--kind", action="append", metavar="UID=KIND", help="override a series' kind (repeatable)")
+    p.add_argument("--no-tta", action="store_true", help="no test-time flip augmentation (faster)")
+    p.set_defaults(func=cmd_analyze)
+
+
+# -- train ---------------------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``heartprint train``: train (or resume) the short-axis network, evaluate, export."""
+    from heartprint.segmentation._train import TrainConfig, finalize, train
+
+    cfg = TrainConfig(
+        acdc_dir=args.acdc,
+        sunnybrook_dir=args.sunnybrook,
+        out_dir=args.out,
+        iterations=args.iterations,
+        seed=args.seed,
+    )
+    train(cfg, log=lambda m: print(m, flush=True))
+    card = finalize(Path(args.out), acdc_val=args.acdc_val, sunnybrook_dir=args.sunnybrook, install=args.install)
+    print(json.dumps(card.get("validation", {}).get("summary", {}), indent=2))
+    return EXIT_OK
+
+
+def _add_train(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train the short-axis segmentation network (needs the dl extra); resumable",
+        description="Train on ACDC training slices (+ half of Sunnybrook for the LV), resuming from "
+        "OUT/checkpoint.pt if present; export ONNX, evaluate on ACDC validation and held-out "
+        "Sunnybrook patients, write the model card.",
+    )
+    p.add_argument("--acdc", required=True, help="folder of ACDC training slices (patientNNN_frameFF_slice_K.h5)")
+    p.add_argument("--acdc-val", help="folder of ACDC validation stacks (never trained on)")
+    p.add_argument("--sunnybrook", help="Sunnybrook folder with images/ and labels/")
+    p.add_argument("--out", required=True, help="run folder (checkpoints, model.onnx, model_card.json)")
+    p.add_argument("--iterations", type=int, default=5500)
+    p.add_argument("--seed", type=int, default=20261124)
+    p.add_argument("--install", action="store_true", help="copy the model and card into the package's weights/")
+    p.set_defaults(func=cmd_train)
+
+
 #: Functions that each register one subcommand on the subparsers object.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _add_analyze, _add_train]
 
 
 # -- entry point ---------------------------------------------------------------------------

@@ -222,8 +222,12 @@ def export_onnx(model, path: Path) -> None:
     tmp.replace(path)
 
 
-def train(cfg: TrainConfig, log=print) -> Path:
-    """Train (or resume) and export ``model.onnx`` + ``model_card.json`` into ``cfg.out_dir``."""
+def train(cfg: TrainConfig, log=print, *, stop_at: int | None = None) -> Path | None:
+    """Train (or resume) and export ``sax_unet.onnx`` + ``sax_unet.card.json`` into ``cfg.out_dir``.
+
+    ``stop_at`` ends this call after that iteration with a checkpoint and no export (as an
+    interruption would); calling again resumes. Returns the ONNX path, or None if stopped.
+    """
     import torch
     from monai.losses import DiceLoss
 
@@ -265,7 +269,8 @@ def train(cfg: TrainConfig, log=print) -> Path:
     dice_loss = DiceLoss(include_background=False, to_onehot_y=True, softmax=True, batch=True)
     warmup = 200
     t0, running = time.time(), []
-    for it in range(start, cfg.iterations):
+    end = cfg.iterations if stop_at is None else min(stop_at, cfg.iterations)
+    for it in range(start, end):
         lr = cfg.lr * min(1.0, (it + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * it / cfg.iterations))
         for g in opt.param_groups:
             g["lr"] = lr
@@ -287,13 +292,16 @@ def train(cfg: TrainConfig, log=print) -> Path:
             rate = (time.time() - t0) / len(running)
             history.append({"iteration": it + 1, "loss": float(np.mean(running[-50:])), "lr": lr})
             log(f"it {it + 1}/{cfg.iterations} loss {np.mean(running[-50:]):.4f} lr {lr:.2e} {rate:.2f}s/it")
-        if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == cfg.iterations:
+        if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == end:
             tmp = out / "checkpoint.pt.tmp"
             torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                         "iteration": it + 1, "history": history, "config": asdict(cfg)}, tmp)
             tmp.replace(ckpt_path)
 
-    onnx_path = out / "model.onnx"
+    if end < cfg.iterations:
+        log(f"stopped at iteration {end} of {cfg.iterations}; run again to resume")
+        return None
+    onnx_path = out / "sax_unet.onnx"
     export_onnx(ema, onnx_path)
     card = {
         "name": "heartprint-sax-unet",
@@ -320,7 +328,7 @@ def train(cfg: TrainConfig, log=print) -> Path:
         "history": history[-20:],
         "intended_use": "research and clinical decision support only; not a diagnosis",
     }
-    (out / "model_card.json").write_text(json.dumps(card, indent=2))
+    (out / "sax_unet.card.json").write_text(json.dumps(card, indent=2))
     log(f"exported {onnx_path}")
     return onnx_path
 
@@ -335,3 +343,48 @@ def export_checkpoint(checkpoint: Path, onnx_path: Path) -> int:
     model.load_state_dict(ck["ema"])
     export_onnx(model, Path(onnx_path))
     return int(ck["iteration"])
+
+
+def finalize(run_dir: Path, *, acdc_val: str | None, sunnybrook_dir: str | None, install: bool = False) -> dict:
+    """Checksum the exported model, evaluate it on held-out data and complete its card.
+
+    Evaluation: ACDC validation stacks (3-D Dice, LVEF/RVEF error) and the Sunnybrook
+    patients the card lists as held out. With ``install`` the model and card are copied
+    into the package (``heartprint/segmentation/weights``).
+    """
+    import hashlib
+    import shutil
+
+    from heartprint.segmentation._evaluate import evaluate_acdc, evaluate_sunnybrook
+    from heartprint.segmentation._infer import SAX_CARD, SAX_MODEL, weights_dir
+
+    run_dir = Path(run_dir)
+    model = run_dir / SAX_MODEL
+    card_path = run_dir / SAX_CARD
+    card = json.loads(card_path.read_text())
+    card["sha256"] = hashlib.sha256(model.read_bytes()).hexdigest()
+    card["size_bytes"] = model.stat().st_size
+    card_path.write_text(json.dumps(card, indent=2))  # the card must match before evaluation loads it
+    validation: dict = {}
+    if acdc_val:
+        acdc = evaluate_acdc(Path(acdc_val), model_path=model)
+        validation["acdc_val"] = acdc
+        validation["summary"] = {f"acdc_{k}": v for k, v in acdc["summary"].items()}
+    held_out = card.get("training_data", {}).get("Sunnybrook", {}).get("patients_held_out") or []
+    if sunnybrook_dir and held_out:
+        sb = evaluate_sunnybrook(Path(sunnybrook_dir), held_out, model_path=model)
+        validation["sunnybrook_held_out"] = sb
+        validation.setdefault("summary", {}).update({f"sunnybrook_{k}": v for k, v in sb["summary"].items()})
+    validation["method"] = (
+        "ACDC validation patients (never trained on): whole ED and ES stacks segmented at a nominal "
+        "1.5 mm in-plane with flip test-time augmentation; 3-D Dice per structure; EF from voxel counts "
+        "of predicted vs reference labels. Sunnybrook: LV cavity Dice pooled over each held-out patient's slices."
+    )
+    card["validation"] = validation
+    card_path.write_text(json.dumps(card, indent=2))
+    if install:
+        dest = weights_dir()
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(model, dest / SAX_MODEL)
+        shutil.copyfile(card_path, dest / SAX_CARD)
+    return card

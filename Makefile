@@ -1,0 +1,32 @@
+# heartprint: the two commands a fresh machine needs (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# torch is pinned in the same pip command as monai so that pip takes the CPU build on disk.
+TORCH  := torch==2.13.0
+
+.PHONY: demo test install-dev benchmark clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Set up, then run the main job on generated data: a synthetic cine short-axis DICOM study
+# is written, analysed end to end, and compared with its exact answers.
+demo: $(BIN)/python
+	$(BIN)/pip install -q -e .
+	$(BIN)/heartprint demo --out demo-out
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install -q $(TORCH) -e ".[dev,dl]"
+
+# Set up with the dev extras and run the test suite (pytest exits non-zero on "no tests").
+test: install-dev
+	$(BIN)/python -m pytest -q
+
+benchmark: install-dev
+	$(BIN)/python benchmarks/segmentation_accuracy.py
+	$(BIN)/python benchmarks/cine_speed.py
+
+clean:
+	rm -rf $(VENV) demo-out build *.egg-info

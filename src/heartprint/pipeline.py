@@ -1,0 +1,146 @@
+"""The one path a study takes: scan and classify series → analyse each by kind → results.
+
+The CLI, the service and cohort runs all call :func:`analyze_study`; none re-implements it.
+A series whose analysis fails is recorded with its error and the study goes on; a study
+that cannot be read at all raises a :class:`~heartprint.errors.HeartprintError`.
+
+Only the cine short-axis analyser exists so far; other kinds are listed as "not analysed"
+with the reason, so nothing is dropped silently. New analysers register in
+:data:`ANALYSERS` (kind → function ``(image, options) -> SeriesAnalysis``).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from heartprint import DISCLAIMER, __version__
+from heartprint.errors import HeartprintError, InvalidInputError, SkippedFileWarning
+from heartprint.image import Image
+
+__all__ = ["AnalysisOptions", "SeriesAnalysis", "StudyResult", "analyze_study", "analyze_image", "ANALYSERS"]
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Per-run options. ``height_cm``/``weight_kg`` override the DICOM (0010,1020)/(0010,1030)."""
+
+    height_cm: float | None = None
+    weight_kg: float | None = None
+    kind_overrides: Mapping[str, str] | None = None
+    tta: bool = True
+
+
+@dataclass
+class SeriesAnalysis:
+    """One series' outcome: its results dict (JSON-able) and any label maps produced."""
+
+    series_uid: str
+    kind: str
+    status: str  # "analysed", "not_analysed", "failed"
+    result: dict[str, Any] = field(default_factory=dict)
+    labels: Image | None = None
+    message: str = ""
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"series_uid": self.series_uid, "kind": self.kind, "status": self.status, "seconds": round(self.seconds, 3)}
+        if self.message:
+            out["message"] = self.message
+        if self.result:
+            out["result"] = self.result
+        return out
+
+
+@dataclass
+class StudyResult:
+    source: str
+    series: list[SeriesAnalysis]
+    skipped_files: list[dict[str, str]]
+    study_uids: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": "heartprint.study/1",
+            "heartprint_version": __version__,
+            "disclaimer": DISCLAIMER,
+            "source": self.source,
+            "study_uids": self.study_uids,
+            "series": [s.to_dict() for s in self.series],
+            "skipped_files": self.skipped_files,
+        }
+
+
+def _analyse_cine_sax(image: Image, options: AnalysisOptions) -> SeriesAnalysis:
+    from heartprint.cmr import analyze_cine_function
+    from heartprint.segmentation import load_model_card, segment_cine
+
+    if not image.is_cine:
+        raise InvalidInputError(
+            f"series {image.series_uid}: classified cine_sax but has a single phase (shape {image.array.shape})"
+        )
+    labels = segment_cine(image, tta=options.tta)
+    res = analyze_cine_function(image, labels, height_cm=options.height_cm, weight_kg=options.weight_kg)
+    out = res.to_dict()
+    card = load_model_card().card
+    out["segmentation"] = {
+        "model": card.get("name"),
+        "model_sha256": card.get("sha256"),
+        "test_time_augmentation": options.tta,
+        "validation": card.get("validation", {}).get("summary"),
+    }
+    return SeriesAnalysis(image.series_uid or "", "cine_sax", "analysed", out, image.with_array(labels.astype(np.uint8)))
+
+
+#: kind → analyser. Later capabilities (LGE, mapping, CT, nuclear, echo) add theirs here.
+ANALYSERS: dict[str, Callable[[Image, AnalysisOptions], SeriesAnalysis]] = {
+    "cine_sax": _analyse_cine_sax,
+}
+
+
+def analyze_image(image: Image, kind: str, options: AnalysisOptions = AnalysisOptions()) -> SeriesAnalysis:
+    """Analyse one loaded series of a known kind (timed; errors become a failed record)."""
+    t0 = time.perf_counter()
+    fn = ANALYSERS.get(kind)
+    if fn is None:
+        return SeriesAnalysis(image.series_uid or "", kind, "not_analysed", message=f"no analyser for kind {kind!r} yet")
+    try:
+        res = fn(image, options)
+    except HeartprintError as exc:
+        res = SeriesAnalysis(image.series_uid or "", kind, "failed", message=str(exc))
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def analyze_study(path: str | Path, options: AnalysisOptions = AnalysisOptions()) -> StudyResult:
+    """Scan ``path`` (folder, zip or file of DICOM), classify every series and analyse
+    those with an analyser. Per-series failures are recorded, not raised."""
+    from heartprint.io import load_series, scan
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedFileWarning)  # recorded on the result instead
+        found = scan(path, kind_overrides=options.kind_overrides)
+    if not len(found):
+        raise InvalidInputError(f"{path}: no readable DICOM series found ({len(found.skipped)} files skipped)")
+    analyses = []
+    for series in found:
+        kind = str(series.kind)
+        if kind not in ANALYSERS:
+            analyses.append(SeriesAnalysis(series.series_uid, kind, "not_analysed", message=f"no analyser for kind {kind!r} yet"))
+            continue
+        t0 = time.perf_counter()
+        try:
+            image = load_series(series)
+        except HeartprintError as exc:
+            analyses.append(SeriesAnalysis(series.series_uid, kind, "failed", message=str(exc), seconds=time.perf_counter() - t0))
+            continue
+        res = analyze_image(image, kind, options)
+        res.seconds = time.perf_counter() - t0
+        analyses.append(res)
+    skipped = [{"file": str(s.source), "reason": s.reason} for s in found.skipped]
+    return StudyResult(str(path), analyses, skipped, sorted(found.studies().keys()))

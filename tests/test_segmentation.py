@@ -1,0 +1,188 @@
+"""The shipped short-axis model: loading, input checks, pre/post-processing, real-data accuracy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from heartprint import Image
+from heartprint.errors import GeometryError, InvalidInputError, ModelError
+from heartprint.labels import LV_CAVITY, LV_MYOCARDIUM, RV_CAVITY
+from heartprint.segmentation import dice, load_model_card, segment_short_axis
+from heartprint.segmentation._datasets import map_acdc_labels, sunnybrook_split
+from heartprint.segmentation._infer import SAX_CARD, SAX_MODEL, weights_dir
+from heartprint.segmentation._preprocess import (
+    fill_cavity_holes,
+    keep_largest_components,
+    normalise_intensity,
+    pad_to_multiple,
+)
+
+
+# -- the shipped weights and their card ---------------------------------------------------
+
+
+def test_shipped_model_matches_its_card():
+    model = load_model_card()
+    assert model.path.name == SAX_MODEL
+    assert model.path.stat().st_size < 30 * 1024 * 1024
+    assert model.card["sha256"] == model.sha256
+    data = model.card["training_data"]
+    assert "doi:10.1109/TMI.2018.2837502" in data["ACDC"]["citation"]
+    assert "non-commercial" in data["ACDC"]["terms"]
+    assert "CC0" in data["Sunnybrook"]["terms"]
+    # the ACDC validation patients were never trained on
+    val = {"acdc002", "acdc019", "acdc028", "acdc030", "acdc039", "acdc045", "acdc078", "acdc082", "acdc085", "acdc087"}
+    assert not val & set(data["ACDC"]["patients"])
+    assert not set(data["Sunnybrook"]["patients_held_out"]) & set(data["Sunnybrook"]["patients_used_for_training_lv_only"])
+
+
+def test_tampered_model_is_refused(tmp_path):
+    src = weights_dir()
+    shutil.copyfile(src / SAX_CARD, tmp_path / SAX_CARD)
+    data = (src / SAX_MODEL).read_bytes()
+    (tmp_path / SAX_MODEL).write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="SHA-256"):
+        load_model_card(tmp_path / SAX_MODEL)
+
+
+def test_corrupt_model_without_checksum_fails_at_load(tmp_path):
+    card = json.loads((weights_dir() / SAX_CARD).read_text())
+    card.pop("sha256")
+    (tmp_path / SAX_CARD).write_text(json.dumps(card))
+    (tmp_path / SAX_MODEL).write_bytes(b"not an onnx model")
+    with pytest.raises(ModelError, match="onnxruntime could not load"):
+        segment_short_axis(np.zeros((2, 32, 32), np.float32), (8, 1.5, 1.5), model_path=tmp_path / SAX_MODEL)
+
+
+def test_missing_model_names_the_file(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        load_model_card(tmp_path / "absent.onnx")
+
+
+# -- input checks ---------------------------------------------------------------------------
+
+
+def test_spacing_is_required_for_arrays():
+    with pytest.raises(InvalidInputError, match="spacing=None"):
+        segment_short_axis(np.zeros((2, 32, 32)))
+
+
+@pytest.mark.parametrize("spacing", [(8, 0, 1.5), (8, 1.5), (8, float("nan"), 1.5), (8, -1, 1)])
+def test_bad_spacing_is_named(spacing):
+    with pytest.raises(GeometryError, match="spacing"):
+        segment_short_axis(np.zeros((2, 32, 32)), spacing)
+
+
+def test_cine_image_is_refused_with_a_pointer():
+    img = Image.from_array(np.zeros((3, 2, 32, 32)), (8, 1.5, 1.5), frame_times_ms=[0, 30, 60])
+    with pytest.raises(InvalidInputError, match="segment_cine"):
+        segment_short_axis(img)
+
+
+def test_output_is_on_the_input_grid_and_uint8():
+    rng = np.random.default_rng(0)
+    vol = rng.random((3, 41, 57)).astype(np.float32)
+    out = segment_short_axis(vol, (8.0, 1.3, 1.7))
+    assert out.shape == vol.shape and out.dtype == np.uint8
+    assert set(np.unique(out)) <= {0, 1, 2, 3}
+
+
+# -- pre/post-processing --------------------------------------------------------------------
+
+
+def test_acdc_label_mapping():
+    acdc = np.array([0, 1, 2, 3])  # ACDC: 1 RV, 2 myocardium, 3 LV
+    assert map_acdc_labels(acdc).tolist() == [0, RV_CAVITY, LV_MYOCARDIUM, LV_CAVITY]
+    with pytest.raises(InvalidInputError, match="ACDC label value 4"):
+        map_acdc_labels(np.array([4]))
+
+
+def test_normalise_and_pad():
+    vol = np.linspace(-100, 500, 2 * 20 * 30).reshape(2, 20, 30)
+    n = normalise_intensity(vol)
+    assert n.min() == 0.0 and n.max() == 1.0
+    assert np.all(normalise_intensity(np.full((1, 4, 4), 7.0)) == 0)
+    padded, crop = pad_to_multiple(n)
+    assert padded.shape == (2, 32, 32)
+    assert np.array_equal(padded[:, crop[0], crop[1]], n)
+
+
+def test_largest_component_and_hole_filling():
+    lab = np.zeros((3, 20, 20), np.uint8)
+    lab[:, 5:12, 5:12] = LV_CAVITY
+    lab[1, 8, 8] = 0  # a hole inside the cavity
+    lab[0, 17:19, 17:19] = LV_CAVITY  # a stray island
+    clean = fill_cavity_holes(keep_largest_components(lab))
+    assert clean[0, 17, 17] == 0
+    assert clean[1, 8, 8] == LV_CAVITY
+    assert (clean == LV_CAVITY).sum() == 3 * 49
+
+
+def test_dice():
+    a = np.zeros((4, 4), np.uint8)
+    b = a.copy()
+    a[:2] = 1
+    b[1:3] = 1
+    assert dice(a, b, 1) == pytest.approx(0.5)
+    assert dice(a * 0, b * 0, 1) == 1.0
+    with pytest.raises(InvalidInputError):
+        dice(a, b[:2], 1)
+
+
+# -- real data ------------------------------------------------------------------------------
+
+
+def _acdc_stack(shared_data, pid="078", frame="01"):
+    h5py = pytest.importorskip("h5py")
+    path = shared_data / "acdc" / "val" / f"patient{pid}_frame{frame}.h5"
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    with h5py.File(path) as f:
+        return np.asarray(f["image"], np.float32), map_acdc_labels(np.asarray(f["label"]))
+
+
+def test_resampling_happens_inside(shared_data):
+    """The same heart given on a 1.0 mm grid (with its true spacing) gets the same physical volumes."""
+    image, _ = _acdc_stack(shared_data)
+    base = segment_short_axis(image, (10.0, 1.5, 1.5))
+    fine = Image.from_array(image, (10.0, 1.5, 1.5)).resample((10.0, 1.0, 1.0))
+    out = segment_short_axis(fine)
+    for lab in (LV_CAVITY, LV_MYOCARDIUM, RV_CAVITY):
+        v_base = (base == lab).sum() * 1.5 * 1.5
+        v_fine = (out == lab).sum() * 1.0 * 1.0
+        assert v_fine == pytest.approx(v_base, rel=0.04), lab
+
+
+@pytest.mark.slow
+def test_acdc_validation_meets_the_issue_floors(shared_data):
+    """Issue 3 floors on the 10 ACDC validation patients (never trained on)."""
+    pytest.importorskip("h5py")
+    from heartprint.segmentation._evaluate import evaluate_acdc
+
+    if not (shared_data / "acdc" / "val").is_dir():
+        pytest.skip("ACDC validation stacks not present")
+    s = evaluate_acdc(shared_data / "acdc" / "val")["summary"]
+    assert s["n_patients"] == 10
+    assert s["dice_lv"] >= 0.945
+    assert s["dice_myo"] >= 0.89
+    assert s["dice_rv"] >= 0.90
+    assert s["lvef_mae"] <= 3.0
+
+
+@pytest.mark.slow
+def test_sunnybrook_held_out_lv_dice(shared_data):
+    pytest.importorskip("PIL")
+    from heartprint.segmentation._evaluate import evaluate_sunnybrook
+
+    folder = shared_data / "sunnybrook"
+    if not folder.is_dir():
+        pytest.skip("Sunnybrook not present")
+    train, held = sunnybrook_split(folder)
+    assert len(train) == 15 and len(held) == 15 and not set(train) & set(held)
+    assert held == load_model_card().card["training_data"]["Sunnybrook"]["patients_held_out"]
+    s = evaluate_sunnybrook(folder, held)["summary"]
+    assert s["dice_lv_patient_pooled"] >= 0.90
