@@ -1,0 +1,34 @@
+"""Synthetic studies with exact, known answers — for tests, demos and benchmarks.
+
+Public API
+----------
+make_cine_sax
+    A beating-heart cine short-axis bSSFP stack (:class:`CinePhantom`): image, label maps
+    and analytic truth (volumes, mass, EF, wall thickness, RV insertion points, axes).
+write_cine_sax_dicom
+    Write a :class:`CinePhantom` as a valid MR Image Storage series (one file per slice
+    and phase), atomically.
+write_demo_study
+    Both of the above in one call; returns the file paths and a JSON-able truth dict.
+truncated_ellipsoid_volume_mm3
+    Closed-form volume of a prolate ellipsoid cut by a plane perpendicular to its axis.
+"""
+
+from heartprint.phantoms._cine_sax import (
+    LABELS,
+    MYOCARDIAL_DENSITY_G_PER_ML,
+    CinePhantom,
+    make_cine_sax,
+)
+from heartprint.phantoms._dicom import write_cine_sax_dicom, write_demo_study
+from heartprint.phantoms._geometry import truncated_ellipsoid_volume_mm3
+
+__all__ = [
+    "LABELS",
+    "MYOCARDIAL_DENSITY_G_PER_ML",
+    "CinePhantom",
+    "make_cine_sax",
+    "truncated_ellipsoid_volume_mm3",
+    "write_cine_sax_dicom",
+    "write_demo_study",
+]
