@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["Measurement", "QCFlag", "ReferenceRange", "Severity", "UCUM_UNITS"]
+__all__ = ["Finding", "Measurement", "QCFlag", "Recommendation", "ReferenceRange", "Severity", "UCUM_UNITS"]
 
 #: UCUM unit strings heartprint emits. ``"1"`` is the UCUM unit for a dimensionless count.
 UCUM_UNITS: frozenset[str] = frozenset(
@@ -113,6 +113,64 @@ class QCFlag(BaseModel):
     severity: Severity
     message: str
     details: dict[str, Any] = Field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class Finding(BaseModel):
+    """A conclusion drawn by a cited rule from measurements (never from pixels).
+
+    Attributes
+    ----------
+    code
+        Stable key of the conclusion, e.g. ``"hfref"``, ``"cad_rads_4a"``.
+    statement
+        Human-readable conclusion, e.g. ``"HF with reduced EF (LVEF 32 %)"``.
+    status
+        ``"present"``, ``"absent"`` or ``"not_assessable"`` (then ``missing`` names what is needed).
+    rule
+        The rule's identifier (module.function) that produced it.
+    citation
+        Guideline, year, table/section and DOI.
+    inputs
+        The measurements/facts the rule used: ``{name: {"value":…, "unit":…, "source":…}}``.
+    missing
+        Inputs the rule needed but did not have ("not assessable: needs X").
+    details
+        Rule-specific numbers (points, probability, category, thresholds applied).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
+    statement: str
+    status: str = Field(default="present", pattern=r"^(present|absent|not_assessable)$")
+    rule: str
+    citation: str
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    missing: list[str] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class Recommendation(BaseModel):
+    """An action suggested by a guideline, with its class and level where the guideline gives them.
+
+    ``findings`` lists the codes of the findings behind it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
+    action: str
+    recommendation_class: str | None = None  # "I", "IIa", "IIb", "III"
+    level_of_evidence: str | None = None  # "A", "B", "C"
+    citation: str
+    findings: list[str] = Field(default_factory=list)
+    rationale: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
