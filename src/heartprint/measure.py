@@ -8,20 +8,38 @@ reason to look twice at a result, carrying the value that triggered it. A later 
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["Finding", "Measurement", "QCFlag", "Recommendation", "ReferenceRange", "Severity", "UCUM_UNITS"]
+__all__ = [
+    "MODALITIES", "VESSELS", "Finding", "Measurement", "QCFlag", "Recommendation", "ReferenceRange", "Severity",
+    "UCUM_UNITS",
+]
 
-#: UCUM unit strings heartprint emits. ``"1"`` is the UCUM unit for a dimensionless count.
+#: UCUM unit strings heartprint emits. ``"1"`` is the UCUM unit for a dimensionless count or
+#: ratio. The second group (pressures, velocities, laboratory concentrations, anthropometry)
+#: is what the phenotype layer stores after :mod:`heartprint.units` has converted an entry:
+#: ``mm[Hg]`` (UCUM's millimetre of mercury), ``umol/L`` (µmol/L), ``mmol/mol`` (HbA1c, IFCC),
+#: ``mL/min/{1.73_m2}`` (eGFR), ``a`` (year).
 UCUM_UNITS: frozenset[str] = frozenset(
     {
         "mL", "mL/m2", "g", "g/m2", "%", "ms", "mm", "mm2", "m2", "L/min", "L/min/m2",
         "mL/s", "/min", "HU", "mL/min/g", "1", "cm", "kg",
+        # phenotype layer (clinical inputs)
+        "mm[Hg]", "cm/s", "m/s", "pg/mL", "ng/L", "pmol/L", "mmol/L", "mg/dL", "umol/L", "mmol/mol",
+        "mL/min/{1.73_m2}", "kg/m2", "a", "mm3", "g/dL", "mL/min", "s",
     }
 )
+
+#: Modality labels a measurement may carry (DICOM (0008,0060) values where one exists,
+#: plus ``ICA`` (invasive angiography), ``LAB`` (laboratory), ``ECG`` and ``CLINIC`` (entered)).
+MODALITIES: frozenset[str] = frozenset({"MR", "CT", "NM", "PT", "US", "XA", "ICA", "LAB", "ECG", "CLINIC"})
+
+#: Coronary vessels a regional measurement may name (LM left main, LAD, LCx, RCA).
+VESSELS: frozenset[str] = frozenset({"LM", "LAD", "LCx", "RCA"})
 
 
 class Severity(str, Enum):
@@ -72,6 +90,20 @@ class Measurement(BaseModel):
         Optional cardiac phase (``"ED"``, ``"ES"`` or a frame index as text).
     segment
         Optional AHA segment number (1–17, Cerqueira et al. 2002).
+    modality
+        Optional modality of the source (see :data:`MODALITIES`: ``MR``, ``CT``, ``NM``, ``PT``,
+        ``US``, ``ICA``, ``LAB``, ...).
+    time
+        Optional acquisition (or sampling) date-time; the phenotype keeps the latest value
+        per concept.
+    z_score
+        Optional z-score against a verified reference population (``reference_range`` names it).
+    vessel, vessel_segment
+        Optional coronary vessel (``LM``, ``LAD``, ``LCx``, ``RCA``) and its part
+        (``proximal``, ``mid``, ``distal``) for per-vessel results (stenosis, FFR).
+    pattern
+        Optional qualitative descriptor of a regional result, e.g. LGE distribution
+        (``subendocardial``, ``transmural``, ``mid_wall``, ``epicardial``, ``diffuse``, ``rv_insertion``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -86,6 +118,33 @@ class Measurement(BaseModel):
     reference_range: ReferenceRange | None = None
     phase: str | None = None
     segment: int | None = Field(default=None, ge=1, le=17)
+    modality: str | None = None
+    time: datetime | None = None
+    z_score: float | None = None
+    vessel: str | None = None
+    vessel_segment: str | None = Field(default=None, pattern=r"^(proximal|mid|distal)$")
+    pattern: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
+
+    @field_validator("modality")
+    @classmethod
+    def _modality(cls, modality: str | None) -> str | None:
+        if modality is not None and modality not in MODALITIES:
+            raise ValueError(f"modality={modality!r}: expected one of {sorted(MODALITIES)}")
+        return modality
+
+    @field_validator("vessel")
+    @classmethod
+    def _vessel(cls, vessel: str | None) -> str | None:
+        if vessel is not None and vessel not in VESSELS:
+            raise ValueError(f"vessel={vessel!r}: expected one of {sorted(VESSELS)}")
+        return vessel
+
+    @property
+    def concept(self) -> Any:
+        """The :class:`heartprint.concepts.Concept` for :attr:`code` (``None`` if not in the table)."""
+        from heartprint.concepts import CONCEPTS
+
+        return CONCEPTS.get(self.code)
 
     @field_validator("unit")
     @classmethod
