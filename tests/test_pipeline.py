@@ -1,0 +1,82 @@
+"""Whole pipeline on the phantom's own DICOM: read → classify → segment → measure → write."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from heartprint.cli import main
+from heartprint.errors import InvalidInputError
+from heartprint.io import read_nifti
+from heartprint.phantoms import write_demo_study
+from heartprint.pipeline import AnalysisOptions, analyze_study
+
+
+@pytest.fixture(scope="module")
+def phantom_study(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("phantom") / "dicom"
+    paths, truth = write_demo_study(folder, seed=3)
+    return folder, truth
+
+
+@pytest.fixture(scope="module")
+def analysed(phantom_study):
+    folder, truth = phantom_study
+    return analyze_study(folder, AnalysisOptions(height_cm=180, weight_kg=80)), truth
+
+
+def _values(series):
+    return {m["code"]: m["value"] for m in series.result["measurements"] if m.get("segment") is None}
+
+
+def test_phantom_is_found_and_analysed(analysed):
+    result, truth = analysed
+    [series] = result.series
+    assert series.kind == "cine_sax" and series.status == "analysed", series.message
+    assert series.series_uid == truth["series_uid"]
+    assert series.labels.array.shape[0] == len(truth["frame_times_ms"])
+    assert series.result["segmentation"]["model_sha256"]
+
+
+def test_phantom_function_within_issue_tolerances(analysed):
+    """Issue 3: EDV/ESV/mass within 3 %, EF within 2 points of the analytic truth."""
+    result, truth = analysed
+    v = _values(result.series[0])
+    ed = truth["ed_phase"]
+    assert v["lv_edv"] == pytest.approx(truth["lv_edv_ml"], rel=0.03)
+    assert v["lv_esv"] == pytest.approx(truth["lv_esv_ml"], rel=0.03)
+    assert v["lv_ef"] == pytest.approx(truth["lv_ef_percent"], abs=2.0)
+    assert v["lv_mass"] == pytest.approx(truth["lv_mass_g"][ed], rel=0.03)
+    assert v["rv_edv"] == pytest.approx(truth["rv_edv_ml"], rel=0.05)
+    assert v["rv_ef"] == pytest.approx(truth["rv_ef_percent"], abs=3.0)
+    assert v["heart_rate"] == pytest.approx(truth["heart_rate_bpm"], rel=1e-6)
+    assert v["bsa"] == pytest.approx(np.sqrt(180 * 80 / 3600), rel=1e-9)  # Mosteller
+
+
+def test_analyze_cli_writes_json_and_labels(phantom_study, tmp_path, capsys):
+    folder, truth = phantom_study
+    bad = tmp_path / "not-a-study"
+    bad.mkdir()
+    (bad / "notes.txt").write_text("not DICOM")
+    code = main(["analyze", str(folder), str(bad), "--out", str(tmp_path / "out"), "--no-tta"])
+    assert code == 2  # one study of the batch failed, and the batch went on
+    batch = json.loads((tmp_path / "out" / "batch.json").read_text())
+    assert [s["status"] for s in batch["studies"]] == ["ok", "failed"]
+    assert "not-a-study" in batch["studies"][1]["error"]
+    doc = json.loads((tmp_path / "out" / "dicom" / "measurements.json").read_text())
+    assert "research" in doc["disclaimer"]
+    series = doc["series"][0]
+    units = {m["code"]: m["unit"] for m in series["result"]["measurements"]}
+    assert units["lv_edv"] == "mL" and units["lv_ef"] == "%" and units["lv_mass"] == "g"
+    labels = read_nifti(tmp_path / "out" / "dicom" / "labels" / f"{truth['series_uid']}.nii.gz")
+    assert labels.array.shape[0] == len(truth["frame_times_ms"])
+    assert set(np.unique(labels.array)) <= {0, 1, 2, 3}
+    out = capsys.readouterr()
+    assert "LV ejection fraction" in out.out or "lv_ef" in out.out or "ejection" in out.out.lower()
+
+
+def test_empty_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(InvalidInputError, match="no readable DICOM"):
+        analyze_study(tmp_path)
