@@ -90,7 +90,7 @@ _INTENSITY = np.zeros(len(_T), dtype=np.float32)
 for _name, _value in {
     "air": 0, "lv_blood": 1000, "lv_myo": 300, "rv_blood": 1000, "rv_wall": 300,
     "epi_fat": 850, "subcut_fat": 800, "muscle": 280, "lung": 35, "liver": 400,
-    "mediastinum": 330, "bone": 380, "csf": 900, "vessel_blood": 950, "abdomen": 420,
+    "mediastinum": 100, "bone": 380, "csf": 900, "vessel_blood": 950, "abdomen": 420,
 }.items():
     _INTENSITY[_T[_name]] = _value
 _TISSUE_LABEL = np.zeros(len(_T), dtype=np.uint8)
