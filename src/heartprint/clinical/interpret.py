@@ -1,0 +1,405 @@
+"""Interpret a phenotype: run every applicable rule, reconcile modalities, rank aetiologies, plan.
+
+:func:`interpret` is the one entry point (the CLI ``heartprint interpret`` and the pipeline
+call it). It
+
+1. runs each guideline rule of :mod:`heartprint.clinical` whose inputs the phenotype has
+   (pre-test probability, CAD-RADS, calcium, ischaemic burden, HF type, HFpEF scores,
+   diastolic function, tissue rules, device rules). A rule whose domain is touched but whose
+   inputs are incomplete gives a ``not_assessable`` finding naming what it needs; a rule
+   whose module is not installed yet is listed the same way — never guessed;
+2. reconciles modalities per vessel and segment (:mod:`~heartprint.clinical.multimodality`);
+3. ranks the heart-failure aetiologies (:mod:`~heartprint.clinical.aetiology`);
+4. proposes the next test and treatment-relevant conclusions (:mod:`~heartprint.clinical.pathway`).
+
+Every finding carries the measurements it came from (``inputs``) and its citation.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from heartprint import DISCLAIMER
+from heartprint.errors import HeartprintError
+from heartprint.measure import Finding, Measurement, Recommendation
+
+__all__ = ["INTERPRETATION_SCHEMA", "Interpretation", "interpret", "run_rules"]
+
+INTERPRETATION_SCHEMA = "heartprint.interpretation/1"
+
+
+def _inp(m: Measurement | None) -> dict[str, Any] | None:
+    if m is None:
+        return None
+    d: dict[str, Any] = {"value": round(m.value, 4), "unit": m.unit, "source": m.source}
+    for k in ("modality", "segment", "vessel", "pattern"):
+        if getattr(m, k) is not None:
+            d[k] = getattr(m, k)
+    if m.time is not None:
+        d["time"] = m.time.isoformat()
+    return d
+
+
+def _na(code: str, statement: str, rule: str, citation: str, missing: list[str], inputs: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None) -> Finding:
+    return Finding(code=code, statement=statement, status="not_assessable", rule=rule, citation=citation,
+                   inputs=inputs or {}, missing=missing, details=details or {})
+
+
+def _as_findings(result: Any) -> list[Finding]:
+    if result is None:
+        return []
+    if isinstance(result, Finding):
+        return [result]
+    if isinstance(result, (list, tuple)):
+        return [f for r in result for f in _as_findings(r)]
+    if hasattr(result, "finding"):
+        return _as_findings(result.finding())
+    if hasattr(result, "findings"):
+        return _as_findings(result.findings)
+    return []
+
+
+def _with_inputs(f: Finding, inputs: dict[str, Any]) -> Finding:
+    """Attach the measurement provenance (value, unit, source) to a rule's finding."""
+    merged = {**{k: v for k, v in inputs.items() if v is not None}, **{k: v for k, v in f.inputs.items() if k not in inputs}}
+    return f.model_copy(update={"inputs": merged})
+
+
+# -- value pool: every name a rule parameter might have, from the phenotype ---------------------
+
+
+def _pool(ph: Any) -> dict[str, tuple[Any, Measurement | None]]:
+    """Parameter name → (value, measurement it came from). Used to call rules by signature."""
+    f = ph.facts
+    p: dict[str, tuple[Any, Measurement | None]] = {}
+
+    def put(names: tuple[str, ...], value: Any, m: Measurement | None = None) -> None:
+        if value is not None:
+            for n in names:
+                p.setdefault(n, (value, m))
+
+    def meas(code: str, names: tuple[str, ...], scale: float = 1.0) -> None:
+        m = ph.latest(code)
+        if m is not None:
+            put(names, m.value * scale, m)
+
+    put(("age", "age_years"), f.age, ph.latest("age"))
+    put(("sex",), f.sex)
+    put(("nyha", "nyha_class"), f.nyha)
+    put(("symptomatic", "symptoms"), f.symptomatic)
+    put(("rhythm",), f.rhythm)
+    if f.rhythm is not None:
+        put(("af", "atrial_fibrillation"), f.rhythm == "af")
+        put(("sinus_rhythm", "sinus"), f.rhythm == "sinus")
+    put(("qrs_ms", "qrs", "qrs_duration", "qrs_duration_ms"), f.qrs_ms, ph.latest("qrs_duration"))
+    put(("qrs_morphology", "morphology"), f.qrs_morphology)
+    if f.qrs_morphology is not None:
+        put(("lbbb",), f.qrs_morphology == "lbbb")
+    put(("family_history", "family_history_hcm"), f.family_history_hcm)
+    put(("family_history_scd",), f.family_history_scd)
+    put(("n_antihypertensives", "antihypertensives"), f.n_antihypertensives)
+    put(("months_omt", "omt_months", "months_on_omt"), f.months_omt)
+    put(("days_since_mi",), f.days_since_mi)
+    put(("pacing_indication", "av_block_pacing"), f.pacing_indication)
+    efs = [m for m in ph.history if m.code == "lv_ef"]
+    if len(efs) > 1:
+        latest = ph.latest("lv_ef")
+        earlier = [m for m in ph._ordered() if m.code == "lv_ef" and m is not latest]
+        put(("previous_lvef",), earlier[-1].value, earlier[-1])
+    bmi = ph.latest("bmi")
+    put(("bmi",), bmi.value if bmi else None, bmi)
+    meas("lv_ef", ("lvef", "lv_ef", "ef"))
+    meas("e_e_prime", ("e_e_prime", "e_over_e_prime", "average_e_e_prime", "e_e", "average_e_e"))
+    meas("septal_e_prime", ("septal_e_prime", "e_prime_septal", "septal_e"))
+    meas("lateral_e_prime", ("lateral_e_prime", "e_prime_lateral", "lateral_e"))
+    meas("tr_vmax", ("tr_velocity", "tr_vmax", "tr_velocity_m_s"))
+    meas("pasp", ("pasp", "pasp_mmhg"))
+    meas("lavi", ("lavi", "la_volume_index"))
+    meas("lv_massi", ("lvmi", "lv_mass_index", "lv_massi"))
+    meas("rwt", ("rwt", "relative_wall_thickness"))
+    meas("gls", ("gls", "gls_percent"))
+    meas("mitral_e", ("e_velocity", "mitral_e", "e_wave"))
+    meas("mitral_e_a", ("e_a", "e_a_ratio", "mitral_e_a"))
+    meas("nt_probnp", ("nt_probnp", "ntprobnp"))
+    meas("bnp", ("bnp",))
+    meas("lv_max_wall_thickness", ("max_wall_thickness", "max_wall_thickness_mm", "wall_thickness", "wall_thickness_mm",
+                                   "lv_max_wall_thickness"))
+    meas("native_t1", ("native_t1", "native_t1_ms", "t1", "t1_ms"))
+    meas("t2", ("t2", "t2_ms"))
+    meas("t2star", ("t2star", "t2star_ms", "t2_star"))
+    meas("ecv", ("ecv_percent",))
+    meas("ecv", ("ecv", "ecv_fraction"), scale=0.01)
+    meas("haematocrit", ("hct", "haematocrit", "hematocrit"), scale=0.01)
+    meas("t2_ratio", ("t2_ratio", "t2_si_ratio"))
+    # Site normal ranges travel on the measurement (reference_range, canonical unit).
+    from heartprint.measure import ReferenceRange
+
+    for code, name, scale in (("native_t1", "native_t1_normal", 1.0), ("t2", "t2_normal", 1.0), ("ecv", "ecv_normal", 0.01)):
+        m = ph.latest(code)
+        if m is not None and m.reference_range is not None:
+            rr = m.reference_range
+            put((name,), ReferenceRange(low=None if rr.low is None else rr.low * scale,
+                                        high=None if rr.high is None else rr.high * scale,
+                                        population=rr.population, reference=rr.reference), m)
+    # Mapping sequence and field strength from the native-T1 method text, e.g. "ShMOLLI 1.5 T".
+    t1 = ph.latest("native_t1")
+    if t1 is not None and t1.method:
+        import re
+
+        seq = re.search(r"(shmolli|molli|saskia|sasha)", t1.method, re.I)
+        fs = re.search(r"(\d(?:\.\d)?)\s*T\b", t1.method)
+        if seq and fs:
+            put(("sequence",), seq.group(1).lower(), t1)
+            put(("field_strength",), float(fs.group(1)), t1)
+    # Qualitative imaging findings entered under patient.findings.
+    for k, val in f.findings.items():
+        put((k,), bool(val))
+    lge = [m for m in ph.regional("lge_transmurality") if m.value > 0 and m.pattern]
+    if lge:
+        from heartprint.clinical.multimodality import NON_ISCHAEMIC_LGE_PATTERNS
+
+        non = [m for m in lge if m.pattern in NON_ISCHAEMIC_LGE_PATTERNS]
+        put(("lge_nonischaemic",), bool(non), non[0] if non else lge[0])
+    return p
+
+
+def _call_by_signature(func: Callable[..., Any], pool: dict[str, tuple[Any, Measurement | None]],
+                       extra: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any], list[str]]:
+    """Call ``func`` with the pool values its signature names; return (result, inputs, missing required)."""
+    kwargs: dict[str, Any] = {}
+    inputs: dict[str, Any] = {}
+    missing: list[str] = []
+    for name, par in inspect.signature(func).parameters.items():
+        if par.kind in (par.VAR_POSITIONAL, par.VAR_KEYWORD):
+            continue
+        if extra and name in extra:
+            kwargs[name] = extra[name]
+            continue
+        if name in pool:
+            value, m = pool[name]
+            kwargs[name] = value
+            inputs[name] = _inp(m) if m is not None else {"value": value, "source": "entered"}
+        elif par.default is inspect.Parameter.empty:
+            missing.append(name)
+    if missing:
+        return None, inputs, missing
+    return func(**kwargs), inputs, []
+
+
+def _rule(name: str) -> Callable[..., Any] | None:
+    clinical = importlib.import_module("heartprint.clinical")
+    try:
+        return getattr(clinical, name)
+    except (AttributeError, ImportError):
+        return None
+
+
+# -- explicit adapters for rules whose inputs need shaping --------------------------------------
+
+_PTP_PAIN = {"typical": "typical", "atypical": "atypical", "non_anginal": "non-anginal", "none": None}
+
+
+def _ptp(ph: Any) -> list[Finding]:
+    f = ph.facts
+    if f.chest_pain is None and not f.dyspnoea:
+        return []
+    out: list[Finding] = []
+    missing = [n for n, v in (("age", f.age), ("sex", f.sex)) if v is None]
+    pain = _PTP_PAIN.get(f.chest_pain) if f.chest_pain else None
+    base_inputs = {"age": _inp(ph.latest("age")), "sex": {"value": f.sex, "source": "entered"},
+                   "chest_pain": {"value": f.chest_pain, "source": "entered"},
+                   "dyspnoea": {"value": bool(f.dyspnoea), "source": "entered"}}
+    rf = f.risk_factors.count()
+    for name, needs_rf in (("likelihood_esc2024", True), ("ptp_esc2019", False)):
+        func = _rule(name)
+        miss = missing + (["risk factors (family history, smoking, dyslipidaemia, hypertension, diabetes)"] if needs_rf and rf is None else [])
+        code = "clinical_likelihood_esc2024" if needs_rf else "ptp_esc2019"
+        if func is None or miss:
+            out.append(_na(code, f"{'ESC 2024 clinical likelihood' if needs_rf else 'ESC 2019 pre-test probability'} "
+                                 f"not assessable: needs {', '.join(miss) or 'the rule module'}",
+                           f"heartprint.clinical.ptp.{name}", "ESC CCS 2024 / 2019", miss or ["heartprint.clinical.ptp"]))
+            continue
+        try:
+            res = func(f.age, f.sex, pain, bool(f.dyspnoea), rf) if needs_rf else func(f.age, f.sex, pain, bool(f.dyspnoea))
+        except HeartprintError as exc:
+            out.append(_na(code, f"not assessable: {exc}", f"heartprint.clinical.ptp.{name}", "ESC CCS 2024 / 2019",
+                           [str(exc)], base_inputs))
+            continue
+        inputs = dict(base_inputs)
+        if needs_rf:
+            inputs["risk_factors"] = {"value": rf, "source": "entered", "items": f.risk_factors.model_dump()}
+        out += [_with_inputs(x, inputs) for x in _as_findings(res)]
+    return out
+
+
+def _cadrads(ph: Any) -> list[Finding]:
+    sten = [m for m in ph.regional("stenosis") if m.modality in (None, "CT")]
+    cac = ph.latest("cac_agatston")
+    out: list[Finding] = []
+    if sten:
+        func = _rule("cad_rads")
+        prefix = {"proximal": "p", "mid": "m", "distal": "d"}
+        stenoses: dict[str, float] = {}
+        for m in sten:
+            key = m.vessel if m.vessel == "LM" or m.vessel_segment is None else prefix[m.vessel_segment] + m.vessel
+            stenoses[key] = max(stenoses.get(key, 0.0), m.value)
+        if func is not None:
+            try:
+                res = func(stenoses, cac=cac.value if cac else None)
+                inputs = {f"stenosis_{m.vessel}{'_' + m.vessel_segment if m.vessel_segment else ''}": _inp(m) for m in sten}
+                if cac:
+                    inputs["cac_agatston"] = _inp(cac)
+                out += [_with_inputs(x, inputs) for x in _as_findings(res)]
+            except HeartprintError as exc:
+                out.append(_na("cad_rads", f"CAD-RADS not assessable: {exc}", "heartprint.clinical.cadrads.cad_rads",
+                               "CAD-RADS 2.0", [str(exc)]))
+    if cac is not None and _rule("agatston_category") is not None:
+        out += [_with_inputs(x, {"cac_agatston": _inp(cac)}) for x in _as_findings(_rule("agatston_category")(cac.value))]
+    return out
+
+
+def _ischaemia(ph: Any) -> list[Finding]:
+    stress = {m.segment: m for m in ph.regional("perfusion_stress_score")}
+    rest = {m.segment: m for m in ph.regional("perfusion_rest_score")}
+    out: list[Finding] = []
+    if stress:
+        if len(stress) < 17:
+            out.append(_na("ischaemic_burden", "Ischaemic burden not assessable: needs stress scores for all 17 AHA segments "
+                                               f"(have {sorted(stress)})", "heartprint.clinical.ischaemia.ischaemic_burden",
+                           "ESC 2024 CCS Rec. Table 14", [f"stress score, segment {s}" for s in range(1, 18) if s not in stress]))
+        else:
+            s = {k: int(round(m.value)) for k, m in stress.items()}
+            inputs = {f"stress_score_{k}": _inp(m) for k, m in sorted(stress.items())}
+            if len(rest) == 17:
+                r = {k: int(round(m.value)) for k, m in rest.items()}
+                inputs.update({f"rest_score_{k}": _inp(m) for k, m in sorted(rest.items())})
+                res = _rule("ischaemic_burden")(s, r)
+            else:
+                res = _rule("summed_scores")(s, None)
+            out += [_with_inputs(x, inputs) for x in _as_findings(res)]
+    cmr = [m for m in ph.regional("perfusion_defect")]
+    if cmr:
+        n = sum(1 for m in cmr if m.value >= 1 and m.segment != 17)
+        out.append(Finding(
+            code="cmr_perfusion_high_risk", status="present" if n >= 2 else "absent",
+            statement=f"Stress CMR: {n} of 16 segments with a perfusion defect "
+                      f"({'≥2: high-risk ischaemia' if n >= 2 else '<2: not high-risk'})",
+            rule="heartprint.clinical.interpret._ischaemia",
+            citation="ESC 2024 CCS, Vrints C et al., Eur Heart J 2024;45:3415-3537, doi:10.1093/eurheartj/ehae177, "
+                     "Rec. Table 14 (stress CMR >=2 of 16 segments with perfusion defects = high event risk, I B)",
+            inputs={f"perfusion_defect_{m.segment}": _inp(m) for m in cmr},
+            details={"defect_segments": sorted(m.segment for m in cmr if m.value >= 1), "threshold_segments": 2},
+        ))
+    return out
+
+
+# -- signature-driven rules (heart failure, tissue, devices) ------------------------------------
+
+#: rule name → (domain codes that make it applicable, finding code if not assessable, citation hint).
+_GENERIC_RULES: dict[str, tuple[tuple[str, ...], str]] = {
+    "hf_type": (("lv_ef",), "ESC 2021 HF Table 3"),
+    "hfa_peff": (("e_e_prime", "septal_e_prime", "lateral_e_prime", "lavi", "nt_probnp", "bnp", "tr_vmax"), "HFA-PEFF 2019"),
+    "h2fpef": (("e_e_prime", "pasp"), "H2FPEF, Reddy 2018"),
+    "diastolic_function": (("e_e_prime", "septal_e_prime", "lateral_e_prime", "tr_vmax", "lavi", "mitral_e_a"), "ASE/EACVI 2016"),
+    "lake_louise": (("t2", "t2_ratio", "native_t1", "ecv"), "Lake Louise 2018"),
+    "t2star_iron": (("t2star",), "T2* iron, Anderson 2001"),
+    "hcm_wall_thickness": (("lv_max_wall_thickness",), "ESC 2023 cardiomyopathy 7.1.1.1"),
+    "amyloid_native_t1": (("native_t1",), "Baggiano 2020"),
+    "ecv_amyloid": (("ecv",), "ESC WG amyloidosis 2021"),
+    # icd_primary_prevention / crt_indication need the aetiology: run by heartprint.clinical.pathway.
+}
+
+
+def _generic(ph: Any, pool: dict[str, tuple[Any, Measurement | None]]) -> list[Finding]:
+    out: list[Finding] = []
+    present_codes = {m.code for m in ph.measurements}
+    for name, (domain, cite) in _GENERIC_RULES.items():
+        if not present_codes.intersection(domain):
+            continue
+        if name in ("hfa_peff", "h2fpef", "diastolic_function") and ph.latest("lv_ef") is not None and ph.value("lv_ef") < 50 \
+                and name != "diastolic_function":
+            continue  # HFpEF scores apply with LVEF ≥50 %
+        func = _rule(name)
+        if func is None:
+            out.append(_na(name, f"{name} not assessable: the rule module is not available yet", f"heartprint.clinical.{name}",
+                           cite, [f"heartprint.clinical.{name}"]))
+            continue
+        extra = {"symptoms": ph.facts.symptomatic} if name == "hf_type" else None
+        try:
+            res, inputs, missing = _call_by_signature(func, pool, extra)
+        except HeartprintError as exc:
+            out.append(_na(name, f"{name} not assessable: {exc}", f"heartprint.clinical.{name}", cite, [str(exc)]))
+            continue
+        if missing:
+            out.append(_na(name, f"{name} not assessable: needs {', '.join(missing)}", f"heartprint.clinical.{name}", cite,
+                           missing, inputs))
+            continue
+        out += [_with_inputs(x, inputs) for x in _as_findings(res)]
+    return out
+
+
+def run_rules(phenotype: Any) -> list[Finding]:
+    """Every applicable guideline rule's findings (including ``not_assessable`` ones)."""
+    pool = _pool(phenotype)
+    return _ptp(phenotype) + _cadrads(phenotype) + _ischaemia(phenotype) + _generic(phenotype, pool)
+
+
+# -- the interpretation ------------------------------------------------------------------------
+
+
+@dataclass
+class Interpretation:
+    """Findings, recommendations and what could not be assessed, for one phenotype."""
+
+    findings: list[Finding]
+    recommendations: list[Recommendation]
+    not_assessable: list[Finding]
+    differential: list[Finding] = field(default_factory=list)
+    regional: dict[str, Any] = field(default_factory=dict)
+    measurements: list[Measurement] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    disclaimer: str = DISCLAIMER
+
+    def finding(self, code: str) -> Finding | None:
+        """The first finding (of any status) with ``code``."""
+        for f in self.findings + self.differential + self.not_assessable:
+            if f.code == code:
+                return f
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": INTERPRETATION_SCHEMA,
+            "disclaimer": self.disclaimer,
+            "findings": [f.to_dict() for f in self.findings],
+            "differential": [f.to_dict() for f in self.differential],
+            "recommendations": [r.to_dict() for r in self.recommendations],
+            "not_assessable": [f.to_dict() for f in self.not_assessable],
+            "measurements": [m.to_dict() for m in self.measurements],
+            "regional": self.regional,
+            "notes": list(self.notes),
+        }
+
+
+def interpret(phenotype: Any) -> Interpretation:
+    """Run every applicable rule on ``phenotype`` (a :class:`heartprint.phenotype.Phenotype`)."""
+    from heartprint.clinical.aetiology import differential
+    from heartprint.clinical.multimodality import reconcile, regional_map
+    from heartprint.clinical.pathway import plan
+
+    rules = run_rules(phenotype)
+    mm = reconcile(phenotype)
+    all_findings = rules + mm
+    diff = differential(phenotype, all_findings)
+    recs, path_findings = plan(phenotype, all_findings, diff)
+    all_findings += path_findings
+    present = [f for f in all_findings if f.status != "not_assessable"]
+    na = [f for f in all_findings if f.status == "not_assessable"]
+    return Interpretation(
+        findings=present, recommendations=recs, not_assessable=na, differential=diff,
+        regional=regional_map(phenotype), measurements=phenotype.measurements, notes=list(phenotype.notes),
+    )
