@@ -408,8 +408,138 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+# -- interpret -----------------------------------------------------------------------------
+
+
+def _fmt_inputs(inputs: dict[str, Any], limit: int = 8) -> str:
+    """``name=value unit (source)`` for the measurements behind a finding."""
+    parts = []
+    for name, q in list(inputs.items())[:limit]:
+        if isinstance(q, dict) and "value" in q:
+            unit = f" {q['unit']}" if q.get("unit") not in (None, "1") else ""
+            src = q.get("source")
+            parts.append(f"{name}={q['value']}{unit}" + (f" [{src}]" if src and src != "entered" else ""))
+        else:
+            parts.append(f"{name}={q}")
+    more = len(inputs) - limit
+    return ", ".join(parts) + (f", … (+{more})" if more > 0 else "")
+
+
+def _interpret_text(doc: dict[str, Any]) -> str:
+    """Plain-text rendering of an interpretation (used when ``rich`` is not installed)."""
+    lines = ["heartprint interpretation", ""]
+    sections = (("Findings", doc["findings"]), ("Aetiology differential", doc["differential"]))
+    for title, items in sections:
+        lines.append(f"{title}:")
+        for f in items:
+            lines.append(f"  [{f['status']}] {f['statement']}")
+            if f.get("inputs"):
+                lines.append(f"      from: {_fmt_inputs(f['inputs'])}")
+            lines.append(f"      rule: {f['rule']} — {f['citation'][:160]}")
+        if not items:
+            lines.append("  (none)")
+        lines.append("")
+    lines.append("Recommendations:")
+    for r in doc["recommendations"]:
+        cls = f" (class {r['recommendation_class']}{' ' + r['level_of_evidence'] if r.get('level_of_evidence') else ''})" \
+            if r.get("recommendation_class") else ""
+        lines.append(f"  - {r['action']}{cls}")
+        if r.get("findings"):
+            lines.append(f"      because: {', '.join(r['findings'])}")
+        lines.append(f"      source: {r['citation'][:160]}")
+    if not doc["recommendations"]:
+        lines.append("  (none)")
+    lines += ["", "Not assessable:"]
+    for f in doc["not_assessable"]:
+        lines.append(f"  - {f['statement']}")
+    if not doc["not_assessable"]:
+        lines.append("  (none)")
+    for n in doc.get("notes", []):
+        lines.append(f"note: {n}")
+    return "\n".join(lines)
+
+
+def _interpret_rich(doc: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    colour = {"present": "bold red", "absent": "green", "not_assessable": "yellow"}
+    for title, items in (("Findings", doc["findings"]), ("Aetiology differential", doc["differential"])):
+        t = Table(title=title, show_lines=True, expand=True)
+        t.add_column("status", no_wrap=True)
+        t.add_column("finding", ratio=3)
+        t.add_column("from measurements", ratio=2)
+        t.add_column("rule / citation", ratio=2)
+        for f in items:
+            t.add_row(f"[{colour.get(f['status'], '')}]{f['status']}[/]", f["statement"], _fmt_inputs(f.get("inputs", {})),
+                      f"{f['rule']}\n{f['citation'][:200]}")
+        console.print(t)
+    t = Table(title="Recommendations", show_lines=True, expand=True)
+    t.add_column("class", no_wrap=True)
+    t.add_column("action", ratio=3)
+    t.add_column("because", ratio=1)
+    t.add_column("source", ratio=2)
+    for r in doc["recommendations"]:
+        cls = (r.get("recommendation_class") or "–") + (f" {r['level_of_evidence']}" if r.get("level_of_evidence") else "")
+        t.add_row(cls, r["action"], ", ".join(r.get("findings", [])), r["citation"][:200])
+    console.print(t)
+    if doc["not_assessable"]:
+        t = Table(title="Not assessable", expand=True)
+        t.add_column("what")
+        t.add_column("needs")
+        for f in doc["not_assessable"]:
+            t.add_row(f["statement"], ", ".join(f.get("missing", [])))
+        console.print(t)
+    for n in doc.get("notes", []):
+        console.print(f"note: {n}")
+
+
+def cmd_interpret(args: argparse.Namespace) -> int:
+    """``heartprint interpret FILE.json [--json] [--plain]``: measurements and patient facts in, findings out."""
+    from heartprint import DISCLAIMER
+    from heartprint.clinical.interpret import interpret
+    from heartprint.phenotype import Phenotype
+
+    phenotypes = [Phenotype.from_json(Path(f)) for f in args.file]
+    phenotype = phenotypes[0].merge(*phenotypes[1:])
+    doc = interpret(phenotype).to_dict()
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    rich_ok = False
+    if not args.plain:
+        try:
+            import rich  # noqa: F401
+
+            rich_ok = True
+        except ImportError:
+            rich_ok = False
+    if rich_ok:
+        _interpret_rich(doc)
+    else:
+        print(_interpret_text(doc))
+    print(DISCLAIMER)
+    return EXIT_OK
+
+
+def _add_interpret(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "interpret",
+        help="interpret measurements and patient facts (JSON) with guideline rules: findings and recommendations",
+        description="Read a phenotype JSON (patient facts, labs, measurements, studies; or a measurements.json "
+        "written by 'heartprint analyze'), run every applicable guideline rule, reconcile modalities per vessel "
+        "and segment, rank aetiologies and propose the next test. Several files are merged (latest value per "
+        "measurement wins). Research and decision support only.",
+    )
+    p.add_argument("file", nargs="+", metavar="FILE.json")
+    p.add_argument("--json", action="store_true", help="print the interpretation as JSON")
+    p.add_argument("--plain", action="store_true", help="plain text even if 'rich' is installed")
+    p.set_defaults(func=cmd_interpret)
+
+
 #: Functions that each register one subcommand on the subparsers object.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _add_analyze, _add_train, _add_demo]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _add_analyze, _add_train, _add_demo, _add_interpret]
 
 
 # -- entry point ---------------------------------------------------------------------------

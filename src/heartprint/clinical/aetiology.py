@@ -115,6 +115,9 @@ def differential(phenotype: Any, findings: list[Finding]) -> list[Finding]:
             f"{max(m.value for m in sten):g} %)", 2,
             Finding(code="coronary_anatomy", statement="", rule="heartprint.clinical.multimodality", citation="",
                     inputs={f"stenosis_{m.vessel}": {"value": m.value, "unit": m.unit, "source": m.source} for m in sten}))
+    if sig and all(f.status == "absent" for f in sig):
+        add("ischaemic", "against", "every ≥50 % stenosis is haemodynamically not significant: "
+            + "; ".join(f.statement for f in sig), 2, sig[0])
     for f in _code_present(findings, "lge_ischaemic_pattern"):
         add("ischaemic", "for", f.statement, 2, f)
     for f in _code_present(findings, "ischaemia_high_risk") + _code_present(findings, "cmr_perfusion_high_risk"):
