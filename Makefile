@@ -18,7 +18,7 @@ demo: $(BIN)/python
 	$(BIN)/heartprint demo --out demo-out
 
 install-dev: $(BIN)/python
-	$(BIN)/pip install -q $(TORCH) -e ".[dev,dl]"
+	$(BIN)/pip install -q $(TORCH) -e ".[dev,dl,store]"
 
 # Set up with the dev extras and run the test suite (pytest exits non-zero on "no tests").
 test: install-dev
