@@ -250,6 +250,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         kind_overrides=_parse_overrides(args.kind) or None,
         tta=not args.no_tta,
     )
+    registry = _open_registry(args.registry) if args.registry else None
     used: set[str] = set()
     batch, results, failed = [], {}, 0
     for raw in args.studies:
@@ -261,11 +262,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             failed += 1
             message = " ".join(str(exc).split())
             print(f"{PROG}: error: {path}: {message}", file=sys.stderr)
-            batch.append({"study": str(path), "status": "failed", "error": message})
+            batch.append({"study": str(path), "status": "failed", "error": message, **_record_run(registry, args, path, message)})
             continue
         doc = res.to_dict()
         results[name] = doc
-        entry: dict[str, Any] = {"study": str(path), "status": "ok", "name": name}
+        entry: dict[str, Any] = {"study": str(path), "status": "ok", "name": name, **_record_run(registry, args, path, doc)}
         if args.out:
             labels = {s.series_uid: s.labels for s in res.series if s.labels is not None}
             entry["output"] = str(write_study_outputs(doc, labels, Path(args.out) / name))
@@ -298,7 +299,71 @@ def _add_analyze(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--weight-kg", type=float, help="patient weight (kg) for BSA, overrides DICOM")
     p.add_argument("--kind", action="append", metavar="UID=KIND", help="override a series' kind (repeatable)")
     p.add_argument("--no-tta", action="store_true", help="no test-time flip augmentation (faster)")
+    p.add_argument("--registry", metavar="URL", help="record each study as a run in this registry "
+                   "(SQLite file path or sqlite:///…, postgresql://…); failed studies as failed runs")
     p.set_defaults(func=cmd_analyze)
+
+
+# -- registry ------------------------------------------------------------------------------
+
+
+def _open_registry(url: str, *, must_exist: bool = False):  # noqa: ANN202
+    """The :class:`heartprint.store.Registry` at ``url`` (needs the ``store`` extra)."""
+    try:
+        from heartprint.store import Registry, normalize_url
+    except ImportError as exc:
+        raise InvalidInputError(f"--registry {url}: the registry needs the store extra "
+                                f"(pip install 'heartprint[store]'): {exc}") from None
+    full = normalize_url(url)
+    if must_exist and full.startswith("sqlite:///") and not Path(full.removeprefix("sqlite:///")).is_file():
+        raise InvalidInputError(f"registry {url}: no such SQLite file")
+    return Registry(full)
+
+
+def _record_run(registry, args: argparse.Namespace, path: Path, outcome: dict[str, Any] | str) -> dict[str, Any]:  # noqa: ANN001
+    """Record one analysed study (its result dict) or failure (its message); ``{"run_id": …}``."""
+    if registry is None:
+        return {}
+    params = {"height_cm": args.height_cm, "weight_kg": args.weight_kg, "kind_overrides": _parse_overrides(args.kind),
+              "tta": not args.no_tta}
+    if isinstance(outcome, str):
+        return {"run_id": registry.record_failure(str(path), outcome, parameters=params)}
+    return {"run_id": registry.record_study_result(outcome, parameters=params)}
+
+
+def cmd_registry(args: argparse.Namespace) -> int:
+    """``heartprint registry URL [--study UID] [--patient ID] [--json]``: list recorded runs."""
+    registry = _open_registry(args.url, must_exist=True)
+    try:
+        runs = registry.runs(args.study, patient_id=args.patient)
+    finally:
+        registry.close()
+    if args.json:
+        print(json.dumps({"registry": args.url, "runs": [r.to_dict() for r in runs]}, indent=2))
+        return EXIT_OK
+    print(f"{args.url}: {len(runs)} run(s)")
+    for r in runs:
+        print(f"{r.started_at:%Y-%m-%d %H:%M:%S}  {r.run_id}  {r.status:<8}  series {r.n_series}  "
+              f"measurements {r.n_measurements}  qc {r.n_qc_flags}  {r.source}")
+        if r.study_uids:
+            print(f"    studies {', '.join(r.study_uids)}" + (f"  patient {r.patient_id}" if r.patient_id else ""))
+        if r.error:
+            print(f"    error: {' '.join(r.error.split())}")
+    return EXIT_OK
+
+
+def _add_registry(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "registry",
+        help="list the analysis runs recorded in a registry (SQLite file or PostgreSQL URL)",
+        description="List the runs recorded by `heartprint analyze --registry URL`, oldest first: status, "
+        "studies, counts of series, measurements and QC flags, and the error of failed runs.",
+    )
+    p.add_argument("url", metavar="URL", help="SQLite file path, sqlite:///… or postgresql://…")
+    p.add_argument("--study", metavar="UID", help="only runs covering this Study Instance UID")
+    p.add_argument("--patient", metavar="ID", help="only runs of this patient")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd_registry)
 
 
 # -- train ---------------------------------------------------------------------------------
@@ -539,7 +604,7 @@ def _add_interpret(subparsers: argparse._SubParsersAction) -> None:
 
 
 #: Functions that each register one subcommand on the subparsers object.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _add_analyze, _add_train, _add_demo, _add_interpret]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _add_analyze, _add_train, _add_demo, _add_interpret, _add_registry]
 
 
 # -- entry point ---------------------------------------------------------------------------
