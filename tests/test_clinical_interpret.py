@@ -102,3 +102,13 @@ def test_clinical_never_imports_pixel_rooms():
             "print(bad); assert not bad")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_verified_reference_range_and_z_score_attached():
+    it = run("ischaemic_hfref")
+    edvi = next(m for m in it.measurements if m.code == "lv_edvi")
+    assert edvi.reference_range is not None and "Alfakih" in edvi.reference_range.reference
+    assert edvi.z_score == pytest.approx((118 - 82.3) / 14.7)  # Alfakih 2003 men, SSFP: 82.3 ± 14.7 mL/m2
+    dil = it.finding("aetiology_dilated")
+    assert any("above its reference range" in e["text"] for e in dil.details["evidence_for"])
+    assert dil.status == "absent"  # the ischaemic cause outweighs it
