@@ -51,3 +51,16 @@ def test_bad_input_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("heartprint: error:") and "nt_probnp=900" in err and "no unit" in err
     assert main(["interpret", str(tmp_path / "missing.json")]) == 2
+
+
+def test_analysis_document_plus_facts(capsys):
+    assert main(["interpret", "--json", str(EXAMPLES / "cmr_analysis_with_facts.json")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    top = doc["differential"][0]
+    assert top["code"] == "aetiology_dilated" and top["status"] == "present"
+    lvef = next(m for m in doc["measurements"] if m["code"] == "lv_ef")
+    assert lvef["source"] == "1.2.826.0.1.3680043.8.498.1" and lvef["modality"] == "MR"
+    # no coronary data: the ICD rule cannot be told "non-ischaemic" from an LGE pattern alone
+    icd = next(f for f in doc["not_assessable"] if f["code"] == "icd_primary_prevention_assessment")
+    assert any("coronary assessment" in m for m in icd["missing"])
+    assert any(r["code"] == "coronary_assessment_for_lv_dysfunction" for r in doc["recommendations"])

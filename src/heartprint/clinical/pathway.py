@@ -162,7 +162,13 @@ def _devices(ph: Any, diff: list[Finding], recs: list[Recommendation], out: list
     clinical = importlib.import_module("heartprint.clinical")
     f = ph.facts
     isch = next((d for d in diff if d.code == "aetiology_ischaemic"), None)
-    aet = None if isch is None or isch.status == "not_assessable" else ("ischaemic" if isch.status == "present" else "non-ischaemic")
+    # "non-ischaemic" needs the coronary arteries assessed (anatomy or physiology), not only an LGE pattern.
+    coronaries_known = bool(ph.regional("stenosis") or ph.regional("ffr") or ph.regional("ct_ffr"))
+    aet = None
+    if isch is not None and isch.status == "present":
+        aet = "ischaemic"
+    elif isch is not None and isch.status == "absent" and coronaries_known:
+        aet = "non-ischaemic"
     inputs = {"lv_ef": _q(lvef), "nyha": {"value": f.nyha, "source": "entered"},
               "months_omt": {"value": f.months_omt, "source": "entered"},
               "aetiology": {"value": aet, "source": "heartprint.clinical.aetiology.differential"},
@@ -183,7 +189,7 @@ def _devices(ph: Any, diff: list[Finding], recs: list[Recommendation], out: list
         missing = [k for k in required if kwargs.get(k) is None]
         code = f"{rule}_assessment"
         if func is None or missing:
-            need = {"lvef": "LVEF", "nyha": "NYHA class", "aetiology": "aetiology (ischaemic vs non-ischaemic)",
+            need = {"lvef": "LVEF", "nyha": "NYHA class", "aetiology": "aetiology (ischaemic vs non-ischaemic; non-ischaemic needs coronary assessment)",
                     "omt_months": "months of optimal medical therapy", "qrs_ms": "QRS duration", "lbbb": "QRS morphology",
                     "rhythm": "rhythm (sinus/AF)", "on_omt": "months of optimal medical therapy"}
             miss = sorted({need.get(k, k) for k in missing}) or [f"heartprint.clinical.{rule}"]
