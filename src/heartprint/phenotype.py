@@ -54,7 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from heartprint.concepts import CONCEPTS
 from heartprint.errors import InvalidInputError
-from heartprint.measure import MODALITIES, Measurement
+from heartprint.measure import Measurement
 from heartprint.units import parse_quantity, to_canonical
 
 __all__ = ["PatientFacts", "Phenotype", "RiskFactors", "PHENOTYPE_SCHEMA"]
@@ -181,8 +181,7 @@ class Phenotype:
             raise InvalidInputError(f"phenotype input: unknown key(s) {sorted(unknown)}; expected patient, labs, measurements, studies")
         facts, derived = _facts(doc.get("patient") or {})
         ph = cls(facts=facts, history=list(derived))
-        for i, m in enumerate(_labs(doc.get("labs") or [])):
-            ph.history.append(m)
+        ph.history.extend(_labs(doc.get("labs") or []))
         for i, raw in enumerate(doc.get("measurements") or []):
             ph.history.append(_measurement(raw, f"measurements[{i}]"))
         for j, study in enumerate(doc.get("studies") or []):
@@ -423,7 +422,3 @@ def _facts(p: dict[str, Any]) -> tuple[PatientFacts, list[Measurement]]:
         derived.append(Measurement(code="bmi", name="Body mass index", value=v, unit=cu, source="entered",
                                    method="weight / height^2", modality="CLINIC"))
     return facts, derived
-
-
-# Modalities accepted in input (checked by Measurement); re-exported for documentation.
-_ = MODALITIES
