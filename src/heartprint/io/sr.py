@@ -1,0 +1,328 @@
+"""DICOM Structured Report export: TID 1500 Measurement Report of heartprint measurements.
+
+The report is a Comprehensive 3D SR (PS3.3 A.35.13) whose content tree follows DICOM PS3.16
+TID 1500 "Measurement Report". Measurements of a segmented structure go into a TID 1411
+"Volumetric ROI Measurements and Qualitative Evaluations" group that references the
+structure's segment in the heartprint SEG (``Referenced Segment`` DCM 121191, via
+:func:`heartprint.io.seg.write_seg`); other measurements go into a TID 1501 "Measurement
+and Qualitative Evaluation Group". Every group carries a Tracking Identifier (DCM 112039)
+and Tracking Unique Identifier (DCM 112040) (PS3.16 TID 4108).
+
+Concept names (TID 300 "Measurement") come from :data:`heartprint.concepts.CONCEPTS`:
+the verified LOINC (``LN``), SNOMED CT (``SCT``) or ``DCM`` code — the modality-specific one
+first (e.g. LN 8811-2 "Left ventricular ejection fraction by MR") — else a code of the
+private coding scheme :data:`LOCAL_SCHEME` (``99HEARTPRINT``; code value = the
+measurement's stable key), which is declared in the (0008,0110) Coding Scheme
+Identification Sequence (PS3.3 C.12.1.1.2.1). Units are UCUM (PS3.16 CID 7181 / coding
+scheme ``UCUM``); an unknown unit is an error, never a guess.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.sr.codedict import codes
+
+from heartprint.errors import InvalidInputError
+from heartprint.measure import Measurement
+
+__all__ = ["LOCAL_SCHEME", "UCUM_MEANINGS", "SRInfo", "build_sr", "concept_code", "unit_code", "write_sr"]
+
+#: Private coding scheme for concepts with no verified standard code (PS3.16 §8.2: "99" prefix).
+LOCAL_SCHEME = "99HEARTPRINT"
+LOCAL_SCHEME_NAME = "heartprint measurement concepts"
+
+#: heartprint unit string → (UCUM code, code meaning). Units follow UCUM (unitsofmeasure.org);
+#: heartprint's "HU" is written as UCUM's ``[hnsf'U]`` (Hounsfield unit).
+UCUM_MEANINGS: Mapping[str, tuple[str, str]] = {
+    "mL": ("mL", "milliliter"),
+    "mL/m2": ("mL/m2", "milliliter per square meter"),
+    "g": ("g", "gram"),
+    "g/m2": ("g/m2", "gram per square meter"),
+    "%": ("%", "percent"),
+    "ms": ("ms", "millisecond"),
+    "s": ("s", "second"),
+    "mm": ("mm", "millimeter"),
+    "mm2": ("mm2", "square millimeter"),
+    "mm3": ("mm3", "cubic millimeter"),
+    "cm": ("cm", "centimeter"),
+    "m2": ("m2", "square meter"),
+    "kg": ("kg", "kilogram"),
+    "kg/m2": ("kg/m2", "kilogram per square meter"),
+    "L/min": ("L/min", "liter per minute"),
+    "L/min/m2": ("L/min/m2", "liter per minute per square meter"),
+    "mL/s": ("mL/s", "milliliter per second"),
+    "mL/min": ("mL/min", "milliliter per minute"),
+    "mL/min/g": ("mL/min/g", "milliliter per minute per gram"),
+    "/min": ("/min", "per minute"),
+    "1": ("1", "no units"),
+    "HU": ("[hnsf'U]", "Hounsfield unit"),
+    "mm[Hg]": ("mm[Hg]", "millimeter of mercury"),
+    "cm/s": ("cm/s", "centimeter per second"),
+    "m/s": ("m/s", "meter per second"),
+    "pg/mL": ("pg/mL", "picogram per milliliter"),
+    "ng/L": ("ng/L", "nanogram per liter"),
+    "pmol/L": ("pmol/L", "picomole per liter"),
+    "mmol/L": ("mmol/L", "millimole per liter"),
+    "umol/L": ("umol/L", "micromole per liter"),
+    "mmol/mol": ("mmol/mol", "millimole per mole"),
+    "mg/dL": ("mg/dL", "milligram per deciliter"),
+    "g/dL": ("g/dL", "gram per deciliter"),
+    "mL/min/{1.73_m2}": ("mL/min/{1.73_m2}", "milliliter per minute per 1.73 square meter"),
+    "a": ("a", "year"),
+}
+
+#: Which SEG segment (by segment label, see :data:`heartprint.io.seg.SEGMENTS`) a measurement
+#: describes, by its key. First matching rule wins; keys matching none go to the
+#: non-ROI group (TID 1501).
+_SEGMENT_OF: tuple[tuple[str, str], ...] = (
+    ("lv_mass", "LV myocardium"),
+    ("lv_wall_thickness", "LV myocardium"),
+    ("lv_max_wall_thickness", "LV myocardium"),
+    ("lv_", "LV cavity"),
+    ("rv_", "RV cavity"),
+)
+
+#: Finding type (PS3.16 TID 1411 row 3) of each segment's group; SCT codes from pydicom's codedict.
+_FINDING_TYPE = {
+    "LV cavity": codes.SCT.LeftVentricle,
+    "LV myocardium": codes.SCT.LeftVentricleMyocardium,
+    "RV cavity": codes.SCT.RightVentricle,
+}
+
+#: Procedure Reported (TID 1500 row 4, CID 100) by modality.
+_PROCEDURE = {"MR": codes.SCT.MagneticResonanceImagingOfHeart}
+
+
+@dataclass(frozen=True)
+class SRInfo:
+    """What :func:`write_sr` wrote."""
+
+    path: Path | None
+    sop_instance_uid: str
+    series_instance_uid: str
+    group_tracking_uids: dict[str, str]
+    dataset: Dataset
+
+
+def _as_measurement(m: Measurement | Mapping[str, Any]) -> Measurement:
+    if isinstance(m, Measurement):
+        return m
+    try:
+        return Measurement.model_validate(dict(m))
+    except Exception as exc:  # pydantic ValidationError
+        raise InvalidInputError(f"measurement {dict(m).get('code', m)!r}: invalid ({exc})") from exc
+
+
+def unit_code(unit: str, *, code: str = "<measurement>"):
+    """UCUM coded concept of a heartprint unit string (``hd.sr.CodedConcept(value, "UCUM", meaning)``).
+
+    Raises
+    ------
+    InvalidInputError
+        ``unit`` is not in :data:`UCUM_MEANINGS`.
+    """
+    import highdicom as hd
+
+    try:
+        value, meaning = UCUM_MEANINGS[unit]
+    except (KeyError, TypeError):
+        raise InvalidInputError(
+            f"measurement {code!r}: unit {unit!r} is not a known UCUM unit; expected one of {sorted(UCUM_MEANINGS)}"
+        ) from None
+    return hd.sr.CodedConcept(value, "UCUM", meaning)
+
+
+def concept_code(m: Measurement):
+    """Coded concept name of a measurement: the concept table's verified code, else a 99HEARTPRINT code.
+
+    Returns
+    -------
+    (highdicom.sr.CodedConcept, bool)
+        The code and whether it is a standard (LN/SCT/DCM) code.
+    """
+    import highdicom as hd
+
+    from heartprint.concepts import CONCEPTS
+
+    concept = CONCEPTS.get(m.code)
+    coding = concept.coding_for(m.modality) if concept is not None else None
+    if coding is not None:
+        return hd.sr.CodedConcept(coding.value, coding.system, coding.meaning), True
+    meaning = (concept.name if concept is not None else m.name)[:64]
+    return hd.sr.CodedConcept(m.code, LOCAL_SCHEME, meaning), False
+
+
+def _segment_for(code: str) -> str | None:
+    for prefix, label in _SEGMENT_OF:
+        if code.startswith(prefix):
+            return label
+    return None
+
+
+def _seg_dataset(seg: Any) -> Dataset:
+    if isinstance(seg, Dataset):
+        return seg
+    if hasattr(seg, "dataset"):
+        return seg.dataset
+    try:
+        return pydicom.dcmread(seg)
+    except Exception as exc:
+        raise InvalidInputError(f"seg={seg!r}: cannot be read as a DICOM SEG ({exc})") from exc
+
+
+def build_sr(
+    measurements: Iterable[Measurement | Mapping[str, Any]],
+    *,
+    seg: Any,
+    modality: str = "MR",
+    procedure_reported: Any = None,
+    series_number: int = 901,
+    device_uid: str | None = None,
+) -> tuple[Dataset, dict[str, str]]:
+    """Build (without writing) the TID 1500 Measurement Report; see :func:`write_sr`."""
+    import highdicom as hd
+
+    from heartprint import __version__
+
+    ms = [_as_measurement(m) for m in measurements]
+    if not ms:
+        raise InvalidInputError("measurements is empty: nothing to report")
+    seg_ds = _seg_dataset(seg)
+    if getattr(seg_ds, "Modality", None) != "SEG":
+        raise InvalidInputError(f"seg {getattr(seg_ds, 'SOPInstanceUID', seg)}: Modality {getattr(seg_ds, 'Modality', None)!r}, expected 'SEG'")
+    segments = {str(s.SegmentLabel): int(s.SegmentNumber) for s in seg_ds.SegmentSequence}
+    source_series = str(seg_ds.ReferencedSeriesSequence[0].SeriesInstanceUID)
+    procedure = procedure_reported or _PROCEDURE.get(modality)
+    if procedure is None:
+        raise InvalidInputError(f"modality={modality!r}: no default Procedure Reported; pass procedure_reported (a CID 100 code)")
+
+    groups: dict[str | None, list[Any]] = {}
+    for m in ms:
+        if not math.isfinite(m.value):
+            raise InvalidInputError(f"measurement {m.code!r}: value {m.value!r} is not finite")
+        name, _ = concept_code(m)
+        item = hd.sr.Measurement(name=name, value=float(m.value), unit=unit_code(m.unit, code=m.code))
+        label = _segment_for(m.code)
+        groups.setdefault(label if label in segments else None, []).append(item)
+
+    algo = hd.sr.AlgorithmIdentification(name="heartprint", version=__version__)
+    tracking: dict[str, str] = {}
+    content = []
+    for label, items in groups.items():
+        uid = hd.UID()
+        key = label or "study"
+        tracking[key] = str(uid)
+        tid = hd.sr.TrackingIdentifier(uid=uid, identifier=f"heartprint {key} measurements")
+        if label is None:
+            content.append(hd.sr.MeasurementsAndQualitativeEvaluations(
+                tracking_identifier=tid, finding_type=codes.SCT.Heart, algorithm_id=algo, measurements=items))
+        else:
+            ref = hd.sr.ReferencedSegment(
+                sop_class_uid=seg_ds.SOPClassUID, sop_instance_uid=seg_ds.SOPInstanceUID,
+                segment_number=segments[label], source_series=hd.sr.SourceSeriesForSegmentation(source_series))
+            content.append(hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations(
+                tracking_identifier=tid, referenced_segment=ref, finding_type=_FINDING_TYPE[label],
+                algorithm_id=algo, measurements=items))
+
+    observer = hd.sr.ObserverContext(
+        observer_type=codes.DCM.Device,
+        observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
+            uid=device_uid or hd.UID(), name="heartprint", manufacturer_name="heartprint",
+            model_name="heartprint", serial_number=__version__),
+    )
+    report = hd.sr.MeasurementReport(
+        observation_context=hd.sr.ObservationContext(observer_device_context=observer),
+        procedure_reported=procedure,
+        imaging_measurements=content,
+    )
+    sr = hd.sr.Comprehensive3DSR(
+        evidence=[seg_ds],
+        content=report[0],
+        series_instance_uid=hd.UID(),
+        series_number=int(series_number),
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="heartprint",
+        is_complete=True,
+        is_final=False,
+        is_verified=False,
+        series_description="heartprint measurement report",
+    )
+    scheme = Dataset()
+    scheme.CodingSchemeDesignator = LOCAL_SCHEME
+    scheme.CodingSchemeName = LOCAL_SCHEME_NAME
+    scheme.CodingSchemeResponsibleOrganization = "heartprint project"
+    scheme.CodingSchemeVersion = __version__
+    sr.CodingSchemeIdentificationSequence = [scheme]
+    return sr, tracking
+
+
+def write_sr(
+    measurements: Iterable[Measurement | Mapping[str, Any]],
+    out_path: str | os.PathLike,
+    *,
+    seg: Any,
+    modality: str = "MR",
+    procedure_reported: Any = None,
+    series_number: int = 901,
+) -> SRInfo:
+    """Write measurements as a DICOM TID 1500 Measurement Report referencing the SEG.
+
+    Parameters
+    ----------
+    measurements
+        :class:`~heartprint.measure.Measurement` objects or their dicts (e.g.
+        ``SeriesAnalysis.result["measurements"]``).
+    out_path
+        File to write (temporary file beside it, then moved into place).
+    seg
+        The SEG the measurements were derived from: a :class:`~heartprint.io.seg.SegInfo`,
+        its dataset or its file. It supplies the patient/study (the SR joins its study),
+        the Referenced Segment of each ROI group and the evidence (PS3.3 C.17.2.3
+        Current Requested Procedure Evidence Sequence).
+    modality
+        Selects modality-specific concept codes and the default Procedure Reported
+        (MR: SCT 241620005 "Magnetic resonance imaging of heart").
+    procedure_reported
+        A CID 100 code overriding the default.
+    series_number
+        (0020,0011) of the SR series.
+
+    Returns
+    -------
+    SRInfo
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown unit (not in :data:`UCUM_MEANINGS`), non-finite value, invalid measurement,
+        empty list, or a ``seg`` that is not a SEG.
+
+    Notes
+    -----
+    DICOM PS3.16 TID 1500 (Measurement Report), TID 1411 (Volumetric ROI Measurements),
+    TID 1501 (Measurement and Qualitative Evaluation Group), TID 300 (Measurement),
+    TID 4108 (Tracking Identifier); PS3.3 A.35.13 Comprehensive 3D SR IOD. Units: UCUM
+    (PS3.16 §8 "Coding Schemes", designator ``UCUM``).
+    """
+    sr, tracking = build_sr(measurements, seg=seg, modality=modality, procedure_reported=procedure_reported,
+                            series_number=series_number)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(fd)
+    try:
+        sr.save_as(tmp, enforce_file_format=True)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return SRInfo(out, str(sr.SOPInstanceUID), str(sr.SeriesInstanceUID), tracking, sr)
