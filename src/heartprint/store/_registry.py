@@ -373,7 +373,9 @@ class Registry:
         with self._read() as session:
             q = select(AnalysisRun).order_by(AnalysisRun.started_at, AnalysisRun.id)
             q = self._filter(q, study_uid, patient_id)
-            return [self._info(session, r) for r in session.scalars(q).all()]
+            rows = session.scalars(q).all()
+            counts = _counts(session, [r.id for r in rows])
+            return [self._info(session, r, counts) for r in rows]
 
     def run(self, run_id: str) -> RunInfo:
         """One run, with its per-series outcomes; :class:`InvalidInputError` if there is none."""
@@ -381,7 +383,7 @@ class Registry:
             r = session.get(AnalysisRun, run_id)
             if r is None:
                 raise InvalidInputError(f"run {run_id!r}: not in registry {self._safe_url}")
-            return self._info(session, r, with_series=True)
+            return self._info(session, r, _counts(session, [r.id]), with_series=True)
 
     def measurements(self, run_id: str) -> list[Measurement]:
         """The measurements recorded by one run, in recorded order."""
@@ -437,9 +439,10 @@ class Registry:
         return q
 
     @staticmethod
-    def _info(session: Session, r: AnalysisRun, *, with_series: bool = False) -> RunInfo:
+    def _info(session: Session, r: AnalysisRun, counts: dict[type, dict[str, int]], *,
+              with_series: bool = False) -> RunInfo:
         def count(model: type) -> int:
-            return session.scalar(select(func.count()).select_from(model).where(model.run_id == r.id)) or 0
+            return counts[model].get(r.id, 0)
 
         patient = session.get(Patient, r.patient_id) if r.patient_id is not None else None
         series: tuple[dict[str, Any], ...] = ()
@@ -457,6 +460,17 @@ class Registry:
             n_measurements=count(MeasurementRow), n_qc_flags=count(QCFlagRow), n_findings=count(FindingRow),
             series=series,
         )
+
+
+def _counts(session: Session, run_ids: list[str]) -> dict[type, dict[str, int]]:
+    """Rows per run of each result table, one grouped query per table (in chunks of 500 ids)."""
+    out: dict[type, dict[str, int]] = {m: {} for m in (RunSeries, MeasurementRow, QCFlagRow, FindingRow)}
+    for i in range(0, len(run_ids), 500):
+        chunk = run_ids[i:i + 500]
+        for model, found in out.items():
+            q = select(model.run_id, func.count()).where(model.run_id.in_(chunk)).group_by(model.run_id)
+            found.update({run_id: n for run_id, n in session.execute(q)})
+    return out
 
 
 def _finding_row(run_id: str, run_series_id: int | None, f: Finding) -> FindingRow:
