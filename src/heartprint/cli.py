@@ -256,17 +256,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     for raw in args.studies:
         path = Path(raw)
         name = _study_name(path, used)
+        started = _utc_now()
         try:
             res = analyze_study(path, options)
         except HeartprintError as exc:
             failed += 1
             message = " ".join(str(exc).split())
             print(f"{PROG}: error: {path}: {message}", file=sys.stderr)
-            batch.append({"study": str(path), "status": "failed", "error": message, **_record_run(registry, args, path, message)})
+            batch.append({"study": str(path), "status": "failed", "error": message, **_record_run(registry, args, path, message, started)})
             continue
         doc = res.to_dict()
         results[name] = doc
-        entry: dict[str, Any] = {"study": str(path), "status": "ok", "name": name, **_record_run(registry, args, path, doc)}
+        entry: dict[str, Any] = {"study": str(path), "status": "ok", "name": name, **_record_run(registry, args, path, doc, started)}
         if args.out:
             labels = {s.series_uid: s.labels for s in res.series if s.labels is not None}
             entry["output"] = str(write_study_outputs(doc, labels, Path(args.out) / name))
@@ -320,15 +321,22 @@ def _open_registry(url: str, *, must_exist: bool = False):  # noqa: ANN202
     return Registry(full)
 
 
-def _record_run(registry, args: argparse.Namespace, path: Path, outcome: dict[str, Any] | str) -> dict[str, Any]:  # noqa: ANN001
+def _utc_now():  # noqa: ANN202
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
+
+
+def _record_run(registry, args: argparse.Namespace, path: Path, outcome: dict[str, Any] | str,  # noqa: ANN001
+                started) -> dict[str, Any]:  # noqa: ANN001
     """Record one analysed study (its result dict) or failure (its message); ``{"run_id": …}``."""
     if registry is None:
         return {}
     params = {"height_cm": args.height_cm, "weight_kg": args.weight_kg, "kind_overrides": _parse_overrides(args.kind),
               "tta": not args.no_tta}
     if isinstance(outcome, str):
-        return {"run_id": registry.record_failure(str(path), outcome, parameters=params)}
-    return {"run_id": registry.record_study_result(outcome, parameters=params)}
+        return {"run_id": registry.record_failure(str(path), outcome, parameters=params, started_at=started)}
+    return {"run_id": registry.record_study_result(outcome, parameters=params, started_at=started)}
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
