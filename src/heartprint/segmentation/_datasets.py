@@ -45,6 +45,9 @@ class Slice2D:
     label: np.ndarray  # (y, x) uint8 heartprint labels
     source: str  # patient/group identifier
     lv_only: bool  # True: only the LV cavity is labelled (Sunnybrook)
+    #: the neighbouring slices of the same stack (previous, next), zeros beyond its ends;
+    #: None for an isolated slice (treated as zeros)
+    neighbours: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def load_acdc_train_slices(folder: Path) -> list[Slice2D]:
@@ -64,9 +67,13 @@ def load_acdc_train_slices(folder: Path) -> list[Slice2D]:
         pairs = [_read_h5(p) for _, p in items]
         flat = np.concatenate([im.ravel() for im, _ in pairs])
         lo, hi = np.percentile(flat, PERCENTILES)
-        for im, lab in pairs:
-            norm = np.clip((im - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32)
-            out.append(Slice2D(norm, lab, f"acdc{pid}", False))
+        norms = [np.clip((im - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32) for im, _ in pairs]
+        for k, (norm, (_, lab)) in enumerate(zip(norms, pairs)):
+            prev = norms[k - 1] if k > 0 else np.zeros_like(norm)
+            nxt = norms[k + 1] if k + 1 < len(norms) else np.zeros_like(norm)
+            if prev.shape != norm.shape or nxt.shape != norm.shape:
+                raise InvalidInputError(f"ACDC patient {pid}: slices of one stack differ in shape")
+            out.append(Slice2D(norm, lab, f"acdc{pid}", False, (prev, nxt)))
     return out
 
 

@@ -84,13 +84,16 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def predict_probabilities(slices: np.ndarray, *, model_path: Path | None = None, tta: bool = True, threads: int = 2) -> np.ndarray:
-    """Class probabilities ``(n, 4, y, x)`` for normalised slices ``(n, y, x)`` at 1.5 mm.
+    """Class probabilities ``(n, 4, y, x)`` for normalised slices at 1.5 mm.
 
-    With ``tta`` the prediction is averaged with those of the x- and y-flipped slices.
+    ``slices`` is ``(n, y, x)``, or ``(n, c, y, x)`` with the neighbouring slices as channels
+    for a 2.5-D model (see :func:`with_context`). With ``tta`` the prediction is averaged
+    with those of the x- and y-flipped slices.
     """
     model = load_model_card(model_path)
     sess = _session(str(model.path), threads)
-    x, crop = pad_to_multiple(np.asarray(slices, np.float32)[:, None])
+    arr = np.asarray(slices, np.float32)
+    x, crop = pad_to_multiple(arr[:, None] if arr.ndim == 3 else arr)
     flips = [(), (3,), (2,)] if tta else [()]
     probs = np.zeros((x.shape[0], 4) + x.shape[2:], np.float32)
     for start in range(0, x.shape[0], _BATCH):
@@ -116,7 +119,7 @@ def _heart_box(first_phase: np.ndarray, *, model_path: Path | None) -> tuple[sli
         return None
     ys, xs = np.nonzero(heart.any(axis=0))
     m = int(round(ROI_MARGIN_MM / TARGET_SPACING_MM))
-    h, w = heart.shape[1:]
+    h, w = heart.shape[-2:]
     return slice(max(0, ys.min() - m), min(h, ys.max() + 1 + m)), slice(max(0, xs.min() - m), min(w, xs.max() + 1 + m))
 
 
@@ -125,13 +128,25 @@ def _predict_in_heart_box(stacked: np.ndarray, first_phase: np.ndarray, *, model
     (outside it, background has probability 1). Falls back to the whole field of view when
     the first pass finds no heart, or when the box would not save work."""
     box = _heart_box(first_phase, model_path=model_path) if stacked.shape[0] > first_phase.shape[0] else None
-    if box is None or (box[0].stop - box[0].start) * (box[1].stop - box[1].start) > 0.7 * stacked[0].size:
+    h, w = stacked.shape[-2:]
+    if box is None or (box[0].stop - box[0].start) * (box[1].stop - box[1].start) > 0.7 * h * w:
         return predict_probabilities(stacked, model_path=model_path, tta=tta)
-    inner = predict_probabilities(stacked[:, box[0], box[1]], model_path=model_path, tta=tta)
-    probs = np.zeros((stacked.shape[0], inner.shape[1]) + stacked.shape[1:], np.float32)
+    inner = predict_probabilities(stacked[..., box[0], box[1]], model_path=model_path, tta=tta)
+    probs = np.zeros((stacked.shape[0], inner.shape[1], h, w), np.float32)
     probs[:, 0] = 1.0
     probs[:, :, box[0], box[1]] = inner
     return probs
+
+
+def with_context(stack: np.ndarray, context: int) -> np.ndarray:
+    """``(z, y, x)`` stack → ``(z, 1 + 2·context, y, x)``: each slice with its neighbours
+    along the stack as channels (previous…, slice, next…), zeros beyond the ends."""
+    if context == 0:
+        return stack[:, None]
+    z = stack.shape[0]
+    padded = np.concatenate([np.zeros((context,) + stack.shape[1:], stack.dtype), stack,
+                             np.zeros((context,) + stack.shape[1:], stack.dtype)])
+    return np.stack([padded[k : k + z] for k in range(2 * context + 1)], axis=1)
 
 
 def _as_image(volume, spacing) -> Image:
@@ -192,8 +207,9 @@ def _segment_phases(phases: list[Image], *, tta: bool, model_path: Path | None) 
     for ph in phases:
         norm = ph.with_array(normalise_intensity(ph.array))
         work.append(norm.resample((dz, TARGET_SPACING_MM, TARGET_SPACING_MM), interpolation="linear"))
-    stacked = np.concatenate([w.array for w in work])
-    probs = _predict_in_heart_box(stacked, work[0].array, model_path=model_path, tta=tta)
+    context = int(load_model_card(model_path).card.get("context", 0))
+    stacked = np.concatenate([with_context(w.array, context) for w in work])
+    probs = _predict_in_heart_box(stacked, with_context(work[0].array, context), model_path=model_path, tta=tta)
     out, start = [], 0
     for ph, w in zip(phases, work):
         n = w.array.shape[0]

@@ -46,6 +46,8 @@ class TrainConfig:
     weight_decay: float = 1e-4
     seed: int = 20261124
     channels: tuple[int, ...] = (32, 64, 128, 256, 384)
+    #: neighbouring slices on each side given as extra input channels (0: plain 2-D; 1: 2.5-D)
+    context: int = 0
     num_res_units: int = 2
     sunnybrook_fraction: float = 0.2
     checkpoint_every: int = 250
@@ -67,16 +69,17 @@ class TrainConfig:
             "noise_sd": [0.0, 0.06],
             "blur_probability": 0.2,
             "low_resolution_probability": 0.2,
+            "reverse_slice_order": 0.5,
         }
     )
 
 
-def build_network(channels=(32, 64, 128, 256, 384), num_res_units=2):
+def build_network(channels=(32, 64, 128, 256, 384), num_res_units=2, context=0):
     from monai.networks.nets import UNet
 
     return UNet(
         spatial_dims=2,
-        in_channels=1,
+        in_channels=1 + 2 * context,
         out_channels=4,
         channels=tuple(channels),
         strides=(2,) * (len(channels) - 1),
@@ -85,20 +88,26 @@ def build_network(channels=(32, 64, 128, 256, 384), num_res_units=2):
     )
 
 
-def _pad_stack(slices, size=256):
+def _pad_stack(slices, size=256, context=0):
+    """Centre-pad (or crop) every slice to size×size: images (n, 1 + 2·context, size, size)
+    with channels (previous…, slice, next…) and labels (n, size, size)."""
     n = len(slices)
-    img = np.zeros((n, size, size), np.float32)
+    img = np.zeros((n, 1 + 2 * context, size, size), np.float32)
     lab = np.zeros((n, size, size), np.uint8)
     for i, s in enumerate(slices):
+        planes = [s.image]
+        if context:
+            prev, nxt = s.neighbours if s.neighbours is not None else (np.zeros_like(s.image),) * 2
+            planes = [prev, s.image, nxt]
+        stack = np.stack(planes)
         h, w = s.image.shape
+        lb = s.label
         if h > size or w > size:  # centre-crop oversize images
             t, l = max(0, (h - size) // 2), max(0, (w - size) // 2)
-            im, lb = s.image[t : t + size, l : l + size], s.label[t : t + size, l : l + size]
-        else:
-            im, lb = s.image, s.label
-        h, w = im.shape
+            stack, lb = stack[:, t : t + size, l : l + size], lb[t : t + size, l : l + size]
+        h, w = lb.shape
         t, l = (size - h) // 2, (size - w) // 2
-        img[i, t : t + h, l : l + w] = im
+        img[i, :, t : t + h, l : l + w] = stack
         lab[i, t : t + h, l : l + w] = lb
     return img, lab
 
@@ -109,7 +118,7 @@ class _Sampler:
     def __init__(self, img, lab, lv_only, cfg: TrainConfig):
         import torch
 
-        self.img = torch.from_numpy(img)[:, None]
+        self.img = torch.from_numpy(img)
         self.lab = torch.from_numpy(lab)[:, None].float()
         self.lv_only = torch.from_numpy(lv_only)
         self.cfg = cfg
@@ -162,6 +171,9 @@ class _Sampler:
         theta[:, :, 2] = centre
         grid = F.affine_grid(theta, (B, 1, cfg.crop, cfg.crop), align_corners=False)
         x = F.grid_sample(img, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        if x.shape[1] > 1:  # 2.5-D: the stack may run base→apex or apex→base
+            rev = torch.rand(B, generator=gen) < aug["reverse_slice_order"]
+            x[rev] = x[rev].flip(1)
         y = F.grid_sample(lab, grid, mode="nearest", padding_mode="zeros", align_corners=False)[:, 0].long()
 
         # intensity
@@ -174,7 +186,8 @@ class _Sampler:
         if blur.any():
             k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
             kk = (k[:, None] * k[None, :]).view(1, 1, 5, 5)
-            x[blur] = F.conv2d(x[blur], kk, padding=2)
+            xb = x[blur]
+            x[blur] = F.conv2d(xb.reshape(-1, 1, *xb.shape[2:]), kk, padding=2).reshape(xb.shape)
         lowres = torch.rand(B, generator=gen) < aug["low_resolution_probability"]
         if lowres.any():
             f = float(U(1.3, 2.0, 1))
@@ -207,7 +220,8 @@ def export_onnx(model, path: Path) -> None:
     import torch
 
     model = copy.deepcopy(model).eval()
-    dummy = torch.zeros(1, 1, 160, 160)
+    in_ch = next(model.parameters()).shape[1]
+    dummy = torch.zeros(1, in_ch, 160, 160)
     tmp = Path(str(path) + ".tmp")
     torch.onnx.export(
         model,
@@ -245,14 +259,14 @@ def train(cfg: TrainConfig, log=print, *, stop_at: int | None = None) -> Path | 
     if cfg.sunnybrook_dir:
         sb_train, sb_test = D.sunnybrook_split(Path(cfg.sunnybrook_dir))
         slices += D.load_sunnybrook(Path(cfg.sunnybrook_dir), sb_train)
-    img, lab = _pad_stack(slices)
+    img, lab = _pad_stack(slices, context=cfg.context)
     lv_only = np.array([s.lv_only for s in slices])
     sampler = _Sampler(img, lab, lv_only, cfg)
     log(f"data: {int((~lv_only).sum())} ACDC slices from {len(acdc_patients)} patients, "
         f"{int(lv_only.sum())} Sunnybrook slices from {len(sb_train)} patients")
 
     torch.manual_seed(cfg.seed)
-    model = build_network(cfg.channels, cfg.num_res_units)
+    model = build_network(cfg.channels, cfg.num_res_units, cfg.context)
     ema = copy.deepcopy(model)
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -308,7 +322,8 @@ def train(cfg: TrainConfig, log=print, *, stop_at: int | None = None) -> Path | 
         "task": "2-D short-axis cine CMR segmentation: 0 background, 1 LV cavity, 2 LV myocardium, 3 RV cavity",
         "architecture": f"MONAI UNet 2-D, channels {list(cfg.channels)}, residual units {cfg.num_res_units}, batch norm",
         "parameters": int(sum(p.numel() for p in model.parameters())),
-        "input": "one channel; slices resampled to 1.5 mm in-plane; intensities mapped to [0,1] between the stack's 0.5th and 99.5th percentiles; height and width multiples of 16",
+        "context": cfg.context,
+        "input": f"{1 + 2 * cfg.context} channel(s) (the slice and {cfg.context} neighbour(s) on each side along the stack, zeros beyond its ends); slices resampled to 1.5 mm in-plane; intensities mapped to [0,1] between the stack's 0.5th and 99.5th percentiles; height and width multiples of 16",
         "config": asdict(cfg),
         "training_data": {
             "ACDC": {
@@ -339,7 +354,7 @@ def export_checkpoint(checkpoint: Path, onnx_path: Path) -> int:
 
     ck = torch.load(checkpoint, weights_only=False)
     cfg = ck["config"]
-    model = build_network(cfg["channels"], cfg["num_res_units"])
+    model = build_network(cfg["channels"], cfg["num_res_units"], cfg.get("context", 0))
     model.load_state_dict(ck["ema"])
     export_onnx(model, Path(onnx_path))
     return int(ck["iteration"])
