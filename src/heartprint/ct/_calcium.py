@@ -216,13 +216,18 @@ class CalciumResult:
         """The clinical interpretation band (:func:`heartprint.clinical.agatston_category`)."""
         from heartprint.clinical.calcium import agatston_category
 
-        return agatston_category(round(self.agatston, 6))
+        try:
+            return agatston_category(round(self.agatston, 6))
+        except InvalidInputError:  # outside the rule's range (implausible score, e.g. values not in HU)
+            return None
 
     @property
-    def category(self) -> str:
+    def category(self) -> str | None:
         """Agatston band ``"0"``, ``"1-10"``, ``"11-100"``, ``"101-400"`` or ``">400"``
-        (Rumberger 1999 bands via :mod:`heartprint.clinical.calcium`)."""
-        return str(self.category_finding.details["band"])
+        (Rumberger 1999 bands via :mod:`heartprint.clinical.calcium`); ``None`` when the
+        score is outside the clinical rule's range (0–100 000)."""
+        finding = self.category_finding
+        return None if finding is None else str(finding.details["band"])
 
     def assign(self, assignments: Mapping[int, str]) -> "CalciumResult":
         """Return a copy with lesions assigned to arteries by lesion ``id``.
@@ -281,7 +286,7 @@ class CalciumResult:
             "volume_mm3": self.volume_mm3,
             "mass_mg": self.mass_mg,
             "category": self.category,
-            "category_code": self.category_finding.code,
+            "category_code": None if self.category_finding is None else self.category_finding.code,
             "n_lesions": len(self.lesions),
             "lesions": [les.to_dict() for les in self.lesions],
             "per_artery": self.per_artery,
@@ -489,6 +494,10 @@ def calcium_score(
                          details={"slice_thickness_mm": thickness, "increment_mm": dz}))
     z_scale = dz / REFERENCE_SLICE_MM
 
+    # masks are checked before anything is computed, even when there is no candidate voxel
+    amap = None if artery_labels is None else _on_grid("artery_labels", artery_labels, arr.shape, affine, have_affine)
+    rmask = None if region_mask is None else _on_grid("region_mask", region_mask, arr.shape, affine, have_affine)
+
     # -- lesions: 2-D components on every slice in one labelling call --------------------------
     values = arr.astype(np.float32, copy=False) if arr.dtype.kind == "f" else arr
     candidates = values >= threshold  # NaN compares False: never a candidate
@@ -515,8 +524,7 @@ def calcium_score(
         cent = np.stack([np.bincount(lab, weights=c.astype(np.float64), minlength=n + 1)[1:] / counts for c in zyx], axis=1)
         lps = cent @ affine[:3, :3].T + affine[:3, 3]
         artery_of = [None] * n
-        if artery_labels is not None:
-            amap = _on_grid("artery_labels", artery_labels, arr.shape, affine, have_affine)
+        if amap is not None:
             if amap.dtype.kind not in "iub":
                 if not np.all(np.isfinite(amap)) or not np.array_equal(amap, np.round(amap)):
                     raise InvalidInputError("artery_labels: expected integer labels 0-4 (0 none, 1 LM, 2 LAD, 3 LCx, 4 RCA)")
@@ -529,8 +537,7 @@ def calcium_score(
             has = votes[:, 1:].sum(axis=1) > 0
             artery_of = [CORONARY_LABELS[int(b)] if h else UNASSIGNED for b, h in zip(best, has)]
         inside = [None] * n
-        if region_mask is not None:
-            rmask = _on_grid("region_mask", region_mask, arr.shape, affine, have_affine)
+        if rmask is not None:
             rin = (rmask.ravel()[where] != 0).astype(np.float64)
             inside = (np.bincount(lab, weights=rin, minlength=n + 1)[1:] / counts).tolist()
         weights = agatston_weight(peak)

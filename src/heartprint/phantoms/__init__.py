@@ -14,6 +14,7 @@ truncated_ellipsoid_volume_mm3
     Closed-form volume of a prolate ellipsoid cut by a plane perpendicular to its axis.
 """
 
+from heartprint.phantoms._calcium import CalciumPhantom, make_calcium_phantom, write_calcium_dicom
 from heartprint.phantoms._cine_sax import (
     LABELS,
     MYOCARDIAL_DENSITY_G_PER_ML,
@@ -24,6 +25,7 @@ from heartprint.phantoms._dicom import write_cine_sax_dicom, write_demo_study
 from heartprint.phantoms._geometry import truncated_ellipsoid_volume_mm3
 
 __all__ = [
+    "CalciumPhantom", "make_calcium_phantom", "write_calcium_dicom",  # QRM-like calcium phantom (CT)
     "LABELS",
     "MYOCARDIAL_DENSITY_G_PER_ML",
     "CinePhantom",
