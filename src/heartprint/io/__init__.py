@@ -25,20 +25,32 @@ Examples
 from heartprint.io._load import load, load_series
 from heartprint.io._scan import DicomSource, ScanResult, SeriesInfo, SkippedFile, read_header, scan
 from heartprint.io.classify import Classification, SeriesKind, classify_series
+from heartprint.io.deid import deidentify_dataset, deidentify_folder
+from heartprint.io.fhir import build_fhir_bundle, validate_bundle
 from heartprint.io.nifti import read_nifti, write_nifti
+from heartprint.io.seg import SegInfo, write_seg
+from heartprint.io.sr import SRInfo, write_sr
 
 __all__ = [
     "Classification",
     "DicomSource",
+    "SRInfo",
     "ScanResult",
+    "SegInfo",
     "SeriesInfo",
     "SeriesKind",
     "SkippedFile",
+    "build_fhir_bundle",
     "classify_series",
+    "deidentify_dataset",
+    "deidentify_folder",
     "load",
     "load_series",
     "read_header",
     "read_nifti",
     "scan",
+    "validate_bundle",
     "write_nifti",
+    "write_seg",
+    "write_sr",
 ]
