@@ -23,7 +23,7 @@ from heartprint import DISCLAIMER, __version__
 from heartprint.errors import HeartprintError, InvalidInputError, SkippedFileWarning
 from heartprint.image import Image
 
-__all__ = ["AnalysisOptions", "SeriesAnalysis", "StudyResult", "analyze_study", "analyze_image", "ANALYSERS"]
+__all__ = ["AnalysisOptions", "SeriesAnalysis", "StudyResult", "analyze_study", "analyze_image", "interpret_study", "ANALYSERS"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,10 @@ class AnalysisOptions:
     weight_kg: float | None = None
     kind_overrides: Mapping[str, str] | None = None
     tta: bool = True
+    #: run the guideline rules on the study's measurements (``clinical.interpret``)
+    interpret: bool = True
+    #: patient facts for the interpretation, in the ``heartprint.phenotype/1`` "patient" form
+    patient_facts: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -63,9 +67,11 @@ class StudyResult:
     series: list[SeriesAnalysis]
     skipped_files: list[dict[str, str]]
     study_uids: list[str]
+    #: guideline interpretation of the study's measurements (``clinical.interpret``), if run
+    interpretation: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "schema": "heartprint.study/1",
             "heartprint_version": __version__,
             "disclaimer": DISCLAIMER,
@@ -74,6 +80,21 @@ class StudyResult:
             "series": [s.to_dict() for s in self.series],
             "skipped_files": self.skipped_files,
         }
+        if self.interpretation is not None:
+            out["interpretation"] = self.interpretation
+        return out
+
+
+def interpret_study(result: StudyResult, *, facts: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Gather the study's measurements into a phenotype (plus optional patient ``facts`` in
+    the ``heartprint.phenotype/1`` "patient" form) and interpret them with the guideline rules."""
+    from heartprint.clinical.interpret import interpret
+    from heartprint.phenotype import Phenotype
+
+    ph = Phenotype.from_analysis(result.to_dict())
+    if facts:
+        ph = ph.merge(Phenotype.from_dict({"patient": dict(facts)}))
+    return interpret(ph).to_dict()
 
 
 def _analyse_cine_sax(image: Image, options: AnalysisOptions) -> SeriesAnalysis:
@@ -143,4 +164,10 @@ def analyze_study(path: str | Path, options: AnalysisOptions = AnalysisOptions()
         res.seconds = time.perf_counter() - t0
         analyses.append(res)
     skipped = [{"file": str(s.source), "reason": s.reason} for s in found.skipped]
-    return StudyResult(str(path), analyses, skipped, sorted(found.studies().keys()))
+    result = StudyResult(str(path), analyses, skipped, sorted(found.studies().keys()))
+    if options.interpret and any(a.status == "analysed" for a in analyses):
+        try:
+            result.interpretation = interpret_study(result, facts=options.patient_facts)
+        except HeartprintError as exc:
+            result.interpretation = {"status": "failed", "message": str(exc)}
+    return result
