@@ -509,7 +509,7 @@ def calcium_score(
     n_small = 0
     if n:
         flat = labels.ravel()
-        where = np.flatnonzero(flat)
+        where = np.flatnonzero(candidates)
         lab = flat[where]
         hu_vals = values.ravel()[where].astype(np.float64)
         counts = np.bincount(lab, minlength=n + 1)[1:]
@@ -541,20 +541,19 @@ def calcium_score(
             rin = (rmask.ravel()[where] != 0).astype(np.float64)
             inside = (np.bincount(lab, weights=rin, minlength=n + 1)[1:] / counts).tolist()
         weights = agatston_weight(peak)
-        for i in np.flatnonzero(keep):
-            vol = float(counts[i] * voxel_mm3)
-            les = CalciumLesion(
-                id=0, slice=int(round(cent[i, 0])),
-                centroid_index=tuple(float(v) for v in cent[i]), centroid_lps=tuple(float(v) for v in lps[i]),
+        out_of_region = np.array([fr is not None and fr < 0.5 for fr in inside])
+        cent_l, lps_l = cent.tolist(), lps.tolist()
+        for i in np.flatnonzero(keep).tolist():
+            dest = excluded if out_of_region[i] else lesions
+            dest.append(CalciumLesion(
+                id=len(dest) + 1, slice=int(round(cent_l[i][0])),
+                centroid_index=tuple(cent_l[i]), centroid_lps=tuple(lps_l[i]),
                 n_pixels=int(counts[i]), area_mm2=float(area[i]), peak_hu=float(peak[i]),
                 mean_hu=float(sums[i] / counts[i]), weight=int(weights[i]),
-                agatston=float(area[i] * weights[i] * z_scale), volume_mm3=vol,
+                agatston=float(area[i] * weights[i] * z_scale), volume_mm3=float(counts[i] * voxel_mm3),
                 mass_mg=float(c_ha * sums[i] * voxel_mm3 / 1000.0),  # mm3 -> mL
                 artery=artery_of[i], inside_region=None if inside[i] is None else float(inside[i]),
-            )
-            (excluded if les.inside_region is not None and les.inside_region < 0.5 else lesions).append(les)
-    lesions = [replace(les, id=k + 1) for k, les in enumerate(lesions)]
-    excluded = [replace(les, id=k + 1) for k, les in enumerate(excluded)]
+            ))
     if region_mask is not None:
         ex = _totals(excluded)
         qc.append(QCFlag(code="excluded_outside_region", severity=Severity.INFO,

@@ -15,9 +15,11 @@ Truth is computed **analytically from the insert geometry** (never from the voxe
 area ``π d²/4``, volume ``π d²/4 × L``, physical mass ``ρ_HA × volume``, Agatston
 ``Σ_slices area × weight(insert HU) × increment/3`` for inserts whose area is ≥ 1 mm², in
 the partial-volume-free model (a pixel takes the insert value when the insert covers at least
-half of it, the area fraction being estimated from ``supersample²`` sub-pixel samples). ``partial_volume=True`` instead fills each pixel with the area fraction of the
-insert found by ``supersample²`` sub-pixel samples (realistic blurring of edges; the
-analytic truth is unchanged, so recovered values then differ by partial volume).
+half of it, the area fraction being estimated from ``supersample²`` sub-pixel samples; insert
+centres sit 0.26 and 0.74 pixel off a pixel centre so that no pixel is a symmetric tie).
+``partial_volume=True`` instead fills each pixel with that area fraction (realistic blurring
+of edges; the analytic truth is unchanged, so recovered volume and Agatston then exceed it by
+blooming while the mass, which conserves attenuation, stays close to the physical mass).
 Gaussian noise (default σ = 0 HU) is added last; the phantom is returned with integer HU.
 """
 
