@@ -23,6 +23,7 @@ from heartprint.phantoms._cine_sax import (
 )
 from heartprint.phantoms._dicom import write_cine_sax_dicom, write_demo_study
 from heartprint.phantoms._geometry import truncated_ellipsoid_volume_mm3
+from heartprint.phantoms._vessels import TreePhantom, VesselPhantom, make_coronary_tree, make_stenosed_vessel
 
 __all__ = [
     "CalciumPhantom", "make_calcium_phantom", "write_calcium_dicom",  # QRM-like calcium phantom (CT)
@@ -33,4 +34,5 @@ __all__ = [
     "truncated_ellipsoid_volume_mm3",
     "write_cine_sax_dicom",
     "write_demo_study",
+    "TreePhantom", "VesselPhantom", "make_coronary_tree", "make_stenosed_vessel",
 ]

@@ -358,7 +358,7 @@ def make_coronary_tree(*, spacing: Sequence[float] = (0.5, 0.5, 0.5), noise_sd: 
     """A 4-vessel left tree (LM → LAD with D1, LCx) plus a separate RCA, with stenoses.
 
     Straight tubes joined end to start (LAD and LCx start at the LM's end, D1 at the LAD's
-    mid-point); stenoses: LAD 70 %, LCx 50 %, RCA 40 % diameter, D1 and LM none. Sizes are
+    36 mm); stenoses: LAD 70 %, LCx 50 %, RCA 40 % diameter, D1 and LM none. Sizes are
     typical adult proximal diameters (LM 4.5, LAD 3.5, LCx 3.0, D1 2.2, RCA 3.6 mm).
     """
     spacing = check_spacing(spacing)
@@ -374,13 +374,14 @@ def make_coronary_tree(*, spacing: Sequence[float] = (0.5, 0.5, 0.5), noise_sd: 
     lm_end = lm.point(lm.length)
     lad = straight(lm_end, [0.6, 1.0, -0.5], 45.0, 1.75, 70.0, 1.15)
     lcx = straight(lm_end, [0.7, -0.9, -0.6], 35.0, 1.5, 50.0, 1.1)
-    d1 = straight(lad.point(22.0), [1.0, 0.4, -0.3], 25.0, 1.1)
-    rca = straight([-15.0, 30.0, 5.0], [-0.4, 0.6, -1.0], 45.0, 1.8, 40.0, 1.2)
+    d1 = straight(lad.point(36.0), [1.0, 0.4, -0.3], 20.0, 1.1)
+    rca = straight([-8.0, 12.0, 0.0], [-0.3, 0.8, -0.6], 40.0, 1.8, 40.0, 1.2)
     tubes = {"LM": lm, "LAD": lad, "LCx": lcx, "D1": d1, "RCA": rca}
     image, lumen, vessel = _render(list(tubes.values()), spacing, 3.0, DEFAULT_HU, noise_sd, seed, flat_caps=False)
     # label map: nearest tube's label inside the lumen
     p = image.index_to_lps(np.argwhere(lumen.array > 0))
-    dist = np.stack([t.local(p)[1] - t.lumen_radius(t.local(p)[0]) for t in tubes.values()], -1)
+    loc = [t.local(p) for t in tubes.values()]
+    dist = np.stack([lc[1] - t.lumen_radius(lc[0]) for lc, t in zip(loc, tubes.values())], -1)
     lab = np.zeros(lumen.shape3d, np.uint8)
     idx = np.argwhere(lumen.array > 0)
     lab[tuple(idx.T)] = np.argmin(dist, -1) + 1
