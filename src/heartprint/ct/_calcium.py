@@ -7,9 +7,10 @@ its source):
    Janowitz WR, et al., *J Am Coll Cardiol* 1990;15:827–832,
    doi:10.1016/0735-1097(90)90282-T) are grouped into lesions **per slice, in 2-D**, with
    **8-connectivity in-plane** (pixels touching at an edge *or a corner* join; no joins
-   across slices). The 1990 paper scored each slice separately; it does not state the
-   in-plane connectivity, so this is heartprint's documented choice (``connectivity=4`` is
-   available).
+   across slices). The 1990 paper scored each slice separately; in-plane connectivity is not
+   standardised in public implementations (SimpleITK's ConnectedComponentImageFilter joins
+   faces only unless FullyConnected; MolloiLab CalciumScoring.jl uses a square neighbourhood),
+   so 8-connectivity is heartprint's documented choice (``connectivity=4`` is available).
 2. **Minimum area.** A lesion counts when its area is ≥ 1 mm² (Agatston 1990; "≥1 mm² and
    ≥130 HU" as quoted by Tzolos et al.). Some scanners and studies use "≥ 3 contiguous
    pixels" instead (unverified, not implemented; at 0.5 mm pixels 1 mm² is 4 pixels).
@@ -21,8 +22,10 @@ its source):
    original protocol), with ``increment`` the slice spacing ``dz``. For contiguous,
    non-overlapping slices this equals ``thickness / 3``; for overlapping reconstructions
    (thickness > increment) it stops a lesion seen on several overlapping slices from being
-   counted several times. Overlap, gaps and thickness > 3 mm raise QC warnings. This
-   normalisation is a common vendor convention (not verified against a primary source).
+   counted several times: a lesion's score no longer depends on the increment. Overlap, gaps
+   and thickness > 3 mm raise QC warnings. This normalisation follows from the 3 mm
+   definition; it was **not verified** against a primary source (one public calculator even
+   applies the inverse, × 3/thickness).
 5. **Volume score** (mm³): number of voxels of counted lesions × voxel volume
    (``dz·dy·dx``, ``dz`` the increment).
 6. **Mass score** (mg): ``c_HA × Σ_voxels HU × voxel volume``, i.e. calibration factor ×
