@@ -3,6 +3,11 @@
 Cine function (:func:`analyze_cine_function`): LV/RV volumes, EF, SV, CO, LV mass, BSA
 indexing, peak ejection/filling rates, AHA-segment wall thickness and QC flags.
 
+Tissue characterisation: LGE scar (:func:`quantify_lge`, :func:`analyse_lge_series`), T1/T2/T2*
+fits (:func:`fit_t1_molli`, :func:`fit_t2`, :func:`fit_t2star`, :func:`analyse_t1_series`),
+ECV (:func:`ecv_fraction`, :func:`analyse_ecv`) and cine-to-LGE/map label transfer
+(:func:`transfer_cine_labels`).
+
 ``CineFunctionResult.to_dict()`` schema (``"schema": "heartprint.cmr.cine_function/1"``)::
 
     {
@@ -28,9 +33,25 @@ from heartprint.cmr._function import (
     CineFunctionResult,
     analyze_cine_function,
 )
+from heartprint.cmr._ecv import ECV_REFERENCE, analyse_ecv, check_haematocrit, ecv_fraction, ecv_map
+from heartprint.cmr._lge import LGEResult, analyse_lge_series, quantify_lge, transmurality_class
+from heartprint.cmr._mapping import (
+    MOLLI_REFERENCE,
+    T1Fit,
+    T2Fit,
+    T2StarFit,
+    analyse_t1_series,
+    fit_t1_molli,
+    fit_t2,
+    fit_t2star,
+    inversion_times_from_headers,
+    map_from_vendor,
+    map_region_summary,
+)
 from heartprint.cmr._qc import QC_THRESHOLDS
 from heartprint.cmr._rates import FourierFit, fourier_fit, peak_rates
 from heartprint.cmr._thickness import WallThickness, wall_thickness
+from heartprint.cmr._transfer import TransferResult, transfer_cine_labels
 
 __all__ = [
     "MYOCARDIAL_DENSITY_G_PER_ML",
@@ -42,4 +63,27 @@ __all__ = [
     "fourier_fit",
     "peak_rates",
     "wall_thickness",
+    # tissue characterisation (issue 6)
+    "ECV_REFERENCE",
+    "LGEResult",
+    "MOLLI_REFERENCE",
+    "T1Fit",
+    "T2Fit",
+    "T2StarFit",
+    "TransferResult",
+    "analyse_ecv",
+    "analyse_lge_series",
+    "analyse_t1_series",
+    "check_haematocrit",
+    "ecv_fraction",
+    "ecv_map",
+    "fit_t1_molli",
+    "fit_t2",
+    "fit_t2star",
+    "inversion_times_from_headers",
+    "map_from_vendor",
+    "map_region_summary",
+    "quantify_lge",
+    "transfer_cine_labels",
+    "transmurality_class",
 ]

@@ -22,7 +22,7 @@ import numpy as np
 
 from heartprint.errors import InvalidInputError
 
-__all__ = ["ECV_REFERENCE", "check_haematocrit", "ecv_fraction", "ecv_map"]
+__all__ = ["ECV_REFERENCE", "analyse_ecv", "check_haematocrit", "ecv_fraction", "ecv_map"]
 
 ECV_REFERENCE = (
     "Moon JC et al. Myocardial T1 mapping and extracellular volume quantification: SCMR and CMR Working "
@@ -92,3 +92,52 @@ def ecv_map(t1_native_ms: np.ndarray, t1_post_ms: np.ndarray, t1_blood_native_ms
     if a.shape != b.shape:
         raise InvalidInputError(f"t1_native_ms shape {a.shape} does not match t1_post_ms shape {b.shape}")
     return np.asarray(ecv_fraction(a, b, t1_blood_native_ms, t1_blood_post_ms, haematocrit))
+
+
+def analyse_ecv(
+    t1_native_ms: np.ndarray,
+    t1_post_ms: np.ndarray,
+    labels: np.ndarray,
+    affine: np.ndarray,
+    haematocrit: float,
+    *,
+    levels: dict[int, str] | None = None,
+    insertion_points_lps=None,
+) -> dict[str, Any]:
+    """ECV per AHA segment and globally from co-registered native and post-contrast T1 maps.
+
+    ``t1_native_ms``, ``t1_post_ms``: ``(z, y, x)`` maps in ms on one grid with ``labels``
+    (heartprint convention) and ``affine``. Blood T1 = mean of the LV cavity eroded by 2
+    pixels on each map; the pixel-wise ECV map is summarised in the mid-wall third (see
+    :func:`heartprint.cmr.map_region_summary`). Values are reported in % (UCUM ``%``).
+    """
+    from heartprint import DISCLAIMER
+    from heartprint.cmr._mapping import map_region_summary
+    from heartprint.measure import Measurement
+
+    hct = check_haematocrit(haematocrit)
+    lab = np.asarray(labels)
+    native = np.asarray(t1_native_ms, float)
+    post = np.asarray(t1_post_ms, float)
+    if native.shape != lab.shape or post.shape != lab.shape:
+        from heartprint.errors import GeometryError
+
+        raise GeometryError(f"T1 maps {native.shape}/{post.shape} and labels {lab.shape} are not on one grid")
+    bn = map_region_summary(native, lab, affine, levels=levels, insertion_points_lps=insertion_points_lps)["blood"]["mean"]
+    bp = map_region_summary(post, lab, affine, levels=levels, insertion_points_lps=insertion_points_lps)["blood"]["mean"]
+    if bn is None or bp is None:
+        raise InvalidInputError("no LV blood pool (label 1) left after a 2-pixel erosion: blood T1 cannot be measured")
+    ecv = 100.0 * ecv_map(native, post, bn, bp, hct)
+    summ = map_region_summary(ecv, lab, affine, levels=levels, insertion_points_lps=insertion_points_lps)
+    ms = []
+    if summ["global"]["mean"] is not None:
+        ms.append(Measurement(code="ecv", name="Extracellular volume fraction (global, mid-wall ROI)",
+                              value=round(summ["global"]["mean"], 3), unit="%", method=f"pixel-wise ECV, Hct {hct:g}",
+                              reference=ECV_REFERENCE, modality="MR"))
+    for s, d in summ["segments"].items():
+        ms.append(Measurement(code="ecv", name=f"ECV, segment {s}", value=round(d["mean"], 3), unit="%",
+                              method=f"pixel-wise ECV, Hct {hct:g}", reference=ECV_REFERENCE, segment=int(s), modality="MR"))
+    return {"schema": "heartprint.cmr.ecv/1", "disclaimer": DISCLAIMER, "haematocrit": hct,
+            "t1_blood_native_ms": bn, "t1_blood_post_ms": bp, "unit": "%", "reference": ECV_REFERENCE,
+            "synthetic_ecv": "not offered: published synthetic-haematocrit coefficients not verified", **summ,
+            "measurements": [m.to_dict() for m in ms]}

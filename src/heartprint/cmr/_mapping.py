@@ -53,9 +53,13 @@ import numpy as np
 from scipy import ndimage
 
 from heartprint.errors import GeometryError, InvalidInputError
+from heartprint.image import Image
 
 __all__ = [
+    "MAPPING_SCHEMA",
     "MOLLI_REFERENCE",
+    "analyse_t1_series",
+    "map_region_summary",
     "T1Fit",
     "T2Fit",
     "T2StarFit",
@@ -636,3 +640,143 @@ class _SegmentInfo:
     segments: np.ndarray
     levels: dict[int, str]
     notes: list[str] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- series entry
+MAPPING_SCHEMA = "heartprint.cmr.t1_mapping/1"
+
+
+def _labels_for(image_grid: Image, myocardium_labels, cine, cine_labels):
+    from heartprint.cmr._lge import _as_labels
+
+    if myocardium_labels is not None:
+        return _as_labels(myocardium_labels, image_grid), "user", None
+    if cine is not None:
+        from heartprint.cmr._transfer import transfer_cine_labels
+
+        tr = transfer_cine_labels(cine, image_grid, cine_labels=cine_labels)
+        return tr.labels, "cine_transfer", tr.to_dict()
+    raise InvalidInputError("mapping analysis needs myocardium_labels (on the map grid) or a cine to transfer from")
+
+
+def map_region_summary(
+    values: np.ndarray, labels: np.ndarray, affine: np.ndarray, *, levels: dict[int, str] | None = None,
+    insertion_points_lps=None,
+) -> dict[str, Any]:
+    """Per-segment and global mean/SD of a map inside the mid-wall third, plus LV blood pool.
+
+    ``values`` ``(z, y, x)`` (ms or fraction), ``labels`` heartprint labels on that grid. A
+    single-slice map is taken as the mid-ventricular level unless ``levels`` says otherwise.
+    Blood pool: LV cavity eroded by 2 pixels (away from the papillary muscles and wall).
+    """
+    from heartprint.cmr._lge import _segments
+
+    lab = np.asarray(labels)
+    if levels is None and lab.shape[0] == 1:
+        levels = {0: "mid"}
+    seg, aha = _segments(affine, lab, levels=levels, insertion_points_lps=insertion_points_lps)
+    sp = np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)
+    myo, cav = lab == 2, lab == 1
+    roi = mid_wall_mask(myo, cav, (float(sp[1]), float(sp[2])))
+    per = segment_map_statistics(values, seg, roi)
+    v = np.asarray(values, float)[roi & np.isfinite(values)]
+    blood_roi = np.stack([ndimage.binary_erosion(c, iterations=2) for c in cav])
+    b = np.asarray(values, float)[blood_roi & np.isfinite(values)]
+    return {
+        "segments": {str(k): {kk: round(vv, 4) if isinstance(vv, float) else vv for kk, vv in d.items()} for k, d in per.items()},
+        "global": {"mean": float(v.mean()) if v.size else None, "sd": float(v.std(ddof=1)) if v.size > 1 else None,
+                   "n": int(v.size)},
+        "blood": {"mean": float(b.mean()) if b.size else None, "sd": float(b.std(ddof=1)) if b.size > 1 else None,
+                  "n": int(b.size)},
+        "roi_rule": "middle third of the wall (normalised depth 1/3-2/3), away from blood-pool partial volume",
+        "levels": {str(k): v for k, v in aha.levels.items()},
+    }
+
+
+def analyse_t1_series(
+    image: Image,
+    myocardium_labels: Any = None,
+    cine: Image | None = None,
+    *,
+    inversion_times_ms: Sequence[float] | None = None,
+    cine_labels: Any = None,
+    levels: dict[int, str] | None = None,
+    insertion_points_lps=None,
+) -> dict[str, Any]:
+    """Series-level T1 mapping analysis for the pipeline: a JSON-able dict.
+
+    ``image`` is either MOLLI/ShMOLLI source images ``(n_TI, z, y, x)`` (fitted with
+    :func:`fit_t1_molli`) or a vendor T1 map ``(z, y, x)`` in ms (values used as read; io has
+    applied the rescale). Inversion times: ``inversion_times_ms``, else
+    ``image.meta["inversion_times_ms"]``, else ``image.frame_times_ms`` ((0018,1060) Trigger
+    Time — flagged, because it equals the TI only for some vendors).
+
+    Schema ``heartprint.cmr.t1_mapping/1``: ``schema, disclaimer, source, method, mask_source,
+    transfer?, inversion_times_ms, segments{"7": {mean, sd, n}}, global, blood, roi_rule,
+    fit_qc, measurements[], qc[], qc_status``.
+    """
+    from heartprint import DISCLAIMER
+    from heartprint.cmr._lge import _qc_status
+    from heartprint.measure import Measurement, QCFlag, Severity
+
+    qc: list[QCFlag] = []
+    fit_qc: dict[str, Any] = {}
+    if image.is_cine:
+        tis = inversion_times_ms
+        if tis is None:
+            tis = image.meta.get("inversion_times_ms")
+        if tis is None and image.frame_times_ms is not None:
+            tis = image.frame_times_ms
+            qc.append(QCFlag(code="t1_ti_from_trigger_time", severity=Severity.WARNING,
+                             message="inversion times taken from (0018,1060) Trigger Time; check they equal (0018,0082)",
+                             details={"times_ms": [float(v) for v in tis]}))
+        if tis is None:
+            raise InvalidInputError("inversion_times_ms is missing: not given, not in image.meta, no frame times")
+        fit = fit_t1_molli(image.array, tis)
+        t1 = fit.t1
+        grid = image.phase(0)
+        method = fit.method
+        tis_out = fit.inversion_times_ms.tolist()
+    else:
+        t1 = np.asarray(image.array, dtype=float)
+        grid = image
+        method = "vendor T1 map (values in ms as stored after rescale)"
+        tis_out = None
+        fit = None
+    labels, source, transfer = _labels_for(grid, myocardium_labels, cine, cine_labels)
+    summary = map_region_summary(t1, labels, grid.affine, levels=levels, insertion_points_lps=insertion_points_lps)
+    if fit is not None:
+        rel = fit.relative_residual[labels == 2]
+        med = float(np.nanmedian(rel)) if rel.size else float("nan")
+        fit_qc = {"relative_residual_median_myocardium": round(med, 5),
+                  "invalid_fraction_myocardium": round(float(1 - fit.valid[labels == 2].mean()), 5) if rel.size else None}
+        if med > 0.05:
+            qc.append(QCFlag(code="t1_fit_poor", severity=Severity.WARNING,
+                             message=f"median RMS residual / A in the myocardium is {med:.3f} (> 0.05): motion or wrong TIs?",
+                             details=fit_qc))
+    src = image.series_uid
+    ref = MOLLI_REFERENCE
+    ms = []
+    g = summary["global"]
+    if g["mean"] is not None:
+        ms.append(Measurement(code="native_t1", name="Myocardial T1 (global, mid-wall ROI)", value=round(g["mean"], 3),
+                              unit="ms", method=method + "; " + summary["roi_rule"], source=src, reference=ref,
+                              modality="MR"))
+    if summary["blood"]["mean"] is not None:
+        ms.append(Measurement(code="t1_blood", name="LV blood-pool T1", value=round(summary["blood"]["mean"], 3),
+                              unit="ms", method=method + "; LV cavity eroded by 2 pixels", source=src, reference=ref,
+                              modality="MR"))
+    for s, d in summary["segments"].items():
+        ms.append(Measurement(code="native_t1", name=f"Myocardial T1, segment {s}", value=round(d["mean"], 3), unit="ms",
+                              method=method + "; " + summary["roi_rule"], source=src, reference=ref, segment=int(s),
+                              modality="MR"))
+    out = {"schema": MAPPING_SCHEMA, "disclaimer": DISCLAIMER, "source": src, "method": method,
+           "mask_source": source, "inversion_times_ms": tis_out, **summary, "fit_qc": fit_qc,
+           "measurements": [m.to_dict() for m in ms]}
+    flags = [f.to_dict() for f in qc]
+    if transfer is not None:
+        out["transfer"] = transfer
+        flags.extend(transfer.get("qc", []))
+    out["qc"] = flags
+    out["qc_status"] = _qc_status(flags)
+    return out

@@ -23,9 +23,16 @@ from heartprint.phantoms._cine_sax import (
 )
 from heartprint.phantoms._dicom import write_cine_sax_dicom, write_demo_study
 from heartprint.phantoms._geometry import truncated_ellipsoid_volume_mm3
+from heartprint.phantoms._tissue import TissuePhantom, make_lge_sax, make_molli_series, make_t2_series, make_t2star_series, write_tissue_dicom
 from heartprint.phantoms._vessels import TreePhantom, VesselPhantom, make_coronary_tree, make_stenosed_vessel
 
 __all__ = [
+    "TissuePhantom",
+    "make_lge_sax",
+    "make_molli_series",
+    "make_t2_series",
+    "make_t2star_series",
+    "write_tissue_dicom",
     "CalciumPhantom", "make_calcium_phantom", "write_calcium_dicom",  # QRM-like calcium phantom (CT)
     "LABELS",
     "MYOCARDIAL_DENSITY_G_PER_ML",
