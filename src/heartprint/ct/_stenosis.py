@@ -164,6 +164,7 @@ def reference_diameter(arc_mm: np.ndarray, diameter_mm: np.ndarray, valid: np.nd
     """Reference ("healthy") diameter (mm) by a robust line fit excluding lesions, ``(N,)``.
 
     See the module docstring. With fewer than 3 usable points the median diameter is used.
+    The fitted line is clipped to the range of the diameters it was fitted to.
     """
     x = np.asarray(arc_mm, float)
     y = np.asarray(diameter_mm, float)
@@ -184,7 +185,9 @@ def reference_diameter(arc_mm: np.ndarray, diameter_mm: np.ndarray, valid: np.nd
         if np.array_equal(new, keep):
             break
         keep = new
-    return np.polyval(coef, x)
+    # never extrapolate beyond the healthy diameters seen (a steep fit on a short branch)
+    kept = ys[keep] if keep.any() else ys
+    return np.clip(np.polyval(coef, x), float(kept.min()), float(kept.max()))
 
 
 @dataclass
