@@ -88,8 +88,10 @@ def test_spotty_calcium_and_no_remodelling():
     prof = stenosis_profile(ph.lumen, extract_centrelines(ph.lumen)[0])
     analyse_plaque(ph.image, ph.lumen, [prof], wall_mask=ph.vessel)
     les = prof.lesions[0]
-    assert "spotty_calcification" in les.hrp_features
-    assert "positive_remodelling" not in les.hrp_features
+    # no LAP in this phantom: the partial-volume rim against fat (< 30 HU) must not count
+    assert les.plaque["lap_mm3"] < 8.0 and les.plaque["lap_core_mm3"] == 0.0
+    assert les.hrp_features == ["spotty_calcification"]
+    assert not les.high_risk_plaque
     assert les.plaque["calcified_lengths_mm"] and max(les.plaque["calcified_lengths_mm"]) < 3.0
 
 

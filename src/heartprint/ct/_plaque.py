@@ -33,7 +33,9 @@ for the lumen); positive remodelling ≥ 1.1.
 High-risk plaque features per lesion (CAD-RADS 2.0 HRP modifier = ≥ 2 features, ✅S in
 clinical_reference §2b; Cury RC et al. J Cardiovasc Comput Tomogr 2022;16:536–557,
 doi:10.1016/j.jcct.2022.07.002): ``positive_remodelling`` (RI ≥ 1.1), ``low_attenuation``
-(LAP volume ≥ ``lap_min_mm3``, default 1 mm³ — an analysis choice, ⚠M),
+(LAP volume ≥ ``lap_min_mm3``, default 1 mm³ — an analysis choice, ⚠M — counting only
+LAP voxels *not* on the plaque's outer boundary layer, where partial volume with
+pericoronary fat makes any plaque read < 30 HU; the volumes themselves count every voxel),
 ``spotty_calcification`` (a calcified component < 3 mm long along the vessel, ⚠M), and
 ``napkin_ring`` — **not assessed** by this implementation (reported as such).
 """
@@ -129,6 +131,10 @@ def analyse_plaque(
 
     p_idx, p_pt = assign(region)
     p_hu = hu[tuple(p_idx.T)]
+    # outer boundary layer: plaque voxels 6-adjacent to tissue outside the vessel, where
+    # partial volume with fat makes any plaque look < 30 HU; excluded from the LAP *feature*
+    outside = ~(region | lum)
+    p_outer = ndimage.binary_dilation(outside, structure=ndimage.generate_binary_structure(3, 1))[tuple(p_idx.T)]
     l_idx, l_pt = assign(lum)
     cal_lab, _ = ndimage.label(region & (hu > PLAQUE_HU["calcified_above"]), structure=np.ones((3, 3, 3)))
     p_cal = cal_lab[tuple(p_idx.T)]
@@ -173,7 +179,8 @@ def analyse_plaque(
                 ri = float(vessel_area[j] / ri_ref[j])
                 if ri >= POSITIVE_REMODELLING:
                     feats.append("positive_remodelling")
-            if lv["lap_mm3"] >= lap_min_mm3:
+            core_lap = float(np.sum((p_hu[mine][sel] < PLAQUE_HU["lap_below"]) & ~p_outer[mine][sel]) * vv)
+            if core_lap >= lap_min_mm3:
                 feats.append("low_attenuation")
             comps = p_cal[mine][sel]
             spotty = False
@@ -185,8 +192,8 @@ def analyse_plaque(
                 spotty |= length < SPOTTY_CALCIUM_MM
             if spotty:
                 feats.append("spotty_calcification")
-            les.plaque = {**{k: round(v, 3) for k, v in lv.items()}, "extent_mm": [round(float(arc[a]), 3),
-                          round(float(arc[b]), 3)], "remodelling_index": None if ri is None else round(ri, 4),
+            les.plaque = {**{k: round(v, 3) for k, v in lv.items()}, "lap_core_mm3": round(core_lap, 3),
+                          "extent_mm": [round(float(arc[a]), 3), round(float(arc[b]), 3)], "remodelling_index": None if ri is None else round(ri, 4),
                           "calcified_lengths_mm": cal_lengths, "napkin_ring": "not_assessed"}
             les.hrp_features = feats
     totals["vessel_mm3"] = totals["plaque_mm3"] + totals["lumen_mm3"]
