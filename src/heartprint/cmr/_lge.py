@@ -231,7 +231,10 @@ def _remote(values: np.ndarray, seg: np.ndarray, roi_mid: np.ndarray, remote_mas
         bad = [s for s in segs if not 1 <= s <= 17]
         if bad:
             raise InvalidInputError(f"remote_segments={remote_segments!r}: expected AHA segments 1-17")
-        return np.isin(seg, segs) & roi_mid, {"source": "user segments", "segments": segs}
+        m = np.isin(seg, segs)
+        if (m & roi_mid).sum() >= 10:
+            return m & roi_mid, {"source": "user segments, mid-wall third", "segments": segs}
+        return m, {"source": "user segments (whole segments: too few mid-wall voxels)", "segments": segs}
     means = {s: float(values[seg == s].mean()) for s in range(1, 17) if (seg == s).any()}
     chosen: list[int] = []
     rm = np.zeros(seg.shape, bool)

@@ -497,7 +497,7 @@ def write_tissue_dicom(
                 else:
                     ds.ScanningSequence = ["GR", "IR"]
                     ds.SequenceVariant = ["SK", "SP"]
-                    ds.ScanOptions = ["IR"]
+                    ds.ScanOptions = ["IR", "CG"] if phantom.time_tag == "InversionTime" else ["IR"]
                     ti = times[t] if phantom.time_tag == "InversionTime" else image.meta.get("inversion_time_ms", 300.0)
                     ds.InversionTime = _ds(ti)
                     ds.EchoTime = "1.1"
