@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 
 import numpy as np
 from scipy.optimize import curve_fit
@@ -83,4 +84,5 @@ def main(n_subset: int = 2000) -> None:
 
 
 if __name__ == "__main__":
+    warnings.simplefilter("ignore")  # curve_fit overflow/covariance warnings on poor candidate null points
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)
