@@ -110,6 +110,13 @@ def test_analyse_ccta_tree_feeds_cadrads():
     assert {"stenosis", "ccta_mla", "ccta_total_plaque_volume", "ccta_pav", "ct_ffr"} <= codes
     assert all("RESEARCH" in m["method"] for m in res["measurements"] if m["code"] == "ct_ffr")
     assert res["ct_ffr"]["research_estimate"] is True
+    ffr = res["ct_ffr"]["vessels"]
+    for v in ffr.values():
+        f = np.array([np.nan if x is None else x for x in v["ffr"]], float)
+        f = f[np.isfinite(f)]
+        assert np.all(f <= 1.0) and np.all(np.diff(f) <= 1e-12)  # never rises along a branch
+    by_seg = {v["segment"]: v["distal_ffr"] for v in ffr.values()}
+    assert by_seg["LAD"] < by_seg["LCx"] < 1.0 and by_seg["LAD"] < by_seg["RCA"]  # 70 % < 50 % / 40 %
 
 
 def test_bad_inputs_raise_clear_errors():

@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from heartprint.ct import FlowModel, ffr_along_vessel, poiseuille_drop_mmhg, stenosis_expansion_drop_mmhg
+from heartprint.ct import (
+    FlowModel, extract_centrelines, ffr_along_vessel, ffr_tree, poiseuille_drop_mmhg, stenosis_expansion_drop_mmhg,
+    stenosis_profile,
+)
 from heartprint.errors import InvalidInputError
 
 MMHG = 133.322387415
@@ -68,3 +71,18 @@ def test_ffr_monotone_limits_and_ordering():
         ffr_along_vessel(np.zeros(2), np.ones(3), resting_flow_ml_s=1.0)
     with pytest.raises(InvalidInputError):
         FlowModel().resting_flow_ml_s(0.0)
+
+
+def test_tree_solver_reduces_to_single_vessel_closed_form():
+    from heartprint.phantoms import make_stenosed_vessel
+
+    ph = make_stenosed_vessel(stenosis_pct=60.0, length_mm=30.0, lesion_length_mm=8.0)
+    prof = stenosis_profile(ph.lumen, extract_centrelines(ph.lumen)[0])
+    tree = ffr_tree([prof], myocardial_mass_g=150.0)[prof.name]
+    lesions = [(les.mla_arc_mm, les.end_mm, np.pi * les.reference_diameter_mm**2 / 4, les.mla_mm2)
+               for les in prof.lesions]
+    single = ffr_along_vessel(prof.centreline.arc_mm[prof.valid], prof.area_mm2[prof.valid],
+                              resting_flow_ml_s=FlowModel().resting_flow_ml_s(150.0), lesions=lesions)
+    assert tree["flow_ml_s"] == pytest.approx(single["flow_ml_s"], rel=1e-6)
+    assert tree["distal_ffr"] == pytest.approx(single["ffr"][-1], abs=1e-6)
+    assert tree["distal_ffr"] < 0.95

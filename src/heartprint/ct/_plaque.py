@@ -32,7 +32,10 @@ for the lumen); positive remodelling ≥ 1.1.
 
 High-risk plaque features per lesion (CAD-RADS 2.0 HRP modifier = ≥ 2 features, ✅S in
 clinical_reference §2b; Cury RC et al. J Cardiovasc Comput Tomogr 2022;16:536–557,
-doi:10.1016/j.jcct.2022.07.002): ``positive_remodelling`` (RI ≥ 1.1), ``low_attenuation``
+doi:10.1016/j.jcct.2022.07.002). The cut-offs RI 1.1, LAP < 30 HU and spotty calcium
+< 3 mm are ☑C (several independent public CAD-RADS/HRP implementations; they write the
+remodelling cut-off as "> 1.1", the issue as "≥ 1.1" — implemented ≥, exactly 1.1 is ⚠M):
+``positive_remodelling`` (RI ≥ 1.1), ``low_attenuation``
 (LAP volume ≥ ``lap_min_mm3``, default 1 mm³ — an analysis choice, ⚠M — counting only
 LAP voxels *not* on the plaque's outer boundary layer, where partial volume with
 pericoronary fat makes any plaque read < 30 HU; the volumes themselves count every voxel),
@@ -56,9 +59,9 @@ __all__ = ["PLAQUE_HU", "POSITIVE_REMODELLING", "SPOTTY_CALCIUM_MM", "analyse_pl
 
 #: HU bands (lower bound inclusive): low-attenuation < 30, non-calcified 30–350, calcified > 350.
 PLAQUE_HU: dict[str, float] = {"lap_below": 30.0, "calcified_above": 350.0, "fat_below": -30.0}
-#: Remodelling index at or above which remodelling is positive (CAD-RADS 2.0 HRP feature; ⚠M value 1.1).
+#: Remodelling index at or above which remodelling is positive (CAD-RADS 2.0 HRP feature; 1.1 ☑C, ≥ vs > ⚠M).
 POSITIVE_REMODELLING = 1.1
-#: Calcified components shorter than this (mm) are "spotty" (⚠M).
+#: Calcified components shorter than this (mm) along the vessel are "spotty" (☑C; arc criteria not applied).
 SPOTTY_CALCIUM_MM = 3.0
 
 
