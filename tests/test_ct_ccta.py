@@ -177,3 +177,14 @@ def test_real_ct_runs(shared_data):
         assert np.all(d[np.isfinite(d)] >= 0)
     for les in res["lesions"]:
         assert 0 <= les["diameter_stenosis_pct"] <= 100 and les["mla_mm2"] >= 0
+
+
+def test_anisotropic_spacing_curved_tube():
+    ph = make_stenosed_vessel(path="arc", stenosis_pct=50.0, spacing=(0.6, 0.4, 0.45))
+    cl = extract_centrelines(ph.lumen)[0]
+    prof = stenosis_profile(ph.lumen, cl)
+    truth = ph.lumen_area_mm2(ph.arc_of(cl.points_lps))
+    assert np.mean(np.abs(prof.area_mm2 - truth)[prof.valid] / truth[prof.valid]) < 0.05
+    assert prof.lesions[0].diameter_stenosis_pct == pytest.approx(50.0, abs=5.0)
+    vol = analyse_plaque(ph.image, ph.lumen, [prof], wall_mask=ph.vessel)["per_vessel"][prof.name]
+    assert vol["plaque_mm3"] == pytest.approx(ph.truth["plaque_mm3"], rel=0.10)
