@@ -275,8 +275,8 @@ def test_measurements_units_and_json():
     hu, arteries = _four_lesions()
     res = calcium_score(hu, SP, artery_labels=arteries, calibration_mg_per_ml_per_hu=0.75)
     ms = {m.code: m for m in res.measurements() if m.vessel is None}
-    assert (ms["cac_agatston"].unit, ms["cac_volume"].unit, ms["cac_mass"].unit, ms["cac_lesion_count"].unit) == ("1", "mm3", "g", "1")
-    assert ms["cac_mass"].value == pytest.approx(res.mass_mg / 1000)
+    assert (ms["cac_agatston"].unit, ms["cac_volume"].unit, ms["cac_mass"].unit, ms["cac_lesion_count"].unit) == ("1", "mm3", "mg", "1")
+    assert ms["cac_mass"].value == pytest.approx(res.mass_mg)
     assert "10.1016/0735-1097(90)90282-T" in ms["cac_agatston"].reference
     assert "10.1148/radiol.2432050808" in ms["cac_mass"].reference
     assert "mass_uncalibrated" not in codes(res)

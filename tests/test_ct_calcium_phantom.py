@@ -116,19 +116,18 @@ def test_dciodvfy_reports_no_errors(written):
         assert any(ln.strip() == "CTImage" for ln in lines)
 
 
-def test_missing_rescale_is_flagged_by_the_series_entry(written):
-    _, _, bad = written
-    img = io.load(bad[0].parent)
-    out = analyse_calcium_series(img)
+def test_stored_values_not_hu_are_flagged_by_the_series_entry(written):
+    """An image whose values are stored values (no voxel below -100 HU) is flagged."""
+    _, paths, _ = written
+    img = io.load(paths[0].parent)
+    shifted = img.with_array(img.array.astype("int32") + 1024)
+    out = analyse_calcium_series(shifted)
     assert "not_hounsfield" in {q["code"] for q in out["qc"]}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "io issue: a CT Image without (0028,1052)/(0028,1053) Rescale Intercept/Slope (Type 1 in the CT "
-    "Image module) is loaded silently as stored values instead of raising; owner of heartprint.io to decide"))
 def test_io_refuses_ct_without_rescale(written):
     from heartprint.errors import HeartprintError
 
     _, _, bad = written
-    with pytest.raises(HeartprintError):
+    with pytest.raises(HeartprintError, match=r"Rescale Intercept"):
         io.load(bad[0].parent)

@@ -270,7 +270,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         entry: dict[str, Any] = {"study": str(path), "status": "ok", "name": name, **_record_run(registry, args, path, doc, started)}
         if args.out:
             labels = {s.series_uid: s.labels for s in res.series if s.labels is not None}
-            entry["output"] = str(write_study_outputs(doc, labels, Path(args.out) / name))
+            sources = {s.series_uid: s.source_headers for s in res.series if s.labels is not None and s.source_headers}
+            entry["output"] = str(write_study_outputs(doc, labels, Path(args.out) / name, sources=sources))
         batch.append(entry)
         if not args.json:
             print("\n".join(_summary_lines(name, doc)))
@@ -445,7 +446,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     result = analyze_study(dicom_dir)
     doc = result.to_dict()
     labels = {s.series_uid: s.labels for s in result.series if s.labels is not None}
-    written = write_study_outputs(doc, labels, out / "result")
+    sources = {s.series_uid: s.source_headers for s in result.series if s.labels is not None and s.source_headers}
+    written = write_study_outputs(doc, labels, out / "result", sources=sources)
     (out / "truth.json").write_text(dumps(truth))
     cine = next((s for s in result.series if s.kind == "cine_sax" and s.status == "analysed"), None)
     if cine is None:

@@ -51,6 +51,8 @@ class SeriesAnalysis:
     labels: Image | None = None
     message: str = ""
     seconds: float = 0.0
+    #: the source series' DICOM headers (no pixels), for outputs that reference them (SEG, SR)
+    source_headers: list[Any] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"series_uid": self.series_uid, "kind": self.kind, "status": self.status, "seconds": round(self.seconds, 3)}
@@ -118,9 +120,16 @@ def _analyse_cine_sax(image: Image, options: AnalysisOptions) -> SeriesAnalysis:
     return SeriesAnalysis(image.series_uid or "", "cine_sax", "analysed", out, image.with_array(labels.astype(np.uint8)))
 
 
-#: kind → analyser. Later capabilities (LGE, mapping, CT, nuclear, echo) add theirs here.
+def _analyse_ct_calcium(image: Image, options: AnalysisOptions) -> SeriesAnalysis:
+    from heartprint.ct import analyse_calcium_series
+
+    return SeriesAnalysis(image.series_uid or "", "ct_calcium", "analysed", analyse_calcium_series(image))
+
+
+#: kind → analyser. Later capabilities (LGE, mapping, CCTA, nuclear, echo) add theirs here.
 ANALYSERS: dict[str, Callable[[Image, AnalysisOptions], SeriesAnalysis]] = {
     "cine_sax": _analyse_cine_sax,
+    "ct_calcium": _analyse_ct_calcium,
 }
 
 
@@ -162,6 +171,7 @@ def analyze_study(path: str | Path, options: AnalysisOptions = AnalysisOptions()
             continue
         res = analyze_image(image, kind, options)
         res.seconds = time.perf_counter() - t0
+        res.source_headers = list(series.headers)
         analyses.append(res)
     skipped = [{"file": str(s.source), "reason": s.reason} for s in found.skipped]
     result = StudyResult(str(path), analyses, skipped, sorted(found.studies().keys()))

@@ -265,8 +265,8 @@ class CalciumResult:
             Measurement(code="cac_volume", name="Coronary artery calcium volume score", value=self.volume_mm3,
                         unit="mm3", method=f"voxels of counted lesions x voxel volume (>= {thr:g} HU)",
                         reference=AGATSTON_CITATION, **common),
-            Measurement(code="cac_mass", name="Coronary artery calcium mass score", value=self.mass_mg / 1000.0,
-                        unit="g", method=(f"c_HA x sum(HU x voxel volume), c_HA = {self.method.get('calibration_mg_per_ml_per_hu')} "
+            Measurement(code="cac_mass", name="Coronary artery calcium mass score", value=self.mass_mg,
+                        unit="mg", method=(f"c_HA x sum(HU x voxel volume), c_HA = {self.method.get('calibration_mg_per_ml_per_hu')} "
                                           f"mg/mL/HU ({self.method.get('calibration_source')})"),
                         reference=MASS_CITATION, **common),
             Measurement(code="cac_lesion_count", name="Number of calcified lesions (2-D, per slice)",

@@ -86,7 +86,18 @@ def _to_modality_units(ds: Dataset, frames: np.ndarray, layout: Layout, file: in
         return frames.astype(np.float64) * slopes[:, None, None] + intercepts[:, None, None]
     if "RescaleSlope" in ds or "RescaleIntercept" in ds or "ModalityLUTSequence" in ds:
         return np.asarray(apply_modality_lut(frames, ds))
+    if ds.get("SOPClassUID") == CT_IMAGE_STORAGE:
+        # (0028,1052)/(0028,1053) are Type 1 in the CT Image module (PS3.3 C.8.2.1): without
+        # them stored values cannot be read as Hounsfield units.
+        raise InvalidInputError(
+            f"{ds.filename if getattr(ds, 'filename', None) else '<dataset>'}: CT image without (0028,1052) Rescale "
+            "Intercept / (0028,1053) Rescale Slope; expected both (Type 1 in the CT Image module) to give HU"
+        )
     return frames
+
+
+#: CT Image Storage SOP Class UID.
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 
 
 def _compact(arr: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from heartprint.image import Image
 from heartprint.io.nifti import write_nifti
@@ -45,15 +45,68 @@ def dumps(result: Mapping[str, Any]) -> str:
     return json.dumps(clean(json.loads(json.dumps(result, default=_json_default))), indent=2)
 
 
-def write_study_outputs(result: Mapping[str, Any], labels: Mapping[str, Image], out_dir: str | Path) -> Path:
-    """Write ``measurements.json`` and ``labels/<series_uid>.nii.gz`` into ``out_dir``.
+def _standard_outputs(result: Mapping[str, Any], labels: Mapping[str, Image], sources: Mapping[str, Sequence[Any]],
+                      tmp: Path) -> list[dict[str, str]]:
+    """DICOM SEG + TID 1500 SR per segmented series, and one FHIR R4 Bundle for the study.
 
-    An existing ``out_dir`` is replaced only after the new contents are complete.
+    Returns the outputs that could not be written (series UID, output, reason); the rest
+    of the study's outputs are still written.
+    """
+    from heartprint.errors import HeartprintError
+    from heartprint.io.fhir import build_fhir_bundle
+    from heartprint.io.seg import write_seg
+    from heartprint.io.sr import write_sr
+
+    problems: list[dict[str, str]] = []
+    all_measurements: list[Mapping[str, Any]] = []
+    for series in result.get("series", []):
+        uid = series.get("series_uid")
+        res = series.get("result") or {}
+        measurements = res.get("measurements") or []
+        all_measurements.extend(measurements)
+        if uid not in labels or not sources.get(uid):
+            continue
+        card = {"name": (res.get("segmentation") or {}).get("model"), "sha256": (res.get("segmentation") or {}).get("model_sha256")}
+        try:
+            seg = write_seg(labels[uid], list(sources[uid]), tmp / "dicom" / f"seg_{uid}.dcm", model_card=card)
+            write_sr(measurements, tmp / "dicom" / f"sr_{uid}.dcm", seg=seg)
+        except HeartprintError as exc:
+            problems.append({"series_uid": uid, "output": "DICOM SEG/SR", "reason": str(exc)})
+    if all_measurements:
+        try:
+            from heartprint import DISCLAIMER
+
+            bundle = build_fhir_bundle(all_measurements, conclusion=DISCLAIMER)
+            (tmp / "fhir_bundle.json").write_text(dumps(bundle))
+        except HeartprintError as exc:
+            problems.append({"series_uid": "", "output": "FHIR bundle", "reason": str(exc)})
+    return problems
+
+
+def write_study_outputs(
+    result: Mapping[str, Any],
+    labels: Mapping[str, Image],
+    out_dir: str | Path,
+    *,
+    sources: Mapping[str, Sequence[Any]] | None = None,
+) -> Path:
+    """Write a study's outputs into ``out_dir``, all or nothing.
+
+    ``measurements.json``, ``labels/<series_uid>.nii.gz`` and, when the source DICOM
+    headers of a segmented series are given in ``sources`` (series UID → datasets),
+    ``dicom/seg_<uid>.dcm`` (DICOM SEG), ``dicom/sr_<uid>.dcm`` (TID 1500 SR) and
+    ``fhir_bundle.json`` (FHIR R4). An output that cannot be made is listed under
+    ``output_problems`` in measurements.json. An existing ``out_dir`` is replaced only
+    after the new contents are complete.
     """
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        if sources:
+            problems = _standard_outputs(result, labels, sources, tmp)
+            if problems:
+                result = {**result, "output_problems": problems}
         (tmp / "measurements.json").write_text(dumps(result))
         if labels:
             (tmp / "labels").mkdir()
