@@ -14,11 +14,11 @@ $(BIN)/python:
 # Set up, then run the main job on generated data: a synthetic cine short-axis DICOM study
 # is written, analysed end to end, and compared with its exact answers.
 demo: $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e ".[report]"
 	$(BIN)/heartprint demo --out demo-out
 
 install-dev: $(BIN)/python
-	$(BIN)/pip install -q $(TORCH) -e ".[dev,dl,store]"
+	$(BIN)/pip install -q $(TORCH) -e ".[dev,dl,store,report]"
 
 # Set up with the dev extras and run the test suite (pytest exits non-zero on "no tests").
 test: install-dev
