@@ -99,7 +99,7 @@ def interpret_study(result: StudyResult, *, facts: Mapping[str, Any] | None = No
     return interpret(ph).to_dict()
 
 
-def _analyse_cine_sax(image: Image, options: AnalysisOptions) -> SeriesAnalysis:
+def _analyse_cine_sax(image: Image, options: AnalysisOptions, context: dict[str, Any]) -> SeriesAnalysis:
     from heartprint.cmr import analyze_cine_function
     from heartprint.segmentation import load_model_card, segment_cine
 
@@ -117,30 +117,62 @@ def _analyse_cine_sax(image: Image, options: AnalysisOptions) -> SeriesAnalysis:
         "test_time_augmentation": options.tta,
         "validation": card.get("validation", {}).get("summary"),
     }
+    context.setdefault("cine", (image, labels))
     return SeriesAnalysis(image.series_uid or "", "cine_sax", "analysed", out, image.with_array(labels.astype(np.uint8)))
 
 
-def _analyse_ct_calcium(image: Image, options: AnalysisOptions) -> SeriesAnalysis:
+def _analyse_ct_calcium(image: Image, options: AnalysisOptions, context: dict[str, Any]) -> SeriesAnalysis:
     from heartprint.ct import analyse_calcium_series
 
     return SeriesAnalysis(image.series_uid or "", "ct_calcium", "analysed", analyse_calcium_series(image))
 
 
+def _cine_for(kind: str, context: dict[str, Any]) -> tuple[Image, np.ndarray]:
+    if "cine" not in context:
+        raise InvalidInputError(
+            f"{kind} series: no myocardium mask — the study has no analysed cine short-axis series to transfer it from"
+        )
+    return context["cine"]
+
+
+def _analyse_lge(image: Image, options: AnalysisOptions, context: dict[str, Any]) -> SeriesAnalysis:
+    from heartprint.cmr import analyse_lge_series
+
+    cine, cine_labels = _cine_for("lge", context)
+    return SeriesAnalysis(image.series_uid or "", "lge", "analysed", analyse_lge_series(image, cine=cine, cine_labels=cine_labels))
+
+
+def _analyse_t1(image: Image, options: AnalysisOptions, context: dict[str, Any]) -> SeriesAnalysis:
+    from heartprint.cmr import analyse_t1_series
+
+    cine, cine_labels = _cine_for("t1_map", context)
+    return SeriesAnalysis(image.series_uid or "", "t1_map", "analysed", analyse_t1_series(image, cine=cine, cine_labels=cine_labels))
+
+
 #: kind → analyser. Later capabilities (LGE, mapping, CCTA, nuclear, echo) add theirs here.
-ANALYSERS: dict[str, Callable[[Image, AnalysisOptions], SeriesAnalysis]] = {
+#: An analyser may read and add to ``context`` (shared by the series of one study): the cine
+#: analyser leaves ``context["cine"] = (image, labels)`` for LGE and mapping (mask transfer).
+ANALYSERS: dict[str, Callable[[Image, AnalysisOptions, dict[str, Any]], SeriesAnalysis]] = {
     "cine_sax": _analyse_cine_sax,
     "ct_calcium": _analyse_ct_calcium,
+    "lge": _analyse_lge,
+    "t1_map": _analyse_t1,
 }
 
+#: Kinds analysed first, because others depend on their results (mask transfer).
+_FIRST = ("cine_sax",)
 
-def analyze_image(image: Image, kind: str, options: AnalysisOptions = AnalysisOptions()) -> SeriesAnalysis:
+
+def analyze_image(
+    image: Image, kind: str, options: AnalysisOptions = AnalysisOptions(), context: dict[str, Any] | None = None
+) -> SeriesAnalysis:
     """Analyse one loaded series of a known kind (timed; errors become a failed record)."""
     t0 = time.perf_counter()
     fn = ANALYSERS.get(kind)
     if fn is None:
         return SeriesAnalysis(image.series_uid or "", kind, "not_analysed", message=f"no analyser for kind {kind!r} yet")
     try:
-        res = fn(image, options)
+        res = fn(image, options, {} if context is None else context)
     except HeartprintError as exc:
         res = SeriesAnalysis(image.series_uid or "", kind, "failed", message=str(exc))
     res.seconds = time.perf_counter() - t0
@@ -158,7 +190,9 @@ def analyze_study(path: str | Path, options: AnalysisOptions = AnalysisOptions()
     if not len(found):
         raise InvalidInputError(f"{path}: no readable DICOM series found ({len(found.skipped)} files skipped)")
     analyses = []
-    for series in found:
+    context: dict[str, Any] = {}
+    ordered = sorted(found, key=lambda s: 0 if str(s.kind) in _FIRST else 1)
+    for series in ordered:
         kind = str(series.kind)
         if kind not in ANALYSERS:
             analyses.append(SeriesAnalysis(series.series_uid, kind, "not_analysed", message=f"no analyser for kind {kind!r} yet"))
@@ -169,7 +203,7 @@ def analyze_study(path: str | Path, options: AnalysisOptions = AnalysisOptions()
         except HeartprintError as exc:
             analyses.append(SeriesAnalysis(series.series_uid, kind, "failed", message=str(exc), seconds=time.perf_counter() - t0))
             continue
-        res = analyze_image(image, kind, options)
+        res = analyze_image(image, kind, options, context)
         res.seconds = time.perf_counter() - t0
         res.source_headers = list(series.headers)
         analyses.append(res)
