@@ -272,6 +272,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             labels = {s.series_uid: s.labels for s in res.series if s.labels is not None}
             sources = {s.series_uid: s.source_headers for s in res.series if s.labels is not None and s.source_headers}
             entry["output"] = str(write_study_outputs(doc, labels, Path(args.out) / name, sources=sources))
+            _write_report(doc, Path(entry["output"]), labels, path, quiet=args.json)
         batch.append(entry)
         if not args.json:
             print("\n".join(_summary_lines(name, doc)))
@@ -428,6 +429,38 @@ _DEMO_ROWS = (
 )
 
 
+def _write_report(doc: dict[str, Any], out_dir: Path, labels: dict[str, Any], source: Path, *, quiet: bool = False):  # noqa: ANN202
+    """Write ``report.html``/``report.pdf`` into ``out_dir`` (beside measurements.json).
+
+    The source images of the labelled series are read again from ``source`` for the
+    segmentation overlays. A missing ``report`` extra or an unreadable source is a note on
+    stderr, never a failed analysis. Returns the :class:`heartprint.report.ReportFiles` or ``None``.
+    """
+    try:
+        from heartprint.report import render_report
+    except ImportError as exc:
+        print(f"{PROG}: note: no report written (pip install 'heartprint[report]'): {exc}", file=sys.stderr)
+        return None
+    from heartprint.io import load
+
+    images = {}
+    for uid in labels:
+        try:
+            images[uid] = load(source, series_uid=uid)
+        except HeartprintError as exc:
+            print(f"{PROG}: note: report overlays of series {uid} skipped: {' '.join(str(exc).split())}", file=sys.stderr)
+    try:
+        files = render_report(doc, images=images, labels=labels, out_dir=out_dir)
+    except HeartprintError as exc:
+        print(f"{PROG}: note: no report written: {' '.join(str(exc).split())}", file=sys.stderr)
+        return None
+    for note in files.notes:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
+    if not quiet:
+        print(f"report written to {files.html}" + (f" and {files.pdf}" if files.pdf else ""))
+    return files
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """``heartprint demo [--out DIR]``: phantom DICOM → analyse → compare with the exact answers."""
     import shutil
@@ -448,6 +481,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     labels = {s.series_uid: s.labels for s in result.series if s.labels is not None}
     sources = {s.series_uid: s.source_headers for s in result.series if s.labels is not None and s.source_headers}
     written = write_study_outputs(doc, labels, out / "result", sources=sources)
+    _write_report(doc, written, labels, dicom_dir)
     (out / "truth.json").write_text(dumps(truth))
     cine = next((s for s in result.series if s.kind == "cine_sax" and s.status == "analysed"), None)
     if cine is None:
