@@ -173,6 +173,8 @@ def test_html_is_self_contained_with_figures_versions_and_disclaimer(rendered, s
     html = rendered.html.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", html), "external resource in the report"
     assert "<link" not in html and "<script" not in html
+    style = html[html.index("<style>"): html.index("</style>")]
+    assert '"DejaVu Sans"' in style and "&#34;" not in style  # CSS inlined unescaped
     imgs = re.findall(r'<img src="data:image/png;base64,', html)
     assert len(imgs) == 3  # volume curves, overlays, bull's-eye
     assert html.count(DISCLAIMER) == 2 and html.index(DISCLAIMER) < html.index("Ventricular function")

@@ -276,7 +276,7 @@ def overlay_figure(
                 ax.set_yticks([])
                 for s in ax.spines.values():
                     s.set_visible(False)
-                ax.set_title(f"{pname} (phase {int(t)}), {sname} (slice {int(z)})", fontsize=8)
+                ax.set_title(f"{pname} (phase {int(t)})\n{sname} (slice {int(z)})", fontsize=8)
         handles = [Line2D([0], [0], color=c, lw=2, label=n) for n, _, c in contours]
         fig.legend(handles=handles, loc="lower center", ncol=3, bbox_to_anchor=(0.5, 0.0))
         fig.tight_layout(rect=(0, 0.06, 1, 1))
@@ -315,13 +315,16 @@ def volume_curves_figure(curves: Mapping[str, Any], phases: Mapping[str, Any] | 
                 if idx is None or not 0 <= int(idx) < t.size:
                     continue
                 ax.axvline(t[int(idx)], color=colour, ls=ls, lw=1.0, alpha=0.8)
-                ax.annotate(f"{name} {ev.upper()}\n{v[int(idx)]:.0f} {unit}", (t[int(idx)], v[int(idx)]),
-                            xytext=(5, 5), textcoords="offset points", fontsize=7, color=colour)
+                ax.annotate(f"{name} {ev.upper()} {v[int(idx)]:.0f} {unit}", (t[int(idx)], v[int(idx)]),
+                            xytext=(5, 6 if ev == "ed" else -12), textcoords="offset points", fontsize=7, color=colour,
+                            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
         ax.set_xlabel("time from R wave (ms)")
         ax.set_ylabel(f"cavity volume ({unit})")
         ax.set_xlim(t.min(), t.max())
-        ax.legend(loc="upper right")
-        ax.set_title("Ventricular volumes over the cardiac cycle (ED dashed, ES dotted)")
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo - 0.08 * (hi - lo), hi + 0.10 * (hi - lo))
+        ax.legend(loc="lower right")
+        ax.set_title("Volumes over the cardiac cycle (ED dashed, ES dotted)", pad=8)
         fig.tight_layout()
     return fig
 
