@@ -99,6 +99,23 @@ def interpret_study(result: StudyResult, *, facts: Mapping[str, Any] | None = No
     return interpret(ph).to_dict()
 
 
+def dicom_patient_facts(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Patient facts from a series' DICOM header (``Image.meta``): (0010,0040) Patient's Sex,
+    (0010,1010) Patient's Age, (0010,1020) Patient's Size, (0010,1030) Patient's Weight."""
+    facts: dict[str, Any] = {}
+    sex = {"M": "male", "F": "female"}.get(str(meta.get("patient_sex") or "").upper())
+    if sex:
+        facts["sex"] = sex
+    age = str(meta.get("patient_age") or "")
+    if len(age) == 4 and age[:3].isdigit() and age[3] == "Y":
+        facts["age"] = int(age[:3])
+    if meta.get("patient_height_cm"):
+        facts["height"] = f"{float(meta['patient_height_cm']):g} cm"
+    if meta.get("patient_weight_kg"):
+        facts["weight_kg"] = float(meta["patient_weight_kg"])
+    return facts
+
+
 def _analyse_cine_sax(image: Image, options: AnalysisOptions, context: dict[str, Any]) -> SeriesAnalysis:
     from heartprint.cmr import analyze_cine_function
     from heartprint.segmentation import load_model_card, segment_cine
@@ -203,6 +220,7 @@ def analyze_study(path: str | Path, options: AnalysisOptions = AnalysisOptions()
         except HeartprintError as exc:
             analyses.append(SeriesAnalysis(series.series_uid, kind, "failed", message=str(exc), seconds=time.perf_counter() - t0))
             continue
+        context.setdefault("dicom_facts", dicom_patient_facts(image.meta))
         res = analyze_image(image, kind, options, context)
         res.seconds = time.perf_counter() - t0
         res.source_headers = list(series.headers)
@@ -211,7 +229,8 @@ def analyze_study(path: str | Path, options: AnalysisOptions = AnalysisOptions()
     result = StudyResult(str(path), analyses, skipped, sorted(found.studies().keys()))
     if options.interpret and any(a.status == "analysed" for a in analyses):
         try:
-            result.interpretation = interpret_study(result, facts=options.patient_facts)
+            facts = {**context.get("dicom_facts", {}), **dict(options.patient_facts or {})}
+            result.interpretation = interpret_study(result, facts=facts)
         except HeartprintError as exc:
             result.interpretation = {"status": "failed", "message": str(exc)}
     return result

@@ -140,6 +140,8 @@ def _meta(series: SeriesInfo, layout: Layout) -> dict[str, Any]:
         "patient_size_m": _float(ds.get("PatientSize")),
         "patient_height_cm": (lambda m: None if m is None else 100.0 * m)(_float(ds.get("PatientSize"))),
         "patient_weight_kg": _float(ds.get("PatientWeight")),
+        "patient_sex": text("PatientSex"),
+        "patient_age": text("PatientAge"),
         "slice_thickness_mm": _float(ds.get("SliceThickness")),
         "n_files": series.n_files,
         "files": [str(s) for s in series.sources[:3]] + (["..."] if series.n_files > 3 else []),

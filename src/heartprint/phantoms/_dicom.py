@@ -132,7 +132,7 @@ def write_cine_sax_dicom(
                 ds.PatientName = patient_name
                 ds.PatientID = patient_id
                 ds.PatientBirthDate = ""
-                ds.PatientSex = "O"
+                ds.PatientSex = "M"
                 ds.PatientAge = "050Y"
                 ds.PatientSize = _ds(meta.get("patient_size_m", 1.75))
                 ds.PatientWeight = _ds(meta.get("patient_weight_kg", 75.0))
