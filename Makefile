@@ -14,7 +14,7 @@ $(BIN)/python:
 # Set up, then run the main job on generated data: a synthetic cine short-axis DICOM study
 # is written, analysed end to end, and compared with its exact answers.
 demo: $(BIN)/python
-	$(BIN)/pip install -q -e ".[report]"
+	$(BIN)/pip install -q -e ".[report,fhir]"
 	$(BIN)/heartprint demo --out demo-out
 
 install-dev: $(BIN)/python

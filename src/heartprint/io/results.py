@@ -76,7 +76,15 @@ def _standard_outputs(result: Mapping[str, Any], labels: Mapping[str, Image], so
         try:
             from heartprint import DISCLAIMER
 
-            bundle = build_fhir_bundle(all_measurements, conclusion=DISCLAIMER)
+            try:
+                import fhir.resources  # noqa: F401  (the "fhir" extra validates the bundle)
+
+                validate = True
+            except ImportError:
+                validate = False
+                problems.append({"series_uid": "", "output": "FHIR bundle",
+                                 "reason": "written without validation: fhir.resources (extra 'fhir') is not installed"})
+            bundle = build_fhir_bundle(all_measurements, conclusion=DISCLAIMER, validate=validate)
             (tmp / "fhir_bundle.json").write_text(dumps(bundle))
         except HeartprintError as exc:
             problems.append({"series_uid": "", "output": "FHIR bundle", "reason": str(exc)})
