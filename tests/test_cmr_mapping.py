@@ -160,3 +160,20 @@ def test_molli_dicom_valid(tmp_path, molli):
     out = subprocess.run(["dciodvfy", str(paths[0])], capture_output=True, text=True)
     errors = [ln for ln in (out.stdout + out.stderr).splitlines() if ln.startswith("Error")]
     assert not errors, errors
+
+
+def test_molli_dicom_inversion_times_reach_the_fit(tmp_path):
+    """(0018,0082) Inversion Time of each MOLLI image is read by io into meta and used by the fit."""
+    from heartprint import io
+    from heartprint.phantoms import make_molli_series, write_tissue_dicom
+
+    ph = make_molli_series(noise_sd=0.0, seed=1)
+    write_tissue_dicom(ph, tmp_path / "molli")
+    img = io.load(tmp_path / "molli")
+    tis = img.meta["inversion_times_ms"]
+    assert tis == pytest.approx(sorted(ph.times_ms))
+    from heartprint.cmr import fit_t1_molli
+
+    fit = fit_t1_molli(img.array[:, 1], tis)  # the mid-ventricular slice
+    myo = ph.labels[1] == 2 if ph.labels.ndim == 3 else ph.labels[0, 1] == 2
+    assert np.median(fit.t1[myo]) == pytest.approx(1000.0, rel=0.01)

@@ -152,7 +152,25 @@ def _meta(series: SeriesInfo, layout: Layout) -> dict[str, Any]:
         if series.classification.subkind:
             meta["subkind"] = series.classification.subkind
     meta.update(layout.notes)
+    tis = _inversion_times(series, layout)
+    if tis is not None:
+        meta["inversion_times_ms"] = tis
     return meta
+
+
+def _inversion_times(series: SeriesInfo, layout: Layout) -> list[float] | None:
+    """(0018,0082) Inversion Time of each phase (MOLLI/ShMOLLI source images), when every
+    phase's first frame has one and they differ; else None."""
+    if layout.n_phases < 2:
+        return None
+    values = []
+    for t in range(layout.n_phases):
+        frame = layout.frames[int(layout.grid[t, 0])]
+        ti = _float(series.headers[frame.file].get("InversionTime"))
+        if ti is None:
+            return None
+        values.append(ti)
+    return values if len(set(values)) > 1 else None
 
 
 def load_series(series: SeriesInfo, kind: str | None = None) -> Image:
