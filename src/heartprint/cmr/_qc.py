@@ -138,38 +138,31 @@ def check_alignment(affine: np.ndarray, labels3d: np.ndarray) -> tuple[list[QCFl
     ], table
 
 
+#: Single-value plausibility checks of :func:`check_values`: (value key, flag code, label,
+#: unit, low and high keys of :data:`QC_THRESHOLDS`), in the order the flags are raised.
+_PLAUSIBLE_RANGES: tuple[tuple[str, str, str, str, str, str], ...] = (
+    ("lv_ef", "implausible_lv_ef", "LV EF", "%", "ef_min_pct", "ef_max_pct"),
+    ("rv_ef", "implausible_rv_ef", "RV EF", "%", "ef_min_pct", "ef_max_pct"),
+    ("lv_mass_ed", "implausible_lv_mass", "LV mass", "g", "lv_mass_min_g", "lv_mass_max_g"),
+    ("lv_edv", "implausible_lv_edv", "LV EDV", "mL", "lv_edv_min_ml", "lv_edv_max_ml"),
+)
+
+
 def check_values(values: dict[str, float | None]) -> list[QCFlag]:
     """Plausibility of EF, mass, EDV; ED/ES mass agreement; LV/RV stroke-volume agreement."""
     th = QC_THRESHOLDS
     flags: list[QCFlag] = []
-    for side in ("lv", "rv"):
-        ef = values.get(f"{side}_ef")
-        if ef is not None and not (th["ef_min_pct"] <= ef <= th["ef_max_pct"]):
+    for key, code, label, unit, low_key, high_key in _PLAUSIBLE_RANGES:
+        v = values.get(key)
+        if v is not None and not (th[low_key] <= v <= th[high_key]):
             flags.append(
                 _flag(
-                    f"implausible_{side}_ef", Severity.WARNING,
-                    f"{side.upper()} EF {ef:.1f} % outside the plausible {th['ef_min_pct']:g}–{th['ef_max_pct']:g} %",
-                    value=ef, low=th["ef_min_pct"], high=th["ef_max_pct"],
+                    code, Severity.WARNING,
+                    f"{label} {v:.1f} {unit} outside the plausible {th[low_key]:g}–{th[high_key]:g} {unit}",
+                    value=v, low=th[low_key], high=th[high_key],
                 )
             )
     mass = values.get("lv_mass_ed")
-    if mass is not None and not (th["lv_mass_min_g"] <= mass <= th["lv_mass_max_g"]):
-        flags.append(
-            _flag(
-                "implausible_lv_mass", Severity.WARNING,
-                f"LV mass {mass:.1f} g outside the plausible {th['lv_mass_min_g']:g}–{th['lv_mass_max_g']:g} g",
-                value=mass, low=th["lv_mass_min_g"], high=th["lv_mass_max_g"],
-            )
-        )
-    edv = values.get("lv_edv")
-    if edv is not None and not (th["lv_edv_min_ml"] <= edv <= th["lv_edv_max_ml"]):
-        flags.append(
-            _flag(
-                "implausible_lv_edv", Severity.WARNING,
-                f"LV EDV {edv:.1f} mL outside the plausible {th['lv_edv_min_ml']:g}–{th['lv_edv_max_ml']:g} mL",
-                value=edv, low=th["lv_edv_min_ml"], high=th["lv_edv_max_ml"],
-            )
-        )
     mass_es = values.get("lv_mass_es")
     if mass and mass_es is not None:
         diff = abs(mass_es - mass) / mass * 100.0

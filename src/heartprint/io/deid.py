@@ -30,8 +30,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -40,6 +38,7 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.uid import UID_dictionary, generate_uid  # type: ignore[attr-defined]
 
+from heartprint._atomic import atomic_dir
 from heartprint.errors import InvalidInputError, SkippedFileWarning, UnsupportedSeriesError
 
 __all__ = [
@@ -279,10 +278,8 @@ def deidentify_folder(
         raise InvalidInputError(f"src {source}: does not exist")
     if out.exists() and not overwrite:
         raise InvalidInputError(f"dst {out}: exists; pass overwrite=True to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     written: list[Path] = []
-    try:
+    with atomic_dir(out) as tmp:
         for path in _dicom_files(source):
             try:
                 ds = pydicom.dcmread(path)
@@ -296,10 +293,4 @@ def deidentify_folder(
             written.append(out / rel)
         if not written:
             raise InvalidInputError(f"src {source}: no DICOM file found")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return written

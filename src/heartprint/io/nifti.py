@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 
+from heartprint._atomic import atomic_file
 from heartprint.errors import GeometryError, InvalidInputError
 from heartprint.image import Image
 
@@ -164,14 +164,7 @@ def write_nifti(image: Image, path: str | os.PathLike) -> Path:
         header.set_xyzt_units(xyz="mm")
     if image.kind:
         header["descrip"] = f"heartprint {image.kind}"[:79].encode("ascii", "replace")
-    p.parent.mkdir(parents=True, exist_ok=True)
     suffix = ".nii.gz" if p.name.lower().endswith(".gz") else ".nii"
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=suffix, dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_file(p, suffix=suffix) as tmp:
         nib.save(img, tmp)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return p

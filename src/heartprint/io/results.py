@@ -7,12 +7,10 @@ then moved into place, so a crash never leaves a half-written result folder.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from heartprint._atomic import atomic_dir
 from heartprint.image import Image
 from heartprint.io.nifti import write_nifti
 
@@ -108,9 +106,7 @@ def write_study_outputs(
     after the new contents are complete.
     """
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         if sources:
             problems = _standard_outputs(result, labels, sources, tmp)
             if problems:
@@ -120,16 +116,4 @@ def write_study_outputs(
             (tmp / "labels").mkdir()
             for uid, img in labels.items():
                 write_nifti(img, tmp / "labels" / f"{uid}.nii.gz")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

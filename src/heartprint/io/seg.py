@@ -31,7 +31,6 @@ written; a label map with no foreground at all is an :class:`~heartprint.errors.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -41,6 +40,7 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 
+from heartprint._atomic import atomic_file
 from heartprint.errors import GeometryError, InvalidInputError
 from heartprint.image import Image
 from heartprint.labels import LV_CAVITY, LV_MYOCARDIUM, RV_CAVITY
@@ -393,13 +393,6 @@ def write_seg(
         labels, source_datasets, model_card=model_card, series_number=series_number, segmentation_type=segmentation_type
     )
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    try:
+    with atomic_file(out) as tmp:
         seg.save_as(tmp, enforce_file_format=True)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return SegInfo(out, str(seg.SOPInstanceUID), str(seg.SeriesInstanceUID), names, tracking, seg)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -30,6 +29,7 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 
+from heartprint._atomic import atomic_file
 from heartprint.errors import InvalidInputError
 from heartprint.measure import Measurement
 
@@ -316,13 +316,6 @@ def write_sr(
     sr, tracking = build_sr(measurements, seg=seg, modality=modality, procedure_reported=procedure_reported,
                             series_number=series_number)
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    try:
+    with atomic_file(out) as tmp:
         sr.save_as(tmp, enforce_file_format=True)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return SRInfo(out, str(sr.SOPInstanceUID), str(sr.SeriesInstanceUID), tracking, sr)

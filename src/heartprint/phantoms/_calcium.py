@@ -25,22 +25,19 @@ Gaussian noise (default σ = 0 HU) is added last; the phantom is returned with i
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import CTImageStorage, generate_uid
 
 from heartprint.errors import InvalidInputError
 from heartprint.image import Image
-from heartprint.phantoms._dicom import _IMPLEMENTATION_UID, _ds
+from heartprint.phantoms._dicom_common import (SeriesHeader, _ds, check_out_dir, image_dataset, image_uids,
+                                               set_image_plane, set_pixels, write_series)
 
 __all__ = ["CalciumPhantom", "PHANTOM_CALIBRATION_MG_PER_ML_PER_HU", "make_calcium_phantom", "write_calcium_dicom"]
 
@@ -217,57 +214,27 @@ def write_calcium_dicom(
     """
     image = phantom.image
     arr = np.asarray(image.array)
-    out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise InvalidInputError(f"out_dir {out} exists: pass overwrite=True to replace it")
+    out = check_out_dir(out_dir, overwrite)
     n_z, n_y, n_x = arr.shape
-    dz, dy, dx = image.spacing
-    direction = image.direction
-    row_dir, col_dir = direction[:, 2], direction[:, 1]
-    normal = np.cross(row_dir, col_dir)
+    dx = image.spacing[2]
     stored = np.rint(arr.astype(np.float64) - _RESCALE_INTERCEPT)
     if stored.min() < 0 or stored.max() > 65535:
         raise InvalidInputError("phantom HU outside -1024..64511 cannot be stored as uint16 with intercept -1024")
     pixels = stored.astype(np.uint16)
-    study_uid = image.study_uid or generate_uid()
-    series_uid = image.series_uid or generate_uid()
-    frame_uid = generate_uid()
-    now = _dt.datetime.now()
-    date, time_ = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    paths: list[Path] = []
-    try:
+    header = SeriesHeader(
+        sop_class_uid=CTImageStorage, modality="CT", image_type=("ORIGINAL", "PRIMARY", "AXIAL"),
+        study_description="heartprint phantom cardiac CT", series_description="CaScore 3.0 Qr36 ECG-gated",
+        model_name="make_calcium_phantom", protocol_name="Cardiac Calcium Score prospective ECG-triggered",
+        patient_name=patient_name, patient_id=patient_id, patient_sex="O", patient_age="060Y",
+        series_number=series_number, **image_uids(image),
+    )
+
+    def datasets():
         for z in range(n_z):
-            position = (image.affine @ np.array([z, 0.0, 0.0, 1.0]))[:3]
-            ds = Dataset()
-            ds.SpecificCharacterSet = "ISO_IR 100"
-            ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-            ds.InstanceCreationDate, ds.InstanceCreationTime = date, time_
-            ds.SOPClassUID = CTImageStorage
-            ds.SOPInstanceUID = generate_uid()
-            ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = date
-            ds.StudyTime = ds.SeriesTime = ds.AcquisitionTime = ds.ContentTime = time_
-            ds.AccessionNumber = ""
-            ds.Modality = "CT"
-            ds.Manufacturer = "heartprint"
-            ds.InstitutionName = "heartprint synthetic phantom"
-            ds.ReferringPhysicianName = ""
-            ds.StudyDescription = "heartprint phantom cardiac CT"
-            ds.SeriesDescription = "CaScore 3.0 Qr36 ECG-gated"
-            ds.ManufacturerModelName = "make_calcium_phantom"
-            ds.PatientName = patient_name
-            ds.PatientID = patient_id
-            ds.PatientBirthDate = ""
-            ds.PatientSex = "O"
-            ds.PatientAge = "060Y"
-            ds.BodyPartExamined = "HEART"
+            ds = image_dataset(header, z + 1)
             ds.ScanOptions = "AXIAL"
-            ds.SliceThickness = _ds(dz)
             ds.KVP = "120"
             ds.DataCollectionDiameter = _ds(n_x * dx)
-            ds.SoftwareVersions = "heartprint"
-            ds.ProtocolName = "Cardiac Calcium Score prospective ECG-triggered"
             ds.ReconstructionDiameter = _ds(n_x * dx)
             ds.GantryDetectorTilt = "0"
             ds.TableHeight = "150"
@@ -276,49 +243,13 @@ def write_calcium_dicom(
             ds.XRayTubeCurrent = "80"
             ds.Exposure = "12"
             ds.ConvolutionKernel = "Qr36"
-            ds.PatientPosition = "HFS"
             ds.HeartRate = "60"
-            ds.StudyInstanceUID = study_uid
-            ds.SeriesInstanceUID = series_uid
-            ds.StudyID = "1"
-            ds.SeriesNumber = str(series_number)
-            ds.AcquisitionNumber = "1"
-            ds.InstanceNumber = str(z + 1)
-            ds.ImagePositionPatient = [_ds(v) for v in position]
-            ds.ImageOrientationPatient = [_ds(v) for v in (*row_dir, *col_dir)]
-            ds.FrameOfReferenceUID = frame_uid
-            ds.PositionReferenceIndicator = ""
-            ds.SliceLocation = _ds(float(position @ normal))
-            ds.SamplesPerPixel = 1
-            ds.PhotometricInterpretation = "MONOCHROME2"
-            ds.Rows, ds.Columns = n_y, n_x
-            ds.PixelSpacing = [_ds(dy), _ds(dx)]
-            ds.BitsAllocated = 16
-            ds.BitsStored = 16
-            ds.HighBit = 15
-            ds.PixelRepresentation = 0
+            set_image_plane(ds, image, z)
             if rescale:
                 ds.RescaleIntercept = _ds(_RESCALE_INTERCEPT)
                 ds.RescaleSlope = "1"
                 ds.RescaleType = "HU"
-            ds.WindowCenter = "300" if rescale else "1324"
-            ds.WindowWidth = "1500"
-            ds.PixelData = np.ascontiguousarray(pixels[z]).tobytes()
-            ds["PixelData"].VR = "OW"
-            fm = FileMetaDataset()
-            fm.MediaStorageSOPClassUID = ds.SOPClassUID
-            fm.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-            fm.TransferSyntaxUID = ExplicitVRLittleEndian
-            fm.ImplementationClassUID = _IMPLEMENTATION_UID
-            fm.ImplementationVersionName = "HEARTPRINT01"
-            ds.file_meta = fm
-            name = f"CT_z{z:03d}.dcm"
-            ds.save_as(tmp / name, enforce_file_format=True)
-            paths.append(out / name)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return paths
+            set_pixels(ds, pixels[z], "300" if rescale else "1324", "1500")
+            yield f"CT_z{z:03d}.dcm", ds
+
+    return write_series(out, datasets())

@@ -12,36 +12,19 @@ when all are complete, so a failure never leaves a half-written series.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+from pydicom.uid import MRImageStorage
 
 from heartprint.errors import InvalidInputError
+from heartprint.phantoms._dicom_common import (SeriesHeader, _ds, check_out_dir, image_dataset, image_uids,
+                                               set_image_plane, set_mr_acquisition, set_pixels, write_series)
 
 __all__ = ["write_cine_sax_dicom", "write_demo_study"]
-
-_IMPLEMENTATION_UID = "1.2.826.0.1.3680043.10.1519.1"  # within pydicom's documented root for examples
-_DS_MAX_ABS = 1e10
-
-
-def _ds(value: float) -> str:
-    """A DICOM DS string (<= 16 characters) that parses back to ``value`` as closely as DS allows."""
-    text = repr(float(value))
-    if len(text) <= 16:
-        return text
-    for digits in range(12, 4, -1):
-        text = f"{float(value):.{digits}g}"
-        if len(text) <= 16:
-            return text
-    raise InvalidInputError(f"value {value!r} cannot be written as a DICOM DS")
 
 
 def write_cine_sax_dicom(
@@ -84,132 +67,50 @@ def write_cine_sax_dicom(
         raise InvalidInputError(f"phantom image shape {arr.shape}: expected (t, z, y, x)")
     if arr.min() < 0 or arr.max() > 65535 or not np.all(arr == np.rint(arr)):
         raise InvalidInputError("phantom image values must be integers in 0..65535 to be stored as uint16")
-    out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise InvalidInputError(f"out_dir {out} exists: pass overwrite=True to replace it")
+    out = check_out_dir(out_dir, overwrite)
     n_t, n_z, n_y, n_x = arr.shape
-    direction = image.direction
-    dz, dy, dx = image.spacing
-    row_dir, col_dir = direction[:, 2], direction[:, 1]
-    normal = np.cross(row_dir, col_dir)
+    dz = image.spacing[0]
     times = image.frame_times_ms if image.frame_times_ms is not None else np.zeros(n_t)
     truth = phantom.truth
     rr = float(truth["rr_ms"])
     hr = int(round(truth["heart_rate_bpm"]))
     meta = image.meta
-    study_uid = image.study_uid or generate_uid()
-    series_uid = image.series_uid or generate_uid()
-    frame_uid = generate_uid()
-    now = _dt.datetime.now()
-    date, time_ = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
+    header = SeriesHeader(
+        sop_class_uid=MRImageStorage, modality="MR", image_type=("ORIGINAL", "PRIMARY", "M", "NONE"),
+        study_description="heartprint phantom CMR",
+        series_description=meta.get("series_description", "CINE SSFP SAX"),
+        model_name="make_cine_sax", protocol_name="CINE SSFP SAX",
+        patient_name=patient_name, patient_id=patient_id, patient_sex="M", patient_age="050Y",
+        series_number=series_number, **image_uids(image),
+    )
     pixels = arr.astype(np.uint16)
     window_center, window_width = 600, 1200
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    paths: list[Path] = []
-    try:
+    def datasets():
         for z in range(n_z):
-            position = image.affine @ np.array([z, 0.0, 0.0, 1.0])
-            position = position[:3]
             for t in range(n_t):
-                ds = Dataset()
-                ds.SpecificCharacterSet = "ISO_IR 100"
-                ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "NONE"]
-                ds.InstanceCreationDate, ds.InstanceCreationTime = date, time_
-                ds.SOPClassUID = MRImageStorage
-                ds.SOPInstanceUID = generate_uid()
-                ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = date
-                ds.StudyTime = ds.SeriesTime = ds.AcquisitionTime = ds.ContentTime = time_
-                ds.AccessionNumber = ""
-                ds.Modality = "MR"
-                ds.Manufacturer = "heartprint"
-                ds.InstitutionName = "heartprint synthetic phantom"
-                ds.ReferringPhysicianName = ""
-                ds.StudyDescription = "heartprint phantom CMR"
-                ds.SeriesDescription = meta.get("series_description", "CINE SSFP SAX")
-                ds.ManufacturerModelName = "make_cine_sax"
-                ds.PatientName = patient_name
-                ds.PatientID = patient_id
-                ds.PatientBirthDate = ""
-                ds.PatientSex = "M"
-                ds.PatientAge = "050Y"
+                ds = image_dataset(header, z * n_t + t + 1)
                 ds.PatientSize = _ds(meta.get("patient_size_m", 1.75))
                 ds.PatientWeight = _ds(meta.get("patient_weight_kg", 75.0))
-                ds.BodyPartExamined = "HEART"
+                set_mr_acquisition(ds, dz, n_y, n_x)
                 ds.ScanningSequence = ["GR"]
                 ds.SequenceVariant = ["SK", "SS"]
                 ds.ScanOptions = ["CG"]
-                ds.MRAcquisitionType = "2D"
                 ds.SequenceName = "tfi2d1"
-                ds.AngioFlag = "N"
-                ds.SliceThickness = _ds(dz)
                 ds.RepetitionTime = "3.0"
                 ds.EchoTime = "1.5"
-                ds.NumberOfAverages = "1"
-                ds.ImagingFrequency = "63.68"
-                ds.ImagedNucleus = "1H"
                 ds.EchoNumbers = "1"
-                ds.MagneticFieldStrength = "1.5"
-                ds.SpacingBetweenSlices = _ds(dz)
-                ds.EchoTrainLength = "1"
-                ds.PercentSampling = "100"
-                ds.PercentPhaseFieldOfView = "100"
-                ds.PixelBandwidth = "930"
-                ds.SoftwareVersions = "heartprint"
-                ds.ProtocolName = "CINE SSFP SAX"
                 ds.TriggerTime = _ds(times[t])
                 ds.NominalInterval = str(int(round(rr)))
                 ds.HeartRate = str(hr)
                 ds.CardiacNumberOfImages = str(n_t)
                 ds.TriggerWindow = "0"
-                ds.ReceiveCoilName = "Body"
-                ds.TransmitCoilName = "Body"
-                ds.AcquisitionMatrix = [0, n_x, n_y, 0]
-                ds.InPlanePhaseEncodingDirection = "ROW"
                 ds.FlipAngle = "60"
-                ds.PatientPosition = "HFS"
-                ds.StudyInstanceUID = study_uid
-                ds.SeriesInstanceUID = series_uid
-                ds.StudyID = "1"
-                ds.SeriesNumber = str(series_number)
-                ds.AcquisitionNumber = "1"
-                ds.InstanceNumber = str(z * n_t + t + 1)
-                ds.ImagePositionPatient = [_ds(v) for v in position]
-                ds.ImageOrientationPatient = [_ds(v) for v in (*row_dir, *col_dir)]
-                ds.FrameOfReferenceUID = frame_uid
-                ds.PositionReferenceIndicator = ""
-                ds.SliceLocation = _ds(float(position @ normal))
-                ds.SamplesPerPixel = 1
-                ds.PhotometricInterpretation = "MONOCHROME2"
-                ds.Rows, ds.Columns = n_y, n_x
-                ds.PixelSpacing = [_ds(dy), _ds(dx)]
-                ds.BitsAllocated = 16
-                ds.BitsStored = 16
-                ds.HighBit = 15
-                ds.PixelRepresentation = 0
-                ds.WindowCenter = str(window_center)
-                ds.WindowWidth = str(window_width)
-                ds.PixelData = np.ascontiguousarray(pixels[t, z]).tobytes()
-                ds["PixelData"].VR = "OW"
+                set_image_plane(ds, image, z)
+                set_pixels(ds, pixels[t, z], str(window_center), str(window_width))
+                yield f"IM_z{z:03d}_t{t:03d}.dcm", ds
 
-                fm = FileMetaDataset()
-                fm.MediaStorageSOPClassUID = ds.SOPClassUID
-                fm.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-                fm.TransferSyntaxUID = ExplicitVRLittleEndian
-                fm.ImplementationClassUID = _IMPLEMENTATION_UID
-                fm.ImplementationVersionName = "HEARTPRINT01"
-                ds.file_meta = fm
-                name = f"IM_z{z:03d}_t{t:03d}.dcm"
-                ds.save_as(tmp / name, enforce_file_format=True)
-                paths.append(out / name)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return paths
+    return write_series(out, datasets())
 
 
 def write_demo_study(out_dir: str | os.PathLike, seed: int = 0, **kwargs: Any) -> tuple[list[Path], dict[str, Any]]:

@@ -35,10 +35,7 @@ Inversion Time or (0018,0081) Echo Time per image (passes dciodvfy).
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -47,7 +44,8 @@ import numpy as np
 
 from heartprint.errors import InvalidInputError
 from heartprint.image import Image, affine_from_geometry
-from heartprint.phantoms._dicom import _IMPLEMENTATION_UID, _ds
+from heartprint.phantoms._dicom_common import (SeriesHeader, _ds, check_out_dir, image_dataset, image_uids,
+                                               set_image_plane, set_mr_acquisition, set_pixels, write_series)
 
 __all__ = [
     "DEFAULT_SCARS",
@@ -433,8 +431,7 @@ def write_tissue_dicom(
     T2/T2*: one file per (slice, echo) with (0018,0081) Echo Time and (0018,0086) Echo
     Numbers. Geometry tags as in :func:`~heartprint.phantoms.write_cine_sax_dicom`.
     """
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+    from pydicom.uid import MRImageStorage
 
     image = phantom.image
     arr = np.asarray(image.array)
@@ -442,51 +439,25 @@ def write_tissue_dicom(
         arr = arr[None]
     if arr.min() < 0 or arr.max() > 65535 or not np.all(arr == np.rint(arr)):
         raise InvalidInputError("phantom image values must be integers in 0..65535 to be stored as uint16")
-    out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise InvalidInputError(f"out_dir {out} exists: pass overwrite=True to replace it")
+    out = check_out_dir(out_dir, overwrite)
     n_t, n_z, n_y, n_x = arr.shape
-    direction = image.direction
-    dz, dy, dx = image.spacing
-    row_dir, col_dir = direction[:, 2], direction[:, 1]
-    normal = np.cross(row_dir, col_dir)
+    dz = image.spacing[0]
     times = phantom.times_ms if phantom.times_ms is not None else np.zeros(n_t)
-    study_uid = image.study_uid or generate_uid()
-    series_uid = image.series_uid or generate_uid()
-    frame_uid = generate_uid()
-    now = _dt.datetime.now()
-    date, time_ = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
     pixels = arr.astype(np.uint16)
     desc = image.meta.get("series_description", "PHANTOM")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    paths: list[Path] = []
-    try:
+    header = SeriesHeader(
+        sop_class_uid=MRImageStorage, modality="MR", image_type=("ORIGINAL", "PRIMARY", "M", "NONE"),
+        study_description="heartprint phantom CMR", series_description=desc,
+        model_name="heartprint tissue phantom", protocol_name=desc,
+        patient_name=patient_name, patient_id=patient_id, patient_sex="O", patient_age="050Y",
+        series_number=series_number, **image_uids(image),
+    )
+
+    def datasets():
         for z in range(n_z):
-            position = (image.affine @ np.array([z, 0.0, 0.0, 1.0]))[:3]
             for t in range(n_t):
-                ds = Dataset()
-                ds.SpecificCharacterSet = "ISO_IR 100"
-                ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "NONE"]
-                ds.InstanceCreationDate, ds.InstanceCreationTime = date, time_
-                ds.SOPClassUID = MRImageStorage
-                ds.SOPInstanceUID = generate_uid()
-                ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = date
-                ds.StudyTime = ds.SeriesTime = ds.AcquisitionTime = ds.ContentTime = time_
-                ds.AccessionNumber = ""
-                ds.Modality = "MR"
-                ds.Manufacturer = "heartprint"
-                ds.InstitutionName = "heartprint synthetic phantom"
-                ds.ReferringPhysicianName = ""
-                ds.StudyDescription = "heartprint phantom CMR"
-                ds.SeriesDescription = desc
-                ds.ManufacturerModelName = "heartprint tissue phantom"
-                ds.PatientName = patient_name
-                ds.PatientID = patient_id
-                ds.PatientBirthDate = ""
-                ds.PatientSex = "O"
-                ds.PatientAge = "050Y"
-                ds.BodyPartExamined = "HEART"
+                ds = image_dataset(header, z * n_t + t + 1)
+                set_mr_acquisition(ds, dz, n_y, n_x)
                 if phantom.time_tag == "EchoTime":
                     ds.ScanningSequence = ["GR"] if image.kind == "t2star_map" else ["SE"]
                     ds.SequenceVariant = ["SP"]
@@ -505,64 +476,10 @@ def write_tissue_dicom(
                     ds.RepetitionTime = "2.6"
                     if phantom.time_tag == "InversionTime":
                         ds.TriggerTime = _ds(times[t])
-                ds.MRAcquisitionType = "2D"
                 ds.SequenceName = "heartprint"
-                ds.AngioFlag = "N"
-                ds.SliceThickness = _ds(dz)
-                ds.NumberOfAverages = "1"
-                ds.ImagingFrequency = "63.68"
-                ds.ImagedNucleus = "1H"
-                ds.MagneticFieldStrength = "1.5"
-                ds.SpacingBetweenSlices = _ds(dz)
-                ds.EchoTrainLength = "1"
-                ds.PercentSampling = "100"
-                ds.PercentPhaseFieldOfView = "100"
-                ds.PixelBandwidth = "930"
-                ds.SoftwareVersions = "heartprint"
-                ds.ProtocolName = desc
-                ds.ReceiveCoilName = "Body"
-                ds.TransmitCoilName = "Body"
-                ds.AcquisitionMatrix = [0, n_x, n_y, 0]
-                ds.InPlanePhaseEncodingDirection = "ROW"
                 ds.FlipAngle = "35"
-                ds.PatientPosition = "HFS"
-                ds.StudyInstanceUID = study_uid
-                ds.SeriesInstanceUID = series_uid
-                ds.StudyID = "1"
-                ds.SeriesNumber = str(series_number)
-                ds.AcquisitionNumber = "1"
-                ds.InstanceNumber = str(z * n_t + t + 1)
-                ds.ImagePositionPatient = [_ds(v) for v in position]
-                ds.ImageOrientationPatient = [_ds(v) for v in (*row_dir, *col_dir)]
-                ds.FrameOfReferenceUID = frame_uid
-                ds.PositionReferenceIndicator = ""
-                ds.SliceLocation = _ds(float(position @ normal))
-                ds.SamplesPerPixel = 1
-                ds.PhotometricInterpretation = "MONOCHROME2"
-                ds.Rows, ds.Columns = n_y, n_x
-                ds.PixelSpacing = [_ds(dy), _ds(dx)]
-                ds.BitsAllocated = 16
-                ds.BitsStored = 16
-                ds.HighBit = 15
-                ds.PixelRepresentation = 0
-                ds.WindowCenter = "500"
-                ds.WindowWidth = "1000"
-                ds.PixelData = np.ascontiguousarray(pixels[t, z]).tobytes()
-                ds["PixelData"].VR = "OW"
-                fm = FileMetaDataset()
-                fm.MediaStorageSOPClassUID = ds.SOPClassUID
-                fm.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-                fm.TransferSyntaxUID = ExplicitVRLittleEndian
-                fm.ImplementationClassUID = _IMPLEMENTATION_UID
-                fm.ImplementationVersionName = "HEARTPRINT01"
-                ds.file_meta = fm
-                name = f"IM_z{z:03d}_t{t:03d}.dcm"
-                ds.save_as(tmp / name, enforce_file_format=True)
-                paths.append(out / name)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return paths
+                set_image_plane(ds, image, z)
+                set_pixels(ds, pixels[t, z], "500", "1000")
+                yield f"IM_z{z:03d}_t{t:03d}.dcm", ds
+
+    return write_series(out, datasets())

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+from heartprint._atomic import atomic_file
 from heartprint.errors import InvalidInputError
 from heartprint.image import Image
 
@@ -51,17 +51,12 @@ def _weasyprint() -> tuple[Any, str]:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+    """Write ``data`` to ``path`` atomically, with the usual file mode (0666 less the umask)."""
+    with atomic_file(path, suffix=".tmp") as tmp:
+        tmp.write_bytes(data)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def render_report(
