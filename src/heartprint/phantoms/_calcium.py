@@ -200,9 +200,16 @@ def write_calcium_dicom(
     patient_id: str = "HP-PHANTOM-CAC1",
     series_number: int = 2,
     rescale: bool = True,
+    patient_sex: str = "O",
+    patient_age: str = "060Y",
+    frame_of_reference_uid: str | None = None,
     overwrite: bool = False,
 ) -> list[Path]:
     """Write the phantom as CT Image Storage (1.2.840.10008.5.1.4.1.1.2), one file per slice.
+
+    ``patient_sex``/``patient_age`` fill (0010,0040)/(0010,1010); ``frame_of_reference_uid`` is
+    (0020,0052) Frame of Reference UID (default: a new one) — series of one study that share
+    patient coordinates pass the same.
 
     Unsigned 16-bit stored values with (0028,1052) Rescale Intercept −1024 and (0028,1053)
     Rescale Slope 1 ((0028,1054) Rescale Type HU), explicit VR little endian. Headers look
@@ -225,8 +232,8 @@ def write_calcium_dicom(
         sop_class_uid=CTImageStorage, modality="CT", image_type=("ORIGINAL", "PRIMARY", "AXIAL"),
         study_description="heartprint phantom cardiac CT", series_description="CaScore 3.0 Qr36 ECG-gated",
         model_name="make_calcium_phantom", protocol_name="Cardiac Calcium Score prospective ECG-triggered",
-        patient_name=patient_name, patient_id=patient_id, patient_sex="O", patient_age="060Y",
-        series_number=series_number, **image_uids(image),
+        patient_name=patient_name, patient_id=patient_id, patient_sex=patient_sex, patient_age=patient_age,
+        series_number=series_number, **image_uids(image, frame_of_reference_uid),
     )
 
     def datasets():

@@ -34,9 +34,16 @@ def write_cine_sax_dicom(
     patient_name: str = "PHANTOM^CINE",
     patient_id: str = "HP-PHANTOM-0001",
     series_number: int = 1,
+    patient_sex: str = "M",
+    patient_age: str = "050Y",
+    frame_of_reference_uid: str | None = None,
     overwrite: bool = False,
 ) -> list[Path]:
     """Write ``phantom.image`` as ``n_slices × n_phases`` MR Image Storage files.
+
+    ``patient_sex``/``patient_age`` fill (0010,0040)/(0010,1010); ``frame_of_reference_uid`` is
+    (0020,0052) Frame of Reference UID (default: a new one) — series of one study that share
+    patient coordinates pass the same.
 
     Parameters
     ----------
@@ -80,8 +87,8 @@ def write_cine_sax_dicom(
         study_description="heartprint phantom CMR",
         series_description=meta.get("series_description", "CINE SSFP SAX"),
         model_name="make_cine_sax", protocol_name="CINE SSFP SAX",
-        patient_name=patient_name, patient_id=patient_id, patient_sex="M", patient_age="050Y",
-        series_number=series_number, **image_uids(image),
+        patient_name=patient_name, patient_id=patient_id, patient_sex=patient_sex, patient_age=patient_age,
+        series_number=series_number, **image_uids(image, frame_of_reference_uid),
     )
     pixels = arr.astype(np.uint16)
     window_center, window_width = 600, 1200

@@ -79,9 +79,12 @@ class SeriesHeader:
     date_time: tuple[str, str] = field(default_factory=_today)
 
 
-def image_uids(image: Image) -> dict[str, str]:
-    """``study_uid`` and ``series_uid`` of ``image``, each a new UID where the image has none."""
-    return {"study_uid": image.study_uid or generate_uid(), "series_uid": image.series_uid or generate_uid()}
+def image_uids(image: Image, frame_of_reference_uid: str | None = None) -> dict[str, str]:
+    """``study_uid`` and ``series_uid`` of ``image``, each a new UID where the image has none,
+    and ``frame_uid``: ``frame_of_reference_uid`` or a new UID (series that share one, e.g.
+    the MR series of one study, pass the same)."""
+    return {"study_uid": image.study_uid or generate_uid(), "series_uid": image.series_uid or generate_uid(),
+            "frame_uid": frame_of_reference_uid or generate_uid()}
 
 
 def image_dataset(header: SeriesHeader, instance_number: int) -> Dataset:

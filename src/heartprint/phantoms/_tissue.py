@@ -332,6 +332,21 @@ def _slice_affine(z_list: Sequence[int]) -> np.ndarray:
     return out
 
 
+def molli_signal(t1_ms: np.ndarray, m0: np.ndarray, inversion_times_ms: Sequence[float]) -> np.ndarray:
+    """Signed MOLLI signal ``A − B·exp(−TI/T1*)`` for each TI: shape ``(n_TI, *t1_ms.shape)``.
+
+    ``1/T1* = 1/T1 + κ`` (κ = 1/3000 ms⁻¹), ``A = M0·T1*/T1``, ``B = A + M0`` (ideal
+    inversion), so the Look-Locker correction ``T1 = T1*·(B/A − 1)`` (Messroghli 2004) is
+    exact. Take the magnitude (with noise, :func:`_rician`) for magnitude images.
+    """
+    t1 = np.asarray(t1_ms, dtype=float)
+    tis = np.asarray(inversion_times_ms, dtype=float).reshape((-1,) + (1,) * t1.ndim)
+    t1s = t1 / (1.0 + _KAPPA_PER_MS * t1)
+    a = np.asarray(m0, dtype=float) * t1s / t1
+    b = a + np.asarray(m0, dtype=float)
+    return a[None] - b[None] * np.exp(-tis / t1s[None])
+
+
 def make_molli_series(
     *,
     t1_myocardium_ms: float = 1000.0,
@@ -355,10 +370,7 @@ def make_molli_series(
               _SCAR: t1_myocardium_ms, _MVO: t1_myocardium_ms, _RV: t1_blood_ms}
     focal = {_MYO: focal_t1_ms} if focal_t1_ms else None
     t1, m0, labels = _param_maps(slices, values, focal)
-    t1s = t1 / (1.0 + _KAPPA_PER_MS * t1)
-    a = m0 * t1s / t1
-    b = a + m0
-    sig = a[None] - b[None] * np.exp(-tis[:, None, None, None] / t1s[None])
+    sig = molli_signal(t1, m0, tis)
     clean = np.stack([np.stack([_downsample(sig[i, k]) for k in range(len(slices))]) for i in range(len(tis))])
     noisy = np.clip(np.rint(_rician(clean, noise_sd, rng)), 0, 65535)
     image = Image(noisy, _slice_affine(slices), frame_times_ms=tis, modality="MR", kind="t1_map",
@@ -421,9 +433,16 @@ def write_tissue_dicom(
     patient_name: str = "PHANTOM^TISSUE",
     patient_id: str = "HP-PHANTOM-0002",
     series_number: int = 10,
+    patient_sex: str = "O",
+    patient_age: str = "050Y",
+    frame_of_reference_uid: str | None = None,
     overwrite: bool = False,
 ) -> list[Path]:
     """Write a :class:`TissuePhantom` as single-frame MR Image Storage files, atomically.
+
+    ``patient_sex``/``patient_age`` fill (0010,0040)/(0010,1010); ``frame_of_reference_uid`` is
+    (0020,0052) Frame of Reference UID (default: a new one) — series of one study that share
+    patient coordinates pass the same.
 
     LGE: one file per slice, (0018,0082) Inversion Time from ``meta["inversion_time_ms"]``.
     MOLLI: one file per (slice, TI) with (0018,0082) Inversion Time = TI and (0018,1060)
@@ -449,8 +468,8 @@ def write_tissue_dicom(
         sop_class_uid=MRImageStorage, modality="MR", image_type=("ORIGINAL", "PRIMARY", "M", "NONE"),
         study_description="heartprint phantom CMR", series_description=desc,
         model_name="heartprint tissue phantom", protocol_name=desc,
-        patient_name=patient_name, patient_id=patient_id, patient_sex="O", patient_age="050Y",
-        series_number=series_number, **image_uids(image),
+        patient_name=patient_name, patient_id=patient_id, patient_sex=patient_sex, patient_age=patient_age,
+        series_number=series_number, **image_uids(image, frame_of_reference_uid),
     )
 
     def datasets():
