@@ -170,7 +170,7 @@ _TABLE: tuple[Concept, ...] = (
     Concept("cac_agatston", "Coronary artery calcium score (Agatston)", "1", (0, 20000),
             codings=(_sct("450360000", "Coronary artery calcium score"), _dcm("112058", "Calcium score"))),
     Concept("cac_volume", "Coronary artery calcium volume score", "mm3", (0, 50000)),
-    Concept("cac_mass", "Coronary artery calcium mass score", "g", (0, 100)),
+    Concept("cac_mass", "Coronary artery calcium mass score", "mg", (0, 100000)),  # as heartprint.ct emits it
     Concept("cac_lesion_count", "Number of calcified lesions", "1", (0, 10000)),
     Concept("stenosis", "Coronary diameter stenosis", "%", (0, 100), regional="vessel",
             codings=(_sct("415582006", "stenosis"),)),

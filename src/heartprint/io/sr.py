@@ -55,6 +55,7 @@ UCUM_MEANINGS: Mapping[str, tuple[str, str]] = {
     "cm": ("cm", "centimeter"),
     "m2": ("m2", "square meter"),
     "kg": ("kg", "kilogram"),
+    "mg": ("mg", "milligram"),
     "kg/m2": ("kg/m2", "kilogram per square meter"),
     "L/min": ("L/min", "liter per minute"),
     "L/min/m2": ("L/min/m2", "liter per minute per square meter"),
