@@ -102,3 +102,17 @@ def test_bad_nifti_inputs(tmp_path):
         hio.read_nifti(tmp_path / "bad.nii.gz")
     with pytest.raises(InvalidInputError, match=r"\.nii or \.nii\.gz"):
         hio.write_nifti(_oblique_image(), tmp_path / "out.img")
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    """Atomic writes must not leave outputs readable by their owner only (mkstemp's 0600)."""
+    import os
+    import stat
+
+    from heartprint import Image
+    from heartprint.io import write_nifti
+
+    out = write_nifti(Image.from_array(np.zeros((2, 3, 4), np.uint8), (2, 1, 1)), tmp_path / "x.nii.gz")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o666 & ~mask

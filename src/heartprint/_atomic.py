@@ -33,8 +33,8 @@ def atomic_file(path: str | os.PathLike, *, suffix: str = "") -> Iterator[Path]:
 
     Notes
     -----
-    The temporary file is made by :func:`tempfile.mkstemp` (mode 0600) and keeps that
-    mode unless the caller changes it.
+    The temporary file is made by :func:`tempfile.mkstemp` (mode 0600); before it is moved
+    into place it gets the mode a plain ``open()`` would give (0666 minus the umask).
     """
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -43,10 +43,17 @@ def atomic_file(path: str | os.PathLike, *, suffix: str = "") -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextmanager
@@ -62,6 +69,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             if old.exists():
