@@ -416,7 +416,7 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
 
 # -- demo ----------------------------------------------------------------------------------
 
-#: (truth key, measurement code, label) compared by ``heartprint demo``.
+#: (truth key, measurement code, label) of the cine rows compared by ``heartprint demo``.
 _DEMO_ROWS = (
     ("lv_edv_ml", "lv_edv", "LV EDV (mL)"),
     ("lv_esv_ml", "lv_esv", "LV ESV (mL)"),
@@ -427,6 +427,9 @@ _DEMO_ROWS = (
     ("rv_ef_percent", "rv_ef", "RVEF (%)"),
     ("heart_rate_bpm", "heart_rate", "heart rate (/min)"),
 )
+_DEMO_KINDS = ("cine_sax", "lge", "t1_map", "ct_calcium")
+#: ``--small``: fewer cine phases (the slices, matrix and every other series are unchanged).
+_DEMO_SMALL = {"n_phases": 10}
 
 
 def _write_report(doc: dict[str, Any], out_dir: Path, labels: dict[str, Any], source: Path, *, quiet: bool = False):  # noqa: ANN202
@@ -461,59 +464,153 @@ def _write_report(doc: dict[str, Any], out_dir: Path, labels: dict[str, Any], so
     return files
 
 
+def _demo_row(modality: str, label: str, exact: Any, measured: Any) -> dict[str, Any]:
+    """One compared quantity: numbers get an error (points for %, else relative), classes agree or not."""
+    row: dict[str, Any] = {"modality": modality, "quantity": label, "exact": exact, "measured": measured}
+    if isinstance(exact, str) or measured is None:
+        row["error"] = None if measured is None else ("agrees" if measured == exact else "differs")
+    elif label.endswith("(%)"):
+        row["error"] = f"{measured - exact:+.1f} pt"
+    else:
+        row["error"] = f"{100 * (measured - exact) / exact:+.1f}%" if exact else f"{measured - exact:+.1f}"
+    return row
+
+
+def _demo_rows(by_kind: dict[str, Any], truth: dict[str, Any]) -> list[dict[str, Any]]:
+    """Measured vs exact for every modality of the phantom patient (``heartprint demo``)."""
+    from heartprint.cmr import transmurality_class
+
+    rows: list[dict[str, Any]] = []
+    cine = by_kind.get("cine_sax")
+    values = {m["code"]: m["value"] for m in cine.result.get("measurements", []) if m.get("segment") is None} if cine else {}
+    for key, code, label in _DEMO_ROWS:
+        rows.append(_demo_row("cine", label, float(truth["cine"][key]), values.get(code)))
+    lge = by_kind.get("lge")
+    res, lt = (lge.result if lge else {}), truth["lge"]
+    rows.append(_demo_row("LGE", "scar extent, of LV (%)", lt["scar_pct_lv"], res.get("scar_pct_lv")))
+    rows.append(_demo_row("LGE", "scar volume (mL)", lt["scar_ml"], res.get("scar_ml")))
+    for seg, st in sorted(lt["segments"].items(), key=lambda kv: int(kv[0])):
+        got = (res.get("segments") or {}).get(seg) or {}
+        rows.append(_demo_row("LGE", f"segment {seg} transmurality class", transmurality_class(st["transmurality_pct"]),
+                              got.get("transmurality_class")))
+    t1 = by_kind.get("t1_map")
+    glob = (t1.result.get("global") or {}) if t1 else {}
+    rows.append(_demo_row("T1", "native T1 myocardium (ms)", truth["t1"]["t1_myocardium_ms"], glob.get("mean")))
+    ct = by_kind.get("ct_calcium")
+    res, tot = (ct.result if ct else {}), truth["ct_calcium"]["total"]
+    rows.append(_demo_row("CT", "Agatston score", tot["agatston"], res.get("agatston")))
+    rows.append(_demo_row("CT", "calcium volume (mm3)", tot["volume_mm3"], res.get("volume_mm3")))
+    return rows
+
+
+def _fmt_demo_value(v: Any) -> str:
+    return "-" if v is None else (v if isinstance(v, str) else f"{v:.1f}")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    """``heartprint demo [--out DIR]``: phantom DICOM → analyse → compare with the exact answers."""
+    """``heartprint demo [--out DIR] [--small]``: a multi-modality phantom patient → the pipeline
+    (exactly as ``heartprint analyze``) → registry, report, SEG/SR/FHIR → measured vs exact."""
     import shutil
 
     from heartprint.io.results import dumps, write_study_outputs
-    from heartprint.phantoms import write_demo_study
+    from heartprint.phantoms import write_demo_patient
     from heartprint.pipeline import analyze_study
 
     out = Path(args.out)
     dicom_dir = out / "dicom"
     if dicom_dir.exists():
         shutil.rmtree(dicom_dir)
-    paths, truth = write_demo_study(dicom_dir, seed=args.seed)
-    truth["lv_mass_ed_g"] = truth["lv_mass_g"][truth["ed_phase"]]
-    print(f"wrote a synthetic cine short-axis study: {len(paths)} DICOM files in {dicom_dir}")
-    result = analyze_study(dicom_dir)
+    study_dirs, truth = write_demo_patient(dicom_dir, seed=args.seed, **(_DEMO_SMALL if args.small else {}))
+    n_files = sum(1 for p in dicom_dir.rglob("*.dcm"))
+    print(f"wrote a synthetic patient {truth['patient']['patient_id']}: {n_files} DICOM files in {dicom_dir}\n"
+          f"  CMR study {study_dirs[0]} (cine SAX, LGE, MOLLI T1; one frame of reference)\n"
+          f"  CT study  {study_dirs[1]} (calcium score)")
+    registry, reg_path = None, out / "registry.sqlite"
+    try:
+        if reg_path.exists():
+            reg_path.unlink()  # the demo's own registry: one run per demo
+        registry = _open_registry(str(reg_path))
+    except HeartprintError as exc:
+        print(f"{PROG}: note: no registry written: {' '.join(str(exc).split())}", file=sys.stderr)
+    started = _utc_now()
+    result = analyze_study(dicom_dir)  # both studies of the patient, as `heartprint analyze DIR` reads them
     doc = result.to_dict()
+    run_id = None
+    if registry is not None:
+        try:
+            run_id = registry.record_study_result(doc, patient_id=truth["patient"]["patient_id"],
+                                                  parameters={"demo": True, "seed": args.seed, "small": args.small},
+                                                  started_at=started)
+        finally:
+            registry.close()
     labels = {s.series_uid: s.labels for s in result.series if s.labels is not None}
     sources = {s.series_uid: s.source_headers for s in result.series if s.labels is not None and s.source_headers}
     written = write_study_outputs(doc, labels, out / "result", sources=sources)
-    _write_report(doc, written, labels, dicom_dir)
+    report = _write_report(doc, written, labels, dicom_dir, quiet=True)
     (out / "truth.json").write_text(dumps(truth))
-    cine = next((s for s in result.series if s.kind == "cine_sax" and s.status == "analysed"), None)
-    if cine is None:
-        print(f"{PROG}: error: the phantom's cine series was not analysed: {[s.to_dict() for s in result.series]}", file=sys.stderr)
-        return EXIT_INTERNAL
-    values = {m["code"]: m["value"] for m in cine.result["measurements"] if m.get("segment") is None}
-    print(f"analysed in {cine.seconds:.1f} s (read, segment {truth['frame_times_ms'].__len__()} phases, measure)\n")
-    print(f"{'':<20}{'exact':>10}{'measured':>10}{'error':>10}")
-    for key, code, label in _DEMO_ROWS:
-        exact, got = float(truth[key]), values.get(code)
-        if got is None:
-            print(f"{label:<20}{exact:>10.1f}{'-':>10}")
+
+    by_kind = {s.kind: s for s in result.series if s.status == "analysed"}
+    print(f"\nanalysed {len(result.series)} series:")
+    for s in result.series:
+        print(f"  {s.kind:<11} {s.status:<9} {s.seconds:5.1f} s" + (f"  ({s.message})" if s.message else ""))
+    rows = _demo_rows(by_kind, truth)
+    print(f"\n{'':<8}{'':<36}{'exact':>10}{'measured':>10}{'error':>10}")
+    for r in rows:
+        print(f"{r['modality']:<8}{r['quantity']:<36}{_fmt_demo_value(r['exact']):>10}"
+              f"{_fmt_demo_value(r['measured']):>10}{r['error'] or '-':>10}")
+    for kind in ("cine_sax", "lge", "t1_map", "ct_calcium"):
+        s = by_kind.get(kind)
+        if s is None:
             continue
-        err = got - exact
-        rel = f"{100 * err / exact:+.1f}%" if not label.endswith("(%)") else f"{err:+.1f} pt"
-        print(f"{label:<20}{exact:>10.1f}{got:>10.1f}{rel:>10}")
-    flags = [q for q in cine.result["qc"] if q["severity"] != "info"]
-    print(f"\nQC: {cine.result['qc_status']}" + "".join(f"\n  {q['code']}: {q['message']}" for q in flags))
-    print(f"\nmeasurements, label maps and truth written to {written} and {out / 'truth.json'}")
+        flags = [q for q in s.result.get("qc", []) if q["severity"] not in ("info",)]
+        print(f"QC {kind}: {s.result.get('qc_status', 'ok')}" + "".join(f"\n  {q['code']}: {q['message']}" for q in flags))
+    problems = json.loads((written / "measurements.json").read_text()).get("output_problems", [])
+    for p in problems:
+        print(f"{PROG}: note: {p['output']}: {p['reason']}", file=sys.stderr)
+
+    files = {"dicom": str(dicom_dir), "result": str(written), "measurements": str(written / "measurements.json"),
+             "labels": str(written / "labels"), "truth": str(out / "truth.json")}
+    for p in sorted((written / "dicom").glob("*.dcm")) if (written / "dicom").is_dir() else []:
+        files[p.stem.split("_")[0]] = str(p)  # "seg", "sr" (one labelled series: the cine)
+    if (written / "fhir_bundle.json").is_file():
+        files["fhir"] = str(written / "fhir_bundle.json")
+    if report is not None:
+        files["report_html"] = str(report.html)
+        if report.pdf:
+            files["report_pdf"] = str(report.pdf)
+    if run_id is not None:
+        files["registry"] = str(reg_path)
+    summary = {"patient_id": truth["patient"]["patient_id"], "run_id": run_id, "files": files, "rows": rows,
+               "series": [{k: v for k, v in s.to_dict().items() if k != "result"} for s in result.series]}
+    (out / "demo_summary.json").write_text(dumps(summary))
+    print("\nwritten:")
+    for key, path in files.items():
+        print(f"  {key:<14} {path}")
+    if run_id is not None:
+        print(f"  registry run {run_id} (list with: {PROG} registry {reg_path})")
+    print(f"  summary        {out / 'demo_summary.json'}")
     from heartprint import DISCLAIMER
 
     print(DISCLAIMER)
+    missing = [k for k in _DEMO_KINDS if k not in by_kind]
+    if missing:
+        print(f"{PROG}: error: the phantom's {', '.join(missing)} series were not analysed", file=sys.stderr)
+        return EXIT_INTERNAL
     return EXIT_OK
 
 
 def _add_demo(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "demo",
-        help="write a synthetic cine CMR DICOM study, analyse it and compare with its exact answers",
+        help="write a synthetic patient (cine, LGE, T1 mapping, calcium CT), analyse it and compare with its exact answers",
+        description="Write a phantom patient as DICOM (a CMR study with cine SAX, LGE and MOLLI T1 sharing one heart, "
+        "and a calcium-score CT study), analyse it exactly as `heartprint analyze` does, record the run in a "
+        "registry (DIR/registry.sqlite, needs the store extra), write the report, DICOM SEG/SR and FHIR, and print "
+        "measured vs exact values. Research use only.",
     )
     p.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--small", action="store_true", help="fewer cine phases (faster; for tests)")
     p.set_defaults(func=cmd_demo)
 
 

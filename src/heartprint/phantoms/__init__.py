@@ -10,6 +10,9 @@ write_cine_sax_dicom
     and phase), atomically.
 write_demo_study
     Both of the above in one call; returns the file paths and a JSON-able truth dict.
+make_demo_patient, write_demo_patient
+    A multi-modality phantom patient (cine, LGE and MOLLI on one heart; calcium CT) and its
+    DICOM: two studies of one patient, with the exact answers.
 truncated_ellipsoid_volume_mm3
     Closed-form volume of a prolate ellipsoid cut by a plane perpendicular to its axis.
 """
@@ -22,6 +25,7 @@ from heartprint.phantoms._cine_sax import (
     make_cine_sax,
 )
 from heartprint.phantoms._dicom import write_cine_sax_dicom, write_demo_study
+from heartprint.phantoms._patient import DemoPatient, make_demo_patient, write_demo_patient
 from heartprint.phantoms._geometry import truncated_ellipsoid_volume_mm3
 from heartprint.phantoms._tissue import TissuePhantom, make_lge_sax, make_molli_series, make_t2_series, make_t2star_series, write_tissue_dicom
 from heartprint.phantoms._vessels import TreePhantom, VesselPhantom, make_coronary_tree, make_stenosed_vessel
@@ -41,5 +45,6 @@ __all__ = [
     "truncated_ellipsoid_volume_mm3",
     "write_cine_sax_dicom",
     "write_demo_study",
+    "DemoPatient", "make_demo_patient", "write_demo_patient",  # multi-modality phantom patient
     "TreePhantom", "VesselPhantom", "make_coronary_tree", "make_stenosed_vessel",
 ]
