@@ -48,6 +48,9 @@ class Slice2D:
     #: the neighbouring slices of the same stack (previous, next), zeros beyond its ends;
     #: None for an isolated slice (treated as zeros)
     neighbours: tuple[np.ndarray, np.ndarray] | None = None
+    #: one of the two first or the last slice of its stack (the valve plane and apex, where
+    #: most disagreement with the reference is: oversampled in training)
+    edge: bool = False
 
 
 def load_acdc_train_slices(folder: Path) -> list[Slice2D]:
@@ -73,7 +76,8 @@ def load_acdc_train_slices(folder: Path) -> list[Slice2D]:
             nxt = norms[k + 1] if k + 1 < len(norms) else np.zeros_like(norm)
             if prev.shape != norm.shape or nxt.shape != norm.shape:
                 raise InvalidInputError(f"ACDC patient {pid}: slices of one stack differ in shape")
-            out.append(Slice2D(norm, lab, f"acdc{pid}", False, (prev, nxt)))
+            edge = k < 2 or k == len(norms) - 1
+            out.append(Slice2D(norm, lab, f"acdc{pid}", False, (prev, nxt), edge))
     return out
 
 

@@ -123,19 +123,49 @@ def _heart_box(first_phase: np.ndarray, *, model_path: Path | None) -> tuple[sli
     return slice(max(0, ys.min() - m), min(h, ys.max() + 1 + m)), slice(max(0, xs.min() - m), min(w, xs.max() + 1 + m))
 
 
-def _predict_in_heart_box(stacked: np.ndarray, first_phase: np.ndarray, *, model_path: Path | None, tta: bool) -> np.ndarray:
-    """Probabilities for all slices, computing the network only inside the heart's box
-    (outside it, background has probability 1). Falls back to the whole field of view when
-    the first pass finds no heart, or when the box would not save work."""
-    box = _heart_box(first_phase, model_path=model_path) if stacked.shape[0] > first_phase.shape[0] else None
-    h, w = stacked.shape[-2:]
-    if box is None or (box[0].stop - box[0].start) * (box[1].stop - box[1].start) > 0.7 * h * w:
-        return predict_probabilities(stacked, model_path=model_path, tta=tta)
-    inner = predict_probabilities(stacked[..., box[0], box[1]], model_path=model_path, tta=tta)
-    probs = np.zeros((stacked.shape[0], inner.shape[1], h, w), np.float32)
-    probs[:, 0] = 1.0
-    probs[:, :, box[0], box[1]] = inner
-    return probs
+def ensemble_members(model_path: Path | None = None) -> list[ShippedModel]:
+    """The model and the further members its card lists under ``"ensemble"`` (file names
+    beside it); each member is checked against its own card."""
+    first = load_model_card(model_path)
+    members = [first]
+    for name in first.card.get("ensemble", []):
+        members.append(load_model_card(first.path.with_name(name)))
+    return members
+
+
+def _predict_in_heart_box(
+    phases_1p5: list[np.ndarray], *, members: list[ShippedModel], tta: bool
+) -> np.ndarray:
+    """Probabilities ``(n, 4, y, x)`` for all slices of all phases (each ``(z, y, x)`` at 1.5 mm),
+    averaged over the ensemble members, each given its own input (2-D or 2.5-D).
+
+    The network runs only inside the heart's box found by a quick pass of the first member
+    on the first phase (outside it, background has probability 1); it falls back to the
+    whole field of view when no heart is found, when the box would not save work, or for a
+    single phase."""
+    def inputs(member: ShippedModel) -> np.ndarray:
+        ctx = int(member.card.get("context", 0))
+        return np.concatenate([with_context(ph, ctx) for ph in phases_1p5])
+
+    h, w = phases_1p5[0].shape[-2:]
+    box = None
+    if len(phases_1p5) > 1:
+        first = members[0]
+        box = _heart_box(with_context(phases_1p5[0], int(first.card.get("context", 0))), model_path=first.path)
+        if box is not None and (box[0].stop - box[0].start) * (box[1].stop - box[1].start) > 0.7 * h * w:
+            box = None
+    total = None
+    for member in members:
+        x = inputs(member)
+        if box is None:
+            p = predict_probabilities(x, model_path=member.path, tta=tta)
+        else:
+            inner = predict_probabilities(x[..., box[0], box[1]], model_path=member.path, tta=tta)
+            p = np.zeros((x.shape[0], inner.shape[1], h, w), np.float32)
+            p[:, 0] = 1.0
+            p[:, :, box[0], box[1]] = inner
+        total = p if total is None else total + p
+    return total / len(members)
 
 
 def with_context(stack: np.ndarray, context: int) -> np.ndarray:
@@ -207,9 +237,7 @@ def _segment_phases(phases: list[Image], *, tta: bool, model_path: Path | None) 
     for ph in phases:
         norm = ph.with_array(normalise_intensity(ph.array))
         work.append(norm.resample((dz, TARGET_SPACING_MM, TARGET_SPACING_MM), interpolation="linear"))
-    context = int(load_model_card(model_path).card.get("context", 0))
-    stacked = np.concatenate([with_context(w.array, context) for w in work])
-    probs = _predict_in_heart_box(stacked, with_context(work[0].array, context), model_path=model_path, tta=tta)
+    probs = _predict_in_heart_box([w.array for w in work], members=ensemble_members(model_path), tta=tta)
     out, start = [], 0
     for ph, w in zip(phases, work):
         n = w.array.shape[0]

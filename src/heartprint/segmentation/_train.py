@@ -50,6 +50,8 @@ class TrainConfig:
     context: int = 0
     num_res_units: int = 2
     sunnybrook_fraction: float = 0.2
+    #: sampling weight of the stack-end slices (two basal, one apical) relative to the others
+    edge_weight: float = 1.0
     checkpoint_every: int = 250
     ema_decay: float = 0.999
     threads: int = 2
@@ -115,7 +117,7 @@ def _pad_stack(slices, size=256, context=0):
 class _Sampler:
     """Draws augmented batches from in-memory 256×256 slices."""
 
-    def __init__(self, img, lab, lv_only, cfg: TrainConfig):
+    def __init__(self, img, lab, lv_only, cfg: TrainConfig, edge=None):
         import torch
 
         self.img = torch.from_numpy(img)
@@ -133,6 +135,8 @@ class _Sampler:
         self.centres = torch.from_numpy(centres)
         self.acdc_idx = torch.nonzero(~self.lv_only).flatten()
         self.sb_idx = torch.nonzero(self.lv_only).flatten()
+        edge_t = torch.zeros(n, dtype=torch.bool) if edge is None else torch.from_numpy(np.asarray(edge, bool))
+        self.acdc_weight = torch.where(edge_t[self.acdc_idx], float(cfg.edge_weight), 1.0)
 
     def batch(self, gen):
         import torch
@@ -145,7 +149,10 @@ class _Sampler:
             return lo + (hi - lo) * torch.rand(*(shape or (B,)), generator=gen)
 
         n_sb = int(round(B * cfg.sunnybrook_fraction)) if len(self.sb_idx) else 0
-        ia = self.acdc_idx[torch.randint(len(self.acdc_idx), (B - n_sb,), generator=gen)]
+        if self.cfg.edge_weight == 1.0:
+            ia = self.acdc_idx[torch.randint(len(self.acdc_idx), (B - n_sb,), generator=gen)]
+        else:
+            ia = self.acdc_idx[torch.multinomial(self.acdc_weight, B - n_sb, replacement=True, generator=gen)]
         isb = self.sb_idx[torch.randint(len(self.sb_idx), (n_sb,), generator=gen)] if n_sb else ia[:0]
         idx = torch.cat([ia, isb])
         img, lab, lv_only = self.img[idx], self.lab[idx], self.lv_only[idx]
@@ -261,7 +268,7 @@ def train(cfg: TrainConfig, log=print, *, stop_at: int | None = None) -> Path | 
         slices += D.load_sunnybrook(Path(cfg.sunnybrook_dir), sb_train)
     img, lab = _pad_stack(slices, context=cfg.context)
     lv_only = np.array([s.lv_only for s in slices])
-    sampler = _Sampler(img, lab, lv_only, cfg)
+    sampler = _Sampler(img, lab, lv_only, cfg, edge=np.array([s.edge for s in slices]))
     log(f"data: {int((~lv_only).sum())} ACDC slices from {len(acdc_patients)} patients, "
         f"{int(lv_only.sum())} Sunnybrook slices from {len(sb_train)} patients")
 
