@@ -38,6 +38,9 @@ class AnalysisOptions:
     interpret: bool = True
     #: patient facts for the interpretation, in the ``heartprint.phenotype/1`` "patient" form
     patient_facts: Mapping[str, Any] | None = None
+    #: label maps supplied by the user (e.g. from other software), series UID → Image on the
+    #: series' grid in heartprint labels; used instead of the shipped network for that series
+    labels: Mapping[str, Image] | None = None
 
 
 @dataclass
@@ -124,18 +127,41 @@ def _analyse_cine_sax(image: Image, options: AnalysisOptions, context: dict[str,
         raise InvalidInputError(
             f"series {image.series_uid}: classified cine_sax but has a single phase (shape {image.array.shape})"
         )
-    labels = segment_cine(image, tta=options.tta)
+    supplied = (options.labels or {}).get(image.series_uid or "")
+    if supplied is not None:
+        labels = _check_supplied_labels(supplied, image)
+        segmentation = {"model": "supplied by the user", "model_sha256": None}
+    else:
+        labels = segment_cine(image, tta=options.tta)
+        card = load_model_card().card
+        segmentation = {
+            "model": card.get("name"),
+            "model_sha256": card.get("sha256"),
+            "ensemble": card.get("ensemble", []),
+            "test_time_augmentation": options.tta,
+            "validation": card.get("validation", {}).get("summary"),
+        }
     res = analyze_cine_function(image, labels, height_cm=options.height_cm, weight_kg=options.weight_kg)
     out = res.to_dict()
-    card = load_model_card().card
-    out["segmentation"] = {
-        "model": card.get("name"),
-        "model_sha256": card.get("sha256"),
-        "test_time_augmentation": options.tta,
-        "validation": card.get("validation", {}).get("summary"),
-    }
+    out["segmentation"] = segmentation
     context.setdefault("cine", (image, labels))
     return SeriesAnalysis(image.series_uid or "", "cine_sax", "analysed", out, image.with_array(labels.astype(np.uint8)))
+
+
+def _check_supplied_labels(labels: Image, image: Image) -> np.ndarray:
+    """A user's label map must lie on the series' grid (same shape and affine)."""
+    from heartprint.errors import GeometryError
+
+    arr = np.asarray(labels.array)
+    if arr.shape != image.array.shape or not np.allclose(labels.affine, image.affine, atol=1e-3):
+        raise GeometryError(
+            f"supplied labels for series {image.series_uid}: shape {arr.shape}, spacing {tuple(round(v, 4) for v in labels.spacing)}, "
+            f"origin {tuple(round(float(v), 3) for v in labels.origin)} do not match the series' shape {image.array.shape}, "
+            f"spacing {tuple(round(v, 4) for v in image.spacing)}, origin {tuple(round(float(v), 3) for v in image.origin)}"
+        )
+    if arr.size and (arr.min() < 0 or arr.max() > 3):
+        raise InvalidInputError(f"supplied labels for series {image.series_uid}: values {int(arr.min())}..{int(arr.max())}, expected 0–3")
+    return arr.astype(np.uint8)
 
 
 def _analyse_ct_calcium(image: Image, options: AnalysisOptions, context: dict[str, Any]) -> SeriesAnalysis:
