@@ -52,6 +52,8 @@ class TrainConfig:
     sunnybrook_fraction: float = 0.2
     #: sampling weight of the stack-end slices (two basal, one apical) relative to the others
     edge_weight: float = 1.0
+    #: fine-tune: start from the EMA weights of this checkpoint (same architecture)
+    init_from: str | None = None
     checkpoint_every: int = 250
     ema_decay: float = 0.999
     threads: int = 2
@@ -279,6 +281,11 @@ def train(cfg: TrainConfig, log=print, *, stop_at: int | None = None) -> Path | 
         p.requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start, history = 0, []
+    if cfg.init_from and not ckpt_path.exists():
+        init = torch.load(cfg.init_from, weights_only=False)
+        model.load_state_dict(init["ema"])
+        ema.load_state_dict(init["ema"])
+        log(f"initialised from the EMA weights of {cfg.init_from} (iteration {init['iteration']})")
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, weights_only=False)
         model.load_state_dict(ck["model"])
