@@ -224,7 +224,7 @@ def test_ct_hooks_draw_calcium_map_and_stenosis_profile(study, tmp_path):
 def test_cli_helper_writes_report_when_source_unreadable(study, tmp_path, capsys):
     from heartprint.cli import _write_report
 
-    files = _write_report(study["doc"], tmp_path, {study["uid"]: study["labels"]}, tmp_path / "missing", quiet=False)
+    files = _write_report(study["doc"], tmp_path, {study["uid"]: study["labels"]}, {}, quiet=False)  # no source image
     err = capsys.readouterr()
     assert files is not None and files.html.is_file() and "report written to" in err.out
     assert "overlays of series" in err.err

@@ -241,7 +241,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     A batch goes on after a study fails and records the failure in ``batch.json``; the
     exit code is 0 only if every study was read.
     """
-    from heartprint.io.results import dumps, write_study_outputs
+    from heartprint.io.results import dumps
     from heartprint.pipeline import AnalysisOptions, analyze_study
 
     options = AnalysisOptions(
@@ -269,10 +269,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         results[name] = doc
         entry: dict[str, Any] = {"study": str(path), "status": "ok", "name": name, **_record_run(registry, args, path, doc, started)}
         if args.out:
-            labels = {s.series_uid: s.labels for s in res.series if s.labels is not None}
-            sources = {s.series_uid: s.source_headers for s in res.series if s.labels is not None and s.source_headers}
-            entry["output"] = str(write_study_outputs(doc, labels, Path(args.out) / name, sources=sources))
-            _write_report(doc, Path(entry["output"]), labels, path, quiet=args.json)
+            entry["output"] = str(_write_outputs(res, Path(args.out) / name, quiet=args.json)[0])
         batch.append(entry)
         if not args.json:
             print("\n".join(_summary_lines(name, doc)))
@@ -432,26 +429,38 @@ _DEMO_KINDS = ("cine_sax", "lge", "t1_map", "ct_calcium")
 _DEMO_SMALL = {"n_phases": 10}
 
 
-def _write_report(doc: dict[str, Any], out_dir: Path, labels: dict[str, Any], source: Path, *, quiet: bool = False):  # noqa: ANN202
+def _write_outputs(result: Any, out_dir: Path, *, quiet: bool = False) -> tuple[Path, Any]:
+    """Write a study's outputs (measurements, labels, SEG/SR, FHIR: ``write_study_outputs``)
+    and then its report into ``out_dir``; returns the folder and the report files (or None)."""
+    from heartprint.io.results import write_study_outputs
+
+    segmented = [s for s in result.series if s.labels is not None]
+    doc = result.to_dict()
+    written = write_study_outputs(
+        doc,
+        {s.series_uid: s.labels for s in segmented},
+        out_dir,
+        sources={s.series_uid: s.source_headers for s in segmented if s.source_headers},
+    )
+    images = {s.series_uid: s.image for s in segmented if s.image is not None}
+    return written, _write_report(doc, written, {s.series_uid: s.labels for s in segmented}, images, quiet=quiet)
+
+
+def _write_report(doc: dict[str, Any], out_dir: Path, labels: dict[str, Any], images: dict[str, Any], *, quiet: bool = False):  # noqa: ANN202
     """Write ``report.html``/``report.pdf`` into ``out_dir`` (beside measurements.json).
 
-    The source images of the labelled series are read again from ``source`` for the
-    segmentation overlays. A missing ``report`` extra or an unreadable source is a note on
-    stderr, never a failed analysis. Returns the :class:`heartprint.report.ReportFiles` or ``None``.
+    ``images`` are the source images the pipeline loaded (for the segmentation overlays). A
+    missing ``report`` extra is a note on stderr, never a failed analysis. Returns the
+    :class:`heartprint.report.ReportFiles` or ``None``.
     """
     try:
         from heartprint.report import render_report
     except ImportError as exc:
         print(f"{PROG}: note: no report written (pip install 'heartprint[report]'): {exc}", file=sys.stderr)
         return None
-    from heartprint.io import load
-
-    images = {}
     for uid in labels:
-        try:
-            images[uid] = load(source, series_uid=uid)
-        except HeartprintError as exc:
-            print(f"{PROG}: note: report overlays of series {uid} skipped: {' '.join(str(exc).split())}", file=sys.stderr)
+        if uid not in images:
+            print(f"{PROG}: note: report overlays of series {uid} skipped: its source image is not available", file=sys.stderr)
     try:
         files = render_report(doc, images=images, labels=labels, out_dir=out_dir)
     except HeartprintError as exc:
@@ -512,7 +521,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     (exactly as ``heartprint analyze``) → registry, report, SEG/SR/FHIR → measured vs exact."""
     import shutil
 
-    from heartprint.io.results import dumps, write_study_outputs
+    from heartprint.io.results import dumps
     from heartprint.phantoms import write_demo_patient
     from heartprint.pipeline import analyze_study
 
@@ -543,10 +552,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                                   started_at=started)
         finally:
             registry.close()
-    labels = {s.series_uid: s.labels for s in result.series if s.labels is not None}
-    sources = {s.series_uid: s.source_headers for s in result.series if s.labels is not None and s.source_headers}
-    written = write_study_outputs(doc, labels, out / "result", sources=sources)
-    report = _write_report(doc, written, labels, dicom_dir, quiet=True)
+    written, report = _write_outputs(result, out / "result", quiet=True)
     (out / "truth.json").write_text(dumps(truth))
 
     by_kind = {s.kind: s for s in result.series if s.status == "analysed"}

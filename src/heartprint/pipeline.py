@@ -56,6 +56,8 @@ class SeriesAnalysis:
     seconds: float = 0.0
     #: the source series' DICOM headers (no pixels), for outputs that reference them (SEG, SR)
     source_headers: list[Any] | None = field(default=None, repr=False)
+    #: the loaded source image (for figures such as segmentation overlays)
+    image: Image | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"series_uid": self.series_uid, "kind": self.kind, "status": self.status, "seconds": round(self.seconds, 3)}
@@ -250,6 +252,7 @@ def analyze_study(path: str | Path, options: AnalysisOptions = AnalysisOptions()
         res = analyze_image(image, kind, options, context)
         res.seconds = time.perf_counter() - t0
         res.source_headers = list(series.headers)
+        res.image = image
         analyses.append(res)
     skipped = [{"file": str(s.source), "reason": s.reason} for s in found.skipped]
     result = StudyResult(str(path), analyses, skipped, sorted(found.studies().keys()))

@@ -46,13 +46,26 @@ def weights_dir() -> Path:
 
 
 def load_model_card(model_path: Path | None = None) -> ShippedModel:
-    """Locate the shipped model and its card; check the file against the card's checksum."""
+    """Locate the shipped model and its card; check the file against the card's checksum.
+
+    The check (hashing a ~20 MB file) runs once per file version: results are cached by
+    path, size and modification time of the model and its card, so a changed file is
+    checked again.
+    """
     path = Path(model_path) if model_path else weights_dir() / SAX_MODEL
     card_path = path.with_name(path.name.replace(".onnx", ".card.json"))
     if not path.is_file():
         raise ModelError(f"{path}: model file not found (expected the shipped {SAX_MODEL})")
     if not card_path.is_file():
         raise ModelError(f"{card_path}: model card not found beside {path.name}")
+    m, c = path.stat(), card_path.stat()
+    return _checked_model(str(path), m.st_size, m.st_mtime_ns, c.st_size, c.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _checked_model(path_str: str, *file_version: int) -> ShippedModel:
+    path = Path(path_str)
+    card_path = path.with_name(path.name.replace(".onnx", ".card.json"))
     try:
         card = json.loads(card_path.read_text())
     except json.JSONDecodeError as exc:
@@ -65,7 +78,7 @@ def load_model_card(model_path: Path | None = None) -> ShippedModel:
 
 
 @lru_cache(maxsize=4)
-def _session(path: str, threads: int):
+def _session(path: str, threads: int, *file_version: int):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -91,7 +104,8 @@ def predict_probabilities(slices: np.ndarray, *, model_path: Path | None = None,
     with those of the x- and y-flipped slices.
     """
     model = load_model_card(model_path)
-    sess = _session(str(model.path), threads)
+    st = model.path.stat()
+    sess = _session(str(model.path), threads, st.st_size, st.st_mtime_ns)
     arr = np.asarray(slices, np.float32)
     x, crop = pad_to_multiple(arr[:, None] if arr.ndim == 3 else arr)
     flips = [(), (3,), (2,)] if tta else [()]
