@@ -68,3 +68,57 @@ def test_exported_onnx_matches_torch(tmp_path):
     ref = net(torch.from_numpy(x)).detach().numpy()
     got = onnxruntime.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"image": x})[0]
     assert np.allclose(ref, got, atol=1e-4)
+
+
+def test_a_2p5d_network_inflated_from_a_2d_one_starts_identical():
+    """Fine-tuning a 2.5-D model from 2-D weights: with the neighbour channels zero-weighted
+    it computes exactly the 2-D network's output, whatever the neighbours contain."""
+    from heartprint.segmentation._train import build_network, inflate_input_channels
+
+    torch.manual_seed(0)
+    net2d = build_network((4, 8, 16), num_res_units=2, context=0).eval()
+    net25 = build_network((4, 8, 16), num_res_units=2, context=1).eval()
+    net25.load_state_dict(inflate_input_channels(net2d.state_dict(), net25.state_dict()))
+    rng = np.random.default_rng(3)
+    centre = rng.random((2, 1, 32, 48)).astype(np.float32)
+    x = np.concatenate([rng.random((2, 1, 32, 48)), centre, rng.random((2, 1, 32, 48))], 1).astype(np.float32)
+    with torch.no_grad():
+        a = net2d(torch.from_numpy(centre))
+        b = net25(torch.from_numpy(x))
+    assert torch.allclose(a, b, atol=1e-5)
+    with pytest.raises(ValueError, match="cannot initialise"):
+        inflate_input_channels(build_network((4, 8), 0).state_dict(), net25.state_dict())
+
+
+def test_phantom_share_of_each_batch_is_as_configured():
+    """Synthetic slices are drawn at ``phantom_fraction`` of the fully labelled draws,
+    whatever their number relative to the real ones."""
+    from heartprint.segmentation._train import _Sampler
+
+    n_real, n_syn = 90, 10
+    img = np.zeros((n_real + n_syn, 1, 32, 32), np.float32)
+    lab = np.zeros((n_real + n_syn, 32, 32), np.uint8)
+    synthetic = np.r_[np.zeros(n_real, bool), np.ones(n_syn, bool)]
+    cfg = TrainConfig(acdc_dir="-", sunnybrook_dir=None, out_dir="-", batch_size=64, crop=16,
+                      phantom_fraction=0.25, edge_weight=2.0, sunnybrook_fraction=0.0)
+    edge = np.zeros(n_real + n_syn, bool)
+    edge[:30] = True  # real edge slices weigh 2
+    s = _Sampler(img, lab, np.zeros(n_real + n_syn, bool), cfg, edge=edge, synthetic=synthetic)
+    w = s.acdc_weight
+    assert float(w[n_real:].sum() / w.sum()) == pytest.approx(0.25, rel=1e-6)
+    draws = torch.multinomial(w, 40000, replacement=True, generator=torch.Generator().manual_seed(0))
+    assert float((draws >= n_real).float().mean()) == pytest.approx(0.25, abs=0.01)
+
+
+def test_phantom_slices_have_exact_labels_at_the_network_spacing():
+    from heartprint.segmentation._datasets import phantom_slices
+
+    slices = phantom_slices(1, seed=5)
+    assert all(s.synthetic and not s.lv_only for s in slices)
+    labelled = [s for s in slices if (s.label > 0).any()]
+    assert labelled and {int(v) for s in labelled for v in np.unique(s.label)} == {0, 1, 2, 3}
+    assert all(0.0 <= s.image.min() and s.image.max() <= 1.0 for s in slices)
+    # the LV blood pool is bright and the myocardium darker, as in the phantom's intensity table
+    lv = np.concatenate([s.image[s.label == 1] for s in labelled])
+    myo = np.concatenate([s.image[s.label == 2] for s in labelled])
+    assert np.median(lv) > 1.8 * np.median(myo)

@@ -49,7 +49,7 @@ from heartprint.phantoms._geometry import (
     truncated_ellipsoid_volume_mm3,
 )
 
-__all__ = ["CinePhantom", "make_cine_sax", "MYOCARDIAL_DENSITY_G_PER_ML", "LABELS"]
+__all__ = ["CinePhantom", "make_cine_sax", "MYOCARDIAL_DENSITY_G_PER_ML", "LABELS", "TISSUES"]
 
 #: Myocardial density, g/mL (Kawel-Boehm et al., JCMR 2020;22:87, doi:10.1186/s12968-020-00683-3).
 MYOCARDIAL_DENSITY_G_PER_ML = 1.05
@@ -86,6 +86,8 @@ _T = {name: i for i, name in enumerate([
     "air", "lv_blood", "lv_myo", "rv_blood", "rv_wall", "epi_fat", "subcut_fat", "muscle",
     "lung", "liver", "mediastinum", "bone", "csf", "vessel_blood", "abdomen",
 ])}
+#: Tissue names of the intensity table (see ``make_cine_sax(intensities=...)``).
+TISSUES = tuple(_T)
 _INTENSITY = np.zeros(len(_T), dtype=np.float32)
 for _name, _value in {
     "air": 0, "lv_blood": 1000, "lv_myo": 300, "rv_blood": 1000, "rv_wall": 300,
@@ -313,6 +315,7 @@ def make_cine_sax(
     noise_sd: float = 20.0,
     seed: int = 0,
     oblique: bool = True,
+    intensities: dict[str, float] | None = None,
 ) -> CinePhantom:
     """Synthesise a cine SAX bSSFP stack of a beating heart with its exact answers.
 
@@ -341,6 +344,9 @@ def make_cine_sax(
     oblique
         ``True``: a double-oblique SAX orientation; ``False``: an axial stack (the heart
         is then rotated so that its long axis is cranio-caudal).
+    intensities
+        Tissue intensities replacing the default bSSFP-like table (keys among
+        :data:`TISSUES`; blood is 1000 by default).
 
     Returns
     -------
@@ -439,7 +445,11 @@ def make_cine_sax(
 
     image = np.empty((n_phases, n_slices, ny, nx), dtype=np.float32)
     labels = np.zeros((n_phases, n_slices, ny, nx), dtype=np.uint8)
-    intensity_lut = _INTENSITY
+    intensity_lut = _INTENSITY.copy()
+    for name, value in (intensities or {}).items():
+        if name not in _T or not np.isfinite(value) or value < 0:
+            raise InvalidInputError(f"intensities[{name!r}] = {value}: expected a tissue among {sorted(_T)} and a value >= 0")
+        intensity_lut[_T[name]] = value
     for k in range(n_slices):
         # static surroundings: (n, ny*m, nx*m) sub-samples in LPS
         plane_pts = (

@@ -52,7 +52,12 @@ class TrainConfig:
     sunnybrook_fraction: float = 0.2
     #: sampling weight of the stack-end slices (two basal, one apical) relative to the others
     edge_weight: float = 1.0
-    #: fine-tune: start from the EMA weights of this checkpoint (same architecture)
+    #: synthetic phantom stacks (ED + ES each, see ``_datasets.phantom_slices``) added to
+    #: training, and the share of each batch drawn from them
+    phantom_stacks: int = 0
+    phantom_fraction: float = 0.0
+    #: fine-tune: start from the EMA weights of this checkpoint (same architecture, or the
+    #: 2-D version of a 2.5-D one: see :func:`inflate_input_channels`)
     init_from: str | None = None
     checkpoint_every: int = 250
     ema_decay: float = 0.999
@@ -119,7 +124,7 @@ def _pad_stack(slices, size=256, context=0):
 class _Sampler:
     """Draws augmented batches from in-memory 256×256 slices."""
 
-    def __init__(self, img, lab, lv_only, cfg: TrainConfig, edge=None):
+    def __init__(self, img, lab, lv_only, cfg: TrainConfig, edge=None, synthetic=None):
         import torch
 
         self.img = torch.from_numpy(img)
@@ -139,6 +144,14 @@ class _Sampler:
         self.sb_idx = torch.nonzero(self.lv_only).flatten()
         edge_t = torch.zeros(n, dtype=torch.bool) if edge is None else torch.from_numpy(np.asarray(edge, bool))
         self.acdc_weight = torch.where(edge_t[self.acdc_idx], float(cfg.edge_weight), 1.0)
+        self.weighted = cfg.edge_weight != 1.0
+        if synthetic is not None and np.any(synthetic) and cfg.phantom_fraction > 0:
+            syn = torch.from_numpy(np.asarray(synthetic, bool))[self.acdc_idx]
+            real_total = float(self.acdc_weight[~syn].sum())
+            # synthetic slices share phantom_fraction of the fully labelled draws
+            per_syn = cfg.phantom_fraction / (1 - cfg.phantom_fraction) * real_total / float(syn.sum())
+            self.acdc_weight = torch.where(syn, per_syn, self.acdc_weight)
+            self.weighted = True
 
     def batch(self, gen):
         import torch
@@ -151,7 +164,7 @@ class _Sampler:
             return lo + (hi - lo) * torch.rand(*(shape or (B,)), generator=gen)
 
         n_sb = int(round(B * cfg.sunnybrook_fraction)) if len(self.sb_idx) else 0
-        if self.cfg.edge_weight == 1.0:
+        if not self.weighted:
             ia = self.acdc_idx[torch.randint(len(self.acdc_idx), (B - n_sb,), generator=gen)]
         else:
             ia = self.acdc_idx[torch.multinomial(self.acdc_weight, B - n_sb, replacement=True, generator=gen)]
@@ -245,6 +258,32 @@ def export_onnx(model, path: Path) -> None:
     tmp.replace(path)
 
 
+def inflate_input_channels(source: dict, target: dict) -> dict:
+    """Weights of a 2-D (1-channel) network made to fit a 2.5-D (1 + 2·context channel) one.
+
+    Tensors whose shapes differ only in the input-channel axis (the first convolution and
+    its residual projection) get the 2-D kernel on the centre channel and zeros on the
+    neighbour channels, so the 2.5-D network starts out computing exactly what the 2-D one
+    did and fine-tuning can only add what the neighbours contribute. Other tensors are
+    copied; any other mismatch is an error.
+    """
+    out = {}
+    for name, t in target.items():
+        if name not in source:
+            raise ValueError(f"cannot initialise {name}: not in the source weights (another architecture?)")
+        s = source[name]
+        if s.shape == t.shape:
+            out[name] = s
+        elif s.ndim == t.ndim and s.ndim >= 2 and s.shape[0] == t.shape[0] and s.shape[2:] == t.shape[2:] \
+                and s.shape[1] == 1 and t.shape[1] % 2 == 1:
+            w = t.new_zeros(t.shape)
+            w[:, t.shape[1] // 2] = s[:, 0]
+            out[name] = w
+        else:
+            raise ValueError(f"cannot initialise {name}: shape {tuple(s.shape)} vs {tuple(t.shape)}")
+    return out
+
+
 def train(cfg: TrainConfig, log=print, *, stop_at: int | None = None) -> Path | None:
     """Train (or resume) and export ``sax_unet.onnx`` + ``sax_unet.card.json`` into ``cfg.out_dir``.
 
@@ -255,6 +294,7 @@ def train(cfg: TrainConfig, log=print, *, stop_at: int | None = None) -> Path | 
     from monai.losses import DiceLoss
 
     from heartprint.segmentation import _datasets as D
+    from heartprint.segmentation._evaluate import misregistered_references
 
     torch.set_num_threads(cfg.threads)
     out = Path(cfg.out_dir)
@@ -267,12 +307,22 @@ def train(cfg: TrainConfig, log=print, *, stop_at: int | None = None) -> Path | 
     sb_test: list[str] = []
     if cfg.sunnybrook_dir:
         sb_train, sb_test = D.sunnybrook_split(Path(cfg.sunnybrook_dir))
-        slices += D.load_sunnybrook(Path(cfg.sunnybrook_dir), sb_train)
+        sb_slices = D.load_sunnybrook(Path(cfg.sunnybrook_dir), sb_train)
+        bad = misregistered_references(sb_slices)  # reference QC, as in evaluation
+        if bad:
+            log(f"Sunnybrook references displaced from their images, not trained on: {bad}")
+            sb_train = [p for p in sb_train if p not in bad]
+            sb_slices = [s for s in sb_slices if s.source not in bad]
+        slices += sb_slices
+    if cfg.phantom_stacks:
+        slices += D.phantom_slices(cfg.phantom_stacks, cfg.seed)
     img, lab = _pad_stack(slices, context=cfg.context)
     lv_only = np.array([s.lv_only for s in slices])
-    sampler = _Sampler(img, lab, lv_only, cfg, edge=np.array([s.edge for s in slices]))
-    log(f"data: {int((~lv_only).sum())} ACDC slices from {len(acdc_patients)} patients, "
-        f"{int(lv_only.sum())} Sunnybrook slices from {len(sb_train)} patients")
+    synthetic = np.array([s.synthetic for s in slices])
+    sampler = _Sampler(img, lab, lv_only, cfg, edge=np.array([s.edge for s in slices]), synthetic=synthetic)
+    log(f"data: {int((~lv_only & ~synthetic).sum())} ACDC slices from {len(acdc_patients)} patients, "
+        f"{int(lv_only.sum())} Sunnybrook slices from {len(sb_train)} patients, "
+        f"{int(synthetic.sum())} phantom slices from {cfg.phantom_stacks} stacks")
 
     torch.manual_seed(cfg.seed)
     model = build_network(cfg.channels, cfg.num_res_units, cfg.context)
@@ -283,8 +333,9 @@ def train(cfg: TrainConfig, log=print, *, stop_at: int | None = None) -> Path | 
     start, history = 0, []
     if cfg.init_from and not ckpt_path.exists():
         init = torch.load(cfg.init_from, weights_only=False)
-        model.load_state_dict(init["ema"])
-        ema.load_state_dict(init["ema"])
+        state = inflate_input_channels(init["ema"], model.state_dict())
+        model.load_state_dict(state)
+        ema.load_state_dict(state)
         log(f"initialised from the EMA weights of {cfg.init_from} (iteration {init['iteration']})")
     if ckpt_path.exists():
         ck = torch.load(ckpt_path, weights_only=False)
@@ -344,7 +395,7 @@ def train(cfg: TrainConfig, log=print, *, stop_at: int | None = None) -> Path | 
                 "citation": "Bernard O et al. Deep learning techniques for automatic MRI cardiac multi-structures segmentation and diagnosis: is the problem solved? IEEE TMI 2018;37:2514-2525. doi:10.1109/TMI.2018.2837502",
                 "terms": "research use with citation; treated as CC BY-NC-SA 4.0 (non-commercial). Images are not redistributed; these weights are derived from them.",
                 "patients": acdc_patients,
-                "slices": int((~lv_only).sum()),
+                "slices": int((~lv_only & ~synthetic).sum()),
             },
             "Sunnybrook": {
                 "citation": "Radau P et al. Evaluation framework for algorithms segmenting short axis cardiac MRI. The MIDAS Journal 2009.",
@@ -353,6 +404,14 @@ def train(cfg: TrainConfig, log=print, *, stop_at: int | None = None) -> Path | 
                 "patients_held_out": sb_test,
                 "slices": int(lv_only.sum()),
             },
+            **({"heartprint phantoms": {
+                "description": "synthetic beating-heart cine phantoms (heartprint.phantoms.make_cine_sax), "
+                               "ED and ES, exact labels, parameters drawn from the ranges below with the run's seed",
+                "stacks": cfg.phantom_stacks,
+                "slices": int(synthetic.sum()),
+                "ranges": D.PHANTOM_RANGES,
+                "batch_fraction": cfg.phantom_fraction,
+            }} if cfg.phantom_stacks else {}),
         },
         "history": history[-20:],
         "intended_use": "research and clinical decision support only; not a diagnosis",
