@@ -54,6 +54,11 @@ def main() -> int:
     b = sb["summary"]
     print(f"\nSunnybrook held-out: {b['n_patients']} patients, {b['n_slices']} slices: LV Dice pooled per patient "
           f"{b['dice_lv_patient_pooled']:.3f}, mean per slice {b['dice_lv_per_slice_mean']:.3f}")
+    for pid, d in sb["reference_misregistered"].items():
+        print(f"  reference QC: {pid}'s outlines sit {d[0]:+.0f}, {d[1]:+.0f} px (dy, dx) off the blood pool in its images")
+    print(f"  patients whose reference passes QC: {b['n_patients_reference_qc']}, LV Dice pooled per patient "
+          f"{b['dice_lv_patient_pooled_reference_qc']:.3f}")
+    print("  per patient: " + ", ".join(f"{pid} {v:.3f}" for pid, v in sorted(sb["patients"].items())))
     if args.json:
         Path(args.json).write_text(json.dumps({"acdc": acdc, "sunnybrook": sb}, indent=2, default=float))
     return 0

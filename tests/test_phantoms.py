@@ -10,6 +10,8 @@ import numpy as np
 import pydicom
 import pytest
 
+from heartprint.errors import InvalidInputError
+
 from heartprint.phantoms import (
     LABELS,
     MYOCARDIAL_DENSITY_G_PER_ML,
@@ -197,6 +199,20 @@ def test_intensities_look_like_bssfp(phantom):
     assert 700 < blood < 1300 and abs(rv / blood - 1) < 0.1 and 0.2 < myo / blood < 0.45
     assert img.dtype == np.float32 and img.min() >= 0 and img.max() <= 65535
     assert np.all(img == np.rint(img))
+
+
+def test_tissue_intensities_can_be_replaced():
+    kw = dict(n_phases=2, n_slices=4, matrix=(48, 48), spacing=(8, 3, 3), noise_sd=0.0)
+    a = make_cine_sax(**kw)
+    b = make_cine_sax(**kw, intensities={"lv_myo": 600.0})
+    assert np.array_equal(a.labels, b.labels)
+    myo = a.labels == 2
+    ratio = np.median(b.image.array[myo]) / np.median(a.image.array[myo])
+    assert 1.8 < ratio < 2.05  # 300 -> 600, less the partial volume with brighter neighbours
+    blood = a.labels == 1
+    assert np.median(b.image.array[blood]) == pytest.approx(np.median(a.image.array[blood]), rel=0.02)
+    with pytest.raises(InvalidInputError, match="heart_muscle"):
+        make_cine_sax(**kw, intensities={"heart_muscle": 1.0})
 
 
 def test_seed_reproducible():

@@ -262,7 +262,10 @@ FLOORS = {
     "acdc_myo_dice": ("acdc", "dice_myo", ">=", 0.89),
     "acdc_rv_dice": ("acdc", "dice_rv", ">=", 0.90),
     "acdc_lvef_mae": ("acdc", "lvef_mae", "<=", 3.0),
-    "sunnybrook_lv_dice": ("sunnybrook", "dice_lv_patient_pooled", ">=", 0.90),
+    # held-out patients whose reference outlines pass the image-contrast QC (SC-N-06's sit
+    # ~10 px off its images: test_sunnybrook_reference_qc_finds_the_displaced_patient); the
+    # all-patient figure is reported beside it in the model card and the benchmark
+    "sunnybrook_lv_dice": ("sunnybrook", "dice_lv_patient_pooled_reference_qc", ">=", 0.90),
 }
 #: Floors the shipped model does not reach yet (issue 3 stays open); strict, so reaching one
 #: fails here until it is removed from this set.
