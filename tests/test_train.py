@@ -122,3 +122,20 @@ def test_phantom_slices_have_exact_labels_at_the_network_spacing():
     lv = np.concatenate([s.image[s.label == 1] for s in labelled])
     myo = np.concatenate([s.image[s.label == 2] for s in labelled])
     assert np.median(lv) > 1.8 * np.median(myo)
+
+
+def test_train_cli_reads_a_recipe_and_refuses_unknown_fields(tmp_path, capsys):
+    from heartprint.cli import main
+
+    data = tmp_path / "acdc"
+    _write_acdc_like(data, 1)
+    recipe = {"iterations": 2, "batch_size": 2, "crop": 32, "channels": [4, 8], "num_res_units": 0,
+              "checkpoint_every": 2, "threads": 1, "seed": 11}
+    (tmp_path / "r.json").write_text(json.dumps(recipe))
+    assert main(["train", "--acdc", str(data), "--out", str(tmp_path / "run"), "--config", str(tmp_path / "r.json")]) == 0
+    card = json.loads((tmp_path / "run" / "sax_unet.card.json").read_text())
+    assert card["config"]["seed"] == 11 and card["config"]["channels"] == [4, 8] and len(card["sha256"]) == 64
+    (tmp_path / "bad.json").write_text(json.dumps({"iterations": 2, "learning_rate": 1.0}))
+    code = main(["train", "--acdc", str(data), "--out", str(tmp_path / "run2"), "--config", str(tmp_path / "bad.json")])
+    assert code != 0
+    assert "learning_rate" in capsys.readouterr().err

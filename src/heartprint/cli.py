@@ -380,13 +380,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     """``heartprint train``: train (or resume) the short-axis network, evaluate, export."""
     from heartprint.segmentation._train import TrainConfig, finalize, train
 
-    cfg = TrainConfig(
-        acdc_dir=args.acdc,
-        sunnybrook_dir=args.sunnybrook,
-        out_dir=args.out,
-        iterations=args.iterations,
-        seed=args.seed,
-    )
+    fields = {}
+    if args.config:
+        try:
+            fields = json.loads(Path(args.config).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InvalidInputError(f"--config {args.config}: cannot read a JSON training recipe ({exc})") from exc
+        known = set(TrainConfig.__dataclass_fields__)
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise InvalidInputError(f"--config {args.config}: unknown field(s) {unknown}; expected among {sorted(known)}")
+    fields.update(acdc_dir=args.acdc, sunnybrook_dir=args.sunnybrook, out_dir=args.out)
+    if args.iterations is not None:
+        fields["iterations"] = args.iterations
+    if args.seed is not None:
+        fields["seed"] = args.seed
+    if args.init_from is not None:
+        fields["init_from"] = args.init_from
+    cfg = TrainConfig(**fields)
     train(cfg, log=lambda m: print(m, flush=True))
     card = finalize(Path(args.out), acdc_val=args.acdc_val, sunnybrook_dir=args.sunnybrook, install=args.install)
     print(json.dumps(card.get("validation", {}).get("summary", {}), indent=2))
@@ -405,8 +416,11 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--acdc-val", help="folder of ACDC validation stacks (never trained on)")
     p.add_argument("--sunnybrook", help="Sunnybrook folder with images/ and labels/")
     p.add_argument("--out", required=True, help="run folder (checkpoints, model.onnx, model_card.json)")
-    p.add_argument("--iterations", type=int, default=5500)
-    p.add_argument("--seed", type=int, default=20261124)
+    p.add_argument("--config", help="JSON training recipe: TrainConfig fields (e.g. training/sax-stage2.json); "
+                   "the options here override it")
+    p.add_argument("--iterations", type=int, help="iterations (default: the recipe's, else 6000)")
+    p.add_argument("--seed", type=int, help="random seed (default: the recipe's, else 20261124)")
+    p.add_argument("--init-from", help="fine-tune from this checkpoint's EMA weights (a 2-D one may start a 2.5-D model)")
     p.add_argument("--install", action="store_true", help="copy the model and card into the package's weights/")
     p.set_defaults(func=cmd_train)
 
