@@ -48,8 +48,13 @@ def main() -> int:
 
         img = load(folder)
         dz = img.spacing[0]
-        slices = np.concatenate([  # the pipeline's pre-processing: normalise, resample to 1.5 mm
-            img.phase(t).with_array(normalise_intensity(img.array[t])).resample((dz, TARGET_SPACING_MM, TARGET_SPACING_MM)).array
+        from heartprint.segmentation import load_model_card
+        from heartprint.segmentation._infer import with_context
+
+        context = int(load_model_card().card.get("context", 0))
+        slices = np.concatenate([  # the pipeline's pre-processing: normalise, resample to 1.5 mm, neighbours
+            with_context(img.phase(t).with_array(normalise_intensity(img.array[t]))
+                         .resample((dz, TARGET_SPACING_MM, TARGET_SPACING_MM)).array, context)
             for t in range(img.n_phases)
         ])
         t0 = time.perf_counter()

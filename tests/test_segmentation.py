@@ -104,6 +104,18 @@ def test_cine_image_is_refused_with_a_pointer():
         segment_short_axis(img)
 
 
+def test_slices_with_the_wrong_channel_count_are_named():
+    from heartprint.segmentation._infer import predict_probabilities, with_context
+
+    context = int(load_model_card().card.get("context", 0))
+    stack = np.random.default_rng(0).random((3, 32, 32)).astype(np.float32)
+    good = with_context(stack, context)
+    assert predict_probabilities(good, tta=False).shape == (3, 4, 32, 32)
+    bad = np.concatenate([good, good], axis=1)
+    with pytest.raises(InvalidInputError, match=f"expected .*{1 + 2 * context}|expected \\(n, y, x\\)"):
+        predict_probabilities(bad, tta=False)
+
+
 def test_output_is_on_the_input_grid_and_uint8():
     rng = np.random.default_rng(0)
     vol = rng.random((3, 41, 57)).astype(np.float32)
