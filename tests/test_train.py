@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("monai")
 h5py = pytest.importorskip("h5py")
 
+from heartprint.errors import InvalidInputError  # noqa: E402
 from heartprint.segmentation._train import TrainConfig, export_checkpoint, train  # noqa: E402
 
 
@@ -104,10 +105,13 @@ def test_phantom_share_of_each_batch_is_as_configured():
     edge = np.zeros(n_real + n_syn, bool)
     edge[:30] = True  # real edge slices weigh 2
     s = _Sampler(img, lab, np.zeros(n_real + n_syn, bool), cfg, edge=edge, synthetic=synthetic)
-    w = s.acdc_weight
+    w = s.full_weight
     assert float(w[n_real:].sum() / w.sum()) == pytest.approx(0.25, rel=1e-6)
     draws = torch.multinomial(w, 40000, replacement=True, generator=torch.Generator().manual_seed(0))
     assert float((draws >= n_real).float().mean()) == pytest.approx(0.25, abs=0.01)
+    cfg.phantom_fraction = 1.0
+    with pytest.raises(InvalidInputError, match="phantom_fraction=1.0"):
+        _Sampler(img, lab, np.zeros(n_real + n_syn, bool), cfg, edge=edge, synthetic=synthetic)
 
 
 def test_phantom_slices_have_exact_labels_at_the_network_spacing():

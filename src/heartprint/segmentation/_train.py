@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from heartprint.errors import InvalidInputError
 from heartprint.labels import LV_CAVITY
 
 
@@ -140,17 +141,19 @@ class _Sampler:
             if len(ys):
                 centres[i] = [(xs.mean() + 0.5) / size * 2 - 1, (ys.mean() + 0.5) / size * 2 - 1]
         self.centres = torch.from_numpy(centres)
-        self.acdc_idx = torch.nonzero(~self.lv_only).flatten()
+        self.full_idx = torch.nonzero(~self.lv_only).flatten()
         self.sb_idx = torch.nonzero(self.lv_only).flatten()
         edge_t = torch.zeros(n, dtype=torch.bool) if edge is None else torch.from_numpy(np.asarray(edge, bool))
-        self.acdc_weight = torch.where(edge_t[self.acdc_idx], float(cfg.edge_weight), 1.0)
+        self.full_weight = torch.where(edge_t[self.full_idx], float(cfg.edge_weight), 1.0)
         self.weighted = cfg.edge_weight != 1.0
+        if not 0.0 <= cfg.phantom_fraction < 1.0:
+            raise InvalidInputError(f"phantom_fraction={cfg.phantom_fraction}: expected 0 <= fraction < 1")
         if synthetic is not None and np.any(synthetic) and cfg.phantom_fraction > 0:
-            syn = torch.from_numpy(np.asarray(synthetic, bool))[self.acdc_idx]
-            real_total = float(self.acdc_weight[~syn].sum())
+            syn = torch.from_numpy(np.asarray(synthetic, bool))[self.full_idx]
+            real_total = float(self.full_weight[~syn].sum())
             # synthetic slices share phantom_fraction of the fully labelled draws
             per_syn = cfg.phantom_fraction / (1 - cfg.phantom_fraction) * real_total / float(syn.sum())
-            self.acdc_weight = torch.where(syn, per_syn, self.acdc_weight)
+            self.full_weight = torch.where(syn, per_syn, self.full_weight)
             self.weighted = True
 
     def batch(self, gen):
@@ -165,9 +168,9 @@ class _Sampler:
 
         n_sb = int(round(B * cfg.sunnybrook_fraction)) if len(self.sb_idx) else 0
         if not self.weighted:
-            ia = self.acdc_idx[torch.randint(len(self.acdc_idx), (B - n_sb,), generator=gen)]
+            ia = self.full_idx[torch.randint(len(self.full_idx), (B - n_sb,), generator=gen)]
         else:
-            ia = self.acdc_idx[torch.multinomial(self.acdc_weight, B - n_sb, replacement=True, generator=gen)]
+            ia = self.full_idx[torch.multinomial(self.full_weight, B - n_sb, replacement=True, generator=gen)]
         isb = self.sb_idx[torch.randint(len(self.sb_idx), (n_sb,), generator=gen)] if n_sb else ia[:0]
         idx = torch.cat([ia, isb])
         img, lab, lv_only = self.img[idx], self.lab[idx], self.lv_only[idx]
