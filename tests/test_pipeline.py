@@ -31,6 +31,17 @@ def _values(series):
     return {m["code"]: m["value"] for m in series.result["measurements"] if m.get("segment") is None}
 
 
+def _assert_function_matches(v, truth, *, volume_rel, ef_abs, rv_volume_rel, rv_ef_abs):
+    """Measured LV EDV/ESV/mass, RV EDV (relative) and LVEF/RVEF (points) against the phantom's truth."""
+    ed = truth["ed_phase"]
+    assert v["lv_edv"] == pytest.approx(truth["lv_edv_ml"], rel=volume_rel)
+    assert v["lv_esv"] == pytest.approx(truth["lv_esv_ml"], rel=volume_rel)
+    assert v["lv_ef"] == pytest.approx(truth["lv_ef_percent"], abs=ef_abs)
+    assert v["lv_mass"] == pytest.approx(truth["lv_mass_g"][ed], rel=volume_rel)
+    assert v["rv_edv"] == pytest.approx(truth["rv_edv_ml"], rel=rv_volume_rel)
+    assert v["rv_ef"] == pytest.approx(truth["rv_ef_percent"], abs=rv_ef_abs)
+
+
 def test_phantom_is_found_and_analysed(analysed):
     result, truth = analysed
     [series] = result.series
@@ -51,15 +62,8 @@ def test_phantom_chain_with_supplied_labels_is_exact(phantom_study):
     image = load(folder)
     labels = image.with_array(ph.labels)
     result = analyze_study(folder, AnalysisOptions(labels={truth["series_uid"]: labels}, interpret=False))
-    v = _values(result.series[0])
-    ed = truth["ed_phase"]
     assert result.series[0].result["segmentation"]["model"] == "supplied by the user"
-    assert v["lv_edv"] == pytest.approx(truth["lv_edv_ml"], rel=0.015)
-    assert v["lv_esv"] == pytest.approx(truth["lv_esv_ml"], rel=0.015)
-    assert v["lv_ef"] == pytest.approx(truth["lv_ef_percent"], abs=0.5)
-    assert v["lv_mass"] == pytest.approx(truth["lv_mass_g"][ed], rel=0.015)
-    assert v["rv_edv"] == pytest.approx(truth["rv_edv_ml"], rel=0.015)
-    assert v["rv_ef"] == pytest.approx(truth["rv_ef_percent"], abs=0.5)
+    _assert_function_matches(_values(result.series[0]), truth, volume_rel=0.015, ef_abs=0.5, rv_volume_rel=0.015, rv_ef_abs=0.5)
 
 
 def test_supplied_labels_on_another_grid_are_refused(phantom_study):
@@ -81,13 +85,7 @@ def test_phantom_function_within_issue_tolerances(analysed):
     """Issue 3: EDV/ESV/mass within 3 %, EF within 2 points of the analytic truth."""
     result, truth = analysed
     v = _values(result.series[0])
-    ed = truth["ed_phase"]
-    assert v["lv_edv"] == pytest.approx(truth["lv_edv_ml"], rel=0.03)
-    assert v["lv_esv"] == pytest.approx(truth["lv_esv_ml"], rel=0.03)
-    assert v["lv_ef"] == pytest.approx(truth["lv_ef_percent"], abs=2.0)
-    assert v["lv_mass"] == pytest.approx(truth["lv_mass_g"][ed], rel=0.03)
-    assert v["rv_edv"] == pytest.approx(truth["rv_edv_ml"], rel=0.05)
-    assert v["rv_ef"] == pytest.approx(truth["rv_ef_percent"], abs=3.0)
+    _assert_function_matches(v, truth, volume_rel=0.03, ef_abs=2.0, rv_volume_rel=0.05, rv_ef_abs=3.0)
     assert v["heart_rate"] == pytest.approx(truth["heart_rate_bpm"], rel=1e-6)
     assert v["bsa"] == pytest.approx(np.sqrt(180 * 80 / 3600), rel=1e-9)  # Mosteller
 

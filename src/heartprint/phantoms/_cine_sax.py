@@ -35,6 +35,7 @@ J Cardiovasc Magn Reson 2020;22:87, doi:10.1186/s12968-020-00683-3.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,7 @@ from heartprint.phantoms._geometry import (
     truncated_ellipsoid_volume_mm3,
 )
 
-__all__ = ["CinePhantom", "make_cine_sax", "MYOCARDIAL_DENSITY_G_PER_ML", "LABELS", "TISSUES"]
+__all__ = ["CinePhantom", "make_cine_sax", "MYOCARDIAL_DENSITY_G_PER_ML", "LABELS", "TISSUE_INTENSITIES"]
 
 #: Myocardial density, g/mL (Kawel-Boehm et al., JCMR 2020;22:87, doi:10.1186/s12968-020-00683-3).
 MYOCARDIAL_DENSITY_G_PER_ML = 1.05
@@ -82,19 +83,14 @@ _OBLIQUE_DIRECTION = np.array([[0.6, 0.0, 0.8], [-0.48, 0.8, 0.36], [-0.64, -0.6
 _AXIAL_DIRECTION = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])
 
 # --- tissues and bSSFP-like intensities (blood = 1000 before the bias field) ------------
-_T = {name: i for i, name in enumerate([
-    "air", "lv_blood", "lv_myo", "rv_blood", "rv_wall", "epi_fat", "subcut_fat", "muscle",
-    "lung", "liver", "mediastinum", "bone", "csf", "vessel_blood", "abdomen",
-])}
-#: Tissue names of the intensity table (see ``make_cine_sax(intensities=...)``).
-TISSUES = tuple(_T)
-_INTENSITY = np.zeros(len(_T), dtype=np.float32)
-for _name, _value in {
-    "air": 0, "lv_blood": 1000, "lv_myo": 300, "rv_blood": 1000, "rv_wall": 300,
-    "epi_fat": 850, "subcut_fat": 800, "muscle": 280, "lung": 35, "liver": 400,
-    "mediastinum": 100, "bone": 380, "csf": 900, "vessel_blood": 950, "abdomen": 420,
-}.items():
-    _INTENSITY[_T[_name]] = _value
+#: Default tissue intensities of the phantom (see ``make_cine_sax(intensities=...)``).
+TISSUE_INTENSITIES = MappingProxyType({
+    "air": 0.0, "lv_blood": 1000.0, "lv_myo": 300.0, "rv_blood": 1000.0, "rv_wall": 300.0,
+    "epi_fat": 850.0, "subcut_fat": 800.0, "muscle": 280.0, "lung": 35.0, "liver": 400.0,
+    "mediastinum": 100.0, "bone": 380.0, "csf": 900.0, "vessel_blood": 950.0, "abdomen": 420.0,
+})
+_T = {name: i for i, name in enumerate(TISSUE_INTENSITIES)}
+_INTENSITY = np.array(list(TISSUE_INTENSITIES.values()), dtype=np.float32)
 _TISSUE_LABEL = np.zeros(len(_T), dtype=np.uint8)
 _TISSUE_LABEL[_T["lv_blood"]] = LABELS["lv_cavity"]
 _TISSUE_LABEL[_T["lv_myo"]] = LABELS["lv_myocardium"]
@@ -346,7 +342,7 @@ def make_cine_sax(
         is then rotated so that its long axis is cranio-caudal).
     intensities
         Tissue intensities replacing the default bSSFP-like table (keys among
-        :data:`TISSUES`; blood is 1000 by default).
+        :data:`TISSUE_INTENSITIES`, the defaults; blood is 1000).
 
     Returns
     -------

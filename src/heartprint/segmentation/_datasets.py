@@ -154,7 +154,7 @@ def phantom_slices(n_stacks: int, seed: int) -> list[Slice2D]:
     mis-reads (a network trained on ACDC alone puts a cartoon phantom's septum partly in
     the RV). Stacks are resampled to the network's 1.5 mm and normalised like real ones.
     """
-    from heartprint.phantoms._cine_sax import _INTENSITY, TISSUES, make_cine_sax
+    from heartprint.phantoms._cine_sax import TISSUE_INTENSITIES, make_cine_sax
     from heartprint.segmentation._preprocess import TARGET_SPACING_MM, normalise_intensity
 
     rng = np.random.default_rng(seed)
@@ -167,7 +167,7 @@ def phantom_slices(n_stacks: int, seed: int) -> list[Slice2D]:
         rv_edv = edv * u("rv_edv_fraction_of_lv_edv")
         dz, pix = u("slice_mm"), u("pixel_mm")
         n = int(round(u("field_of_view_mm") / pix))
-        tissues = {name: float(_INTENSITY[i]) * u("tissue_intensity_factor") for i, name in enumerate(TISSUES)}
+        tissues = {name: value * u("tissue_intensity_factor") for name, value in TISSUE_INTENSITIES.items()}
         try:
             ph = make_cine_sax(
                 n_phases=2, n_slices=int(np.ceil(110.0 / dz)) + 1, spacing=(dz, pix, pix), matrix=(n, n),

@@ -110,11 +110,8 @@ def predict_probabilities(slices: np.ndarray, *, model_path: Path | None = None,
     channels = 1 + 2 * int(model.card.get("context", 0))
     got = 1 if arr.ndim == 3 else (arr.shape[1] if arr.ndim == 4 else None)
     if got != channels:
-        raise InvalidInputError(
-            f"slices of shape {arr.shape} for {model.path.name}: expected (n, y, x) or (n, 1, y, x) for a 2-D model, "
-            f"(n, {channels}, y, x) for this one (context {channels // 2}; see with_context)" if channels > 1 else
-            f"slices of shape {arr.shape} for {model.path.name}: expected (n, y, x) or (n, 1, y, x)"
-        )
+        expected = "(n, y, x) or (n, 1, y, x)" if channels == 1 else f"(n, {channels}, y, x): each slice with its neighbours (see with_context)"
+        raise InvalidInputError(f"slices of shape {arr.shape} for {model.path.name}: expected {expected}")
     x, crop = pad_to_multiple(arr[:, None] if arr.ndim == 3 else arr)
     flips = [(), (3,), (2,)] if tta else [()]
     probs = np.zeros((x.shape[0], 4) + x.shape[2:], np.float32)
