@@ -399,7 +399,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         fields["init_from"] = args.init_from
     cfg = TrainConfig(**fields)
     train(cfg, log=lambda m: print(m, flush=True))
-    card = finalize(Path(args.out), acdc_val=args.acdc_val, sunnybrook_dir=args.sunnybrook, install=args.install)
+    card = finalize(Path(args.out), acdc_val=args.acdc_val, sunnybrook_dir=args.sunnybrook, install=args.install,
+                    members=[Path(m) for m in args.ensemble_with or []])
     print(json.dumps(card.get("validation", {}).get("summary", {}), indent=2))
     return EXIT_OK
 
@@ -421,7 +422,10 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--iterations", type=int, help="iterations (default: the recipe's, else 6000)")
     p.add_argument("--seed", type=int, help="random seed (default: the recipe's, else 20261124)")
     p.add_argument("--init-from", help="fine-tune from this checkpoint's EMA weights (a 2-D one may start a 2.5-D model)")
-    p.add_argument("--install", action="store_true", help="copy the model and card into the package's weights/")
+    p.add_argument("--ensemble-with", action="append", metavar="RUN",
+                   help="a finished run folder whose model is averaged with this one (repeatable); "
+                   "the evaluation and the installed model are the ensemble")
+    p.add_argument("--install", action="store_true", help="copy the model (and ensemble members) and card into the package's weights/")
     p.set_defaults(func=cmd_train)
 
 

@@ -258,7 +258,45 @@ def export_onnx(model, path: Path) -> None:
         opset_version=17,
         dynamo=False,
     )
+    store_weights_half(tmp)
     tmp.replace(path)
+
+
+#: Weights beyond this magnitude stay float32 (float16 overflows at 65,504).
+_HALF_MAX = 6.0e4
+
+
+def store_weights_half(path: Path) -> int:
+    """Store an ONNX model's float32 weight tensors as float16, each followed by a Cast back
+    to float32; returns the number of tensors converted.
+
+    The file halves (about 10 MB for the 5-M-parameter network); onnxruntime folds the
+    casts when it loads the model, so inference still runs in float32 at the same speed.
+    The rounding moves logits by about 1e-2 at most (relative precision 2^-11), and the
+    model card's validation numbers are measured on the stored file. Tensors of fewer
+    than 17 values (shapes, scalars) and any with a value beyond float16's range are kept.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    casts, converted = [], 0
+    for init in list(graph.initializer):
+        arr = numpy_helper.to_array(init)
+        if arr.dtype != np.float32 or arr.size <= 16 or not np.all(np.abs(arr) < _HALF_MAX):
+            continue
+        half_name = f"{init.name}__float16"
+        graph.initializer.remove(init)
+        graph.initializer.append(numpy_helper.from_array(arr.astype(np.float16), half_name))
+        casts.append(helper.make_node("Cast", [half_name], [init.name], to=TensorProto.FLOAT, name=f"{init.name}__cast"))
+        converted += 1
+    nodes = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(casts + nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return converted
 
 
 def inflate_input_channels(source: dict, target: dict) -> dict:
@@ -436,12 +474,63 @@ def export_checkpoint(checkpoint: Path, onnx_path: Path) -> int:
     return int(ck["iteration"])
 
 
-def finalize(run_dir: Path, *, acdc_val: str | None, sunnybrook_dir: str | None, install: bool = False) -> dict:
+def _member_name(k: int) -> str:
+    return f"sax_unet_m{k}.onnx"
+
+
+def _card_name(model_name: str) -> str:
+    return model_name.replace(".onnx", ".card.json")
+
+
+def _attach_members(run_dir: Path, card: dict, members: list[Path]) -> list[str]:
+    """Copy the models of other runs beside this run's model as ensemble members
+    (``sax_unet_m2.onnx``…, each with its card and checksum) and list them in ``card``.
+
+    Members must hold out the same Sunnybrook patients (else the held-out evaluation
+    would score patients a member trained on)."""
+    import hashlib
+    import shutil
+
+    from heartprint.segmentation._infer import SAX_CARD, SAX_MODEL
+
+    held_out = card.get("training_data", {}).get("Sunnybrook", {}).get("patients_held_out")
+    names = []
+    for k, member_dir in enumerate(members, start=2):
+        member_dir = Path(member_dir)
+        src_model, src_card = member_dir / SAX_MODEL, member_dir / SAX_CARD
+        if not src_model.is_file() or not src_card.is_file():
+            raise InvalidInputError(f"ensemble member {member_dir}: expected {SAX_MODEL} and {SAX_CARD} there (a finished run)")
+        member_card = json.loads(src_card.read_text())
+        member_held_out = member_card.get("training_data", {}).get("Sunnybrook", {}).get("patients_held_out")
+        if member_held_out != held_out:
+            raise InvalidInputError(
+                f"ensemble member {member_dir}: Sunnybrook patients held out {member_held_out}, expected {held_out} "
+                "(the same split as the main model)"
+            )
+        name = _member_name(k)
+        shutil.copyfile(src_model, run_dir / name)
+        member_card.pop("validation", None)
+        member_card.update(sha256=hashlib.sha256((run_dir / name).read_bytes()).hexdigest(),
+                           size_bytes=(run_dir / name).stat().st_size, ensemble_member_of=SAX_MODEL,
+                           source_run=member_dir.name)
+        (run_dir / _card_name(name)).write_text(json.dumps(member_card, indent=2))
+        names.append(name)
+    if names:
+        card["ensemble"] = names
+    else:
+        card.pop("ensemble", None)
+    return names
+
+
+def finalize(run_dir: Path, *, acdc_val: str | None, sunnybrook_dir: str | None, install: bool = False,
+             members: list[Path] = ()) -> dict:
     """Checksum the exported model, evaluate it on held-out data and complete its card.
 
+    ``members``: run folders of further models averaged with this one (an ensemble:
+    copied beside it, see :func:`_attach_members`); the evaluation is of the ensemble.
     Evaluation: ACDC validation stacks (3-D Dice, LVEF/RVEF error) and the Sunnybrook
-    patients the card lists as held out. With ``install`` the model and card are copied
-    into the package (``heartprint/segmentation/weights``).
+    patients the card lists as held out. With ``install`` the model, its members and their
+    cards are copied into the package (``heartprint/segmentation/weights``).
     """
     import hashlib
     import shutil
@@ -455,6 +544,7 @@ def finalize(run_dir: Path, *, acdc_val: str | None, sunnybrook_dir: str | None,
     card = json.loads(card_path.read_text())
     card["sha256"] = hashlib.sha256(model.read_bytes()).hexdigest()
     card["size_bytes"] = model.stat().st_size
+    member_names = _attach_members(run_dir, card, list(members))
     card_path.write_text(json.dumps(card, indent=2))  # the card must match before evaluation loads it
     validation: dict = {}
     if acdc_val:
@@ -476,6 +566,11 @@ def finalize(run_dir: Path, *, acdc_val: str | None, sunnybrook_dir: str | None,
     if install:
         dest = weights_dir()
         dest.mkdir(parents=True, exist_ok=True)
+        for stale in [*dest.glob("sax_unet_m*.onnx"), *dest.glob("sax_unet_m*.card.json")]:
+            stale.unlink()  # members of a previously installed ensemble
+        for name in member_names:
+            shutil.copyfile(run_dir / name, dest / name)
+            shutil.copyfile(run_dir / _card_name(name), dest / _card_name(name))
         shutil.copyfile(model, dest / SAX_MODEL)
         shutil.copyfile(card_path, dest / SAX_CARD)
     return card
