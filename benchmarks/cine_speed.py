@@ -69,8 +69,8 @@ def main() -> int:
     print(f"{'step':<44}{'seconds':>10}")
     for name, t in rows:
         print(f"{name:<44}{t:>10.2f}")
-    print(f"{'network only, whole field of view, batched':<44}{batched:>10.2f}")
-    print(f"{'network only, whole field of view, per slice':<44}{per_slice:>10.2f}")
+    print(f"{'one network, whole field of view, batched':<44}{batched:>10.2f}")
+    print(f"{'one network, whole field of view, per slice':<44}{per_slice:>10.2f}")
     print(f"batched / per-slice speed-up: {per_slice / batched:.2f}x; target <= 10 s per study including I/O")
     return 0
 

@@ -20,6 +20,7 @@ from heartprint.report import BULLSEYE_LAYOUT, build_report, bullseye, render_re
 from heartprint.report._content import format_value  # noqa: E402
 
 SHA = "ab" * 32
+MEMBER_SHA = "cd" * 32
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -34,7 +35,8 @@ def study():
 
     ph = make_cine_sax(n_phases=12, matrix=(128, 128), seed=3)
     res = analyze_cine_function(ph.image, ph.labels, height_cm=175, weight_kg=75).to_dict()
-    res["segmentation"] = {"model": "test-net", "model_sha256": SHA, "test_time_augmentation": False}
+    res["segmentation"] = {"model": "test-net", "model_sha256": SHA, "test_time_augmentation": False,
+                           "ensemble": [{"file": "member.onnx", "sha256": MEMBER_SHA}]}
     uid = ph.image.series_uid or "1.2.3.4"
     labels = ph.image.with_array(ph.labels)
     sa = SeriesAnalysis(uid, "cine_sax", "analysed", res, labels)
@@ -178,7 +180,7 @@ def test_html_is_self_contained_with_figures_versions_and_disclaimer(rendered, s
     imgs = re.findall(r'<img src="data:image/png;base64,', html)
     assert len(imgs) == 3  # volume curves, overlays, bull's-eye
     assert html.count(DISCLAIMER) == 2 and html.index(DISCLAIMER) < html.index("Ventricular function")
-    assert "test-net" in html and SHA in html
+    assert "test-net" in html and SHA in html and MEMBER_SHA in html
     assert "Not assessed" in html
     assert not list(rendered.html.parent.glob(".*tmp")), "temporary files left behind"
 

@@ -123,7 +123,8 @@ def dicom_patient_facts(meta: Mapping[str, Any]) -> dict[str, Any]:
 
 def _analyse_cine_sax(image: Image, options: AnalysisOptions, context: dict[str, Any]) -> SeriesAnalysis:
     from heartprint.cmr import analyze_cine_function
-    from heartprint.segmentation import load_model_card, segment_cine
+    from heartprint.segmentation import segment_cine
+    from heartprint.segmentation._infer import ensemble_members
 
     if not image.is_cine:
         raise InvalidInputError(
@@ -135,11 +136,12 @@ def _analyse_cine_sax(image: Image, options: AnalysisOptions, context: dict[str,
         segmentation = {"model": "supplied by the user", "model_sha256": None}
     else:
         labels = segment_cine(image, tta=options.tta)
-        card = load_model_card().card
+        main, *others = ensemble_members()
+        card = main.card
         segmentation = {
             "model": card.get("name"),
             "model_sha256": card.get("sha256"),
-            "ensemble": card.get("ensemble", []),
+            "ensemble": [{"file": m.path.name, "sha256": m.card.get("sha256")} for m in others],
             "test_time_augmentation": options.tta,
             "validation": card.get("validation", {}).get("summary"),
         }

@@ -280,7 +280,9 @@ def _versions(result: Mapping[str, Any]) -> list[dict[str, str]]:
             rows.append({
                 "what": f"segmentation model ({s.get('kind')}, series {s.get('series_uid')})",
                 "version": str(seg.get("model") or "unknown"),
-                "detail": f"sha256 {seg.get('model_sha256') or 'unknown'}" + ("" if tta is None else f"; test-time augmentation {'on' if tta else 'off'}"),
+                "detail": f"sha256 {seg.get('model_sha256') or 'unknown'}"
+                + "".join(f"; ensemble member {m.get('file')} sha256 {m.get('sha256')}" for m in seg.get("ensemble") or [])
+                + ("" if tta is None else f"; test-time augmentation {'on' if tta else 'off'}"),
             })
     for mod in ("matplotlib", "weasyprint", "jinja2"):
         try:

@@ -48,7 +48,7 @@ def weights_dir() -> Path:
 def load_model_card(model_path: Path | None = None) -> ShippedModel:
     """Locate the shipped model and its card; check the file against the card's checksum.
 
-    The check (hashing a ~20 MB file) runs once per file version: results are cached by
+    The check (hashing a ~10 MB file) runs once per file version: results are cached by
     path, size and modification time of the model and its card, so a changed file is
     checked again.
     """
