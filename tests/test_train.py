@@ -12,6 +12,7 @@ pytest.importorskip("monai")
 h5py = pytest.importorskip("h5py")
 
 from heartprint.errors import InvalidInputError  # noqa: E402
+from heartprint.labels import LV_CAVITY  # noqa: E402
 from heartprint.segmentation._train import TrainConfig, export_checkpoint, train  # noqa: E402
 
 
@@ -147,6 +148,43 @@ def test_phantom_share_of_each_batch_is_as_configured():
     cfg.phantom_fraction = 1.0
     with pytest.raises(InvalidInputError, match="phantom_fraction=1.0"):
         _Sampler(img, lab, np.zeros(n_real + n_syn, bool), cfg, edge=edge, synthetic=synthetic)
+
+
+def test_end_systolic_slices_are_weighted_with_the_edge_slices():
+    """``es_weight`` multiplies the sampling weight of end-systolic slices (edge slices keep
+    theirs on top), and the phantoms keep their share of the draws."""
+    from heartprint.segmentation._train import _Sampler
+
+    n_real, n_syn = 80, 20
+    n = n_real + n_syn
+    img, lab = np.zeros((n, 1, 32, 32), np.float32), np.zeros((n, 32, 32), np.uint8)
+    synthetic = np.r_[np.zeros(n_real, bool), np.ones(n_syn, bool)]
+    es = np.r_[np.zeros(40, bool), np.ones(40, bool), np.zeros(n_syn, bool)]
+    edge = np.zeros(n, bool)
+    edge[[0, 40]] = True  # one ED and one ES edge slice
+    cfg = TrainConfig(acdc_dir="-", sunnybrook_dir=None, out_dir="-", batch_size=64, crop=16,
+                      phantom_fraction=0.1, edge_weight=3.0, es_weight=2.0, sunnybrook_fraction=0.0)
+    w = _Sampler(img, lab, np.zeros(n, bool), cfg, edge=edge, synthetic=synthetic, end_systole=es).full_weight
+    assert [float(w[i]) for i in (0, 1, 40, 41)] == [3.0, 1.0, 6.0, 2.0]
+    assert float(w[n_real:].sum() / w.sum()) == pytest.approx(0.1, rel=1e-6)
+    assert float(w[40:80].sum() / w[:80].sum()) == pytest.approx(2 * 42 / (2 * 42 + 42), rel=1e-6)
+
+
+def test_acdc_end_systole_is_the_stack_with_the_smaller_lv(tmp_path):
+    from heartprint.segmentation._datasets import load_acdc_train_slices
+
+    folder = tmp_path / "acdc"
+    _write_acdc_like(folder, 1)  # frame01: LV radius 8 pixels
+    yy, xx = np.mgrid[:64, :64]
+    for s in range(2):  # frame09: the same heart with a smaller LV cavity
+        r = np.hypot(yy - 32, xx - 30)
+        label = np.where(r < 5, 3, np.where(r < 11, 2, 0)).astype(np.uint8)
+        with h5py.File(folder / f"patient001_frame09_slice_{s + 1}.h5", "w") as f:
+            f["image"] = np.choose(label, [0.1, 0.9, 0.3, 0.9]).astype(np.float32)
+            f["label"] = label
+    slices = load_acdc_train_slices(folder)
+    assert [s.end_systole for s in slices] == [False, False, True, True]
+    assert all((s.label == LV_CAVITY).sum() < 100 for s in slices if s.end_systole)
 
 
 def test_phantom_slices_have_exact_labels_at_the_network_spacing():

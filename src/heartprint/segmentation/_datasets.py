@@ -53,6 +53,9 @@ class Slice2D:
     edge: bool = False
     #: a synthetic phantom slice (sampled at ``TrainConfig.phantom_fraction`` of each batch)
     synthetic: bool = False
+    #: from the end-systolic stack of its patient (the one with the smaller labelled LV
+    #: cavity): weighted by ``TrainConfig.es_weight``
+    end_systole: bool = False
 
 
 def load_acdc_train_slices(folder: Path) -> list[Slice2D]:
@@ -67,9 +70,14 @@ def load_acdc_train_slices(folder: Path) -> list[Slice2D]:
     if not groups:
         raise InvalidInputError(f"{folder}: no ACDC slice files patientNNN_frameFF_slice_K.h5 found")
     out: list[Slice2D] = []
-    for (pid, _frame), items in sorted(groups.items()):
+    stacks = {}
+    for (pid, frame), items in sorted(groups.items()):
         items.sort()
-        pairs = [_read_h5(p) for _, p in items]
+        stacks[(pid, frame)] = [_read_h5(p) for _, p in items]
+    lv_voxels = {key: sum(int((lab == LV_CAVITY).sum()) for _, lab in pairs) for key, pairs in stacks.items()}
+    for (pid, frame), pairs in stacks.items():
+        frames = [k for k in stacks if k[0] == pid]
+        end_systole = len(frames) == 2 and lv_voxels[(pid, frame)] == min(lv_voxels[k] for k in frames)
         flat = np.concatenate([im.ravel() for im, _ in pairs])
         lo, hi = np.percentile(flat, PERCENTILES)
         norms = [np.clip((im - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32) for im, _ in pairs]
@@ -79,7 +87,7 @@ def load_acdc_train_slices(folder: Path) -> list[Slice2D]:
             if prev.shape != norm.shape or nxt.shape != norm.shape:
                 raise InvalidInputError(f"ACDC patient {pid}: slices of one stack differ in shape")
             edge = k < 2 or k == len(norms) - 1
-            out.append(Slice2D(norm, lab, f"acdc{pid}", False, (prev, nxt), edge))
+            out.append(Slice2D(norm, lab, f"acdc{pid}", False, (prev, nxt), edge, end_systole=end_systole))
     return out
 
 

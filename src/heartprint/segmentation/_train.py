@@ -53,6 +53,9 @@ class TrainConfig:
     sunnybrook_fraction: float = 0.2
     #: sampling weight of the stack-end slices (two basal, one apical) relative to the others
     edge_weight: float = 1.0
+    #: sampling weight of ACDC end-systolic slices relative to end-diastolic ones (the RV at
+    #: end-systole is the weakest structure); multiplies ``edge_weight``
+    es_weight: float = 1.0
     #: synthetic phantom stacks (ED + ES each, see ``_datasets.phantom_slices``) added to
     #: training, and the share of each batch drawn from them
     phantom_stacks: int = 0
@@ -125,7 +128,7 @@ def _pad_stack(slices, size=256, context=0):
 class _Sampler:
     """Draws augmented batches from in-memory 256×256 slices."""
 
-    def __init__(self, img, lab, lv_only, cfg: TrainConfig, edge=None, synthetic=None):
+    def __init__(self, img, lab, lv_only, cfg: TrainConfig, edge=None, synthetic=None, end_systole=None):
         import torch
 
         self.img = torch.from_numpy(img)
@@ -145,7 +148,10 @@ class _Sampler:
         self.sb_idx = torch.nonzero(self.lv_only).flatten()
         edge_t = torch.zeros(n, dtype=torch.bool) if edge is None else torch.from_numpy(np.asarray(edge, bool))
         self.full_weight = torch.where(edge_t[self.full_idx], float(cfg.edge_weight), 1.0)
-        self.weighted = cfg.edge_weight != 1.0
+        if end_systole is not None and cfg.es_weight != 1.0:
+            es_t = torch.from_numpy(np.asarray(end_systole, bool))
+            self.full_weight = self.full_weight * torch.where(es_t[self.full_idx], float(cfg.es_weight), 1.0)
+        self.weighted = cfg.edge_weight != 1.0 or cfg.es_weight != 1.0
         if not 0.0 <= cfg.phantom_fraction < 1.0:
             raise InvalidInputError(f"phantom_fraction={cfg.phantom_fraction}: expected 0 <= fraction < 1")
         if synthetic is not None and np.any(synthetic) and cfg.phantom_fraction > 0:
@@ -360,7 +366,8 @@ def train(cfg: TrainConfig, log=print, *, stop_at: int | None = None) -> Path | 
     img, lab = _pad_stack(slices, context=cfg.context)
     lv_only = np.array([s.lv_only for s in slices])
     synthetic = np.array([s.synthetic for s in slices])
-    sampler = _Sampler(img, lab, lv_only, cfg, edge=np.array([s.edge for s in slices]), synthetic=synthetic)
+    sampler = _Sampler(img, lab, lv_only, cfg, edge=np.array([s.edge for s in slices]), synthetic=synthetic,
+                       end_systole=np.array([s.end_systole for s in slices]))
     log(f"data: {int((~lv_only & ~synthetic).sum())} ACDC slices from {len(acdc_patients)} patients, "
         f"{int(lv_only.sum())} Sunnybrook slices from {len(sb_train)} patients, "
         f"{int(synthetic.sum())} phantom slices from {cfg.phantom_stacks} stacks")
