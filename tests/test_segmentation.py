@@ -292,16 +292,11 @@ FLOORS = {
     # all-patient figure is reported beside it in the model card and the benchmark
     "sunnybrook_lv_dice": ("sunnybrook", "dice_lv_patient_pooled_reference_qc", ">=", 0.90),
 }
-#: Floors the shipped model does not reach yet (issue 3 stays open); strict, so reaching one
-#: fails here until it is removed from this set.
-NOT_YET_MET: set[str] = {"acdc_rv_dice"}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FLOORS))
-def test_issue_floor(name, acdc_summary, sunnybrook_summary, request):
-    if name in NOT_YET_MET:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=f"{name}: issue 3 floor not reached yet"))
+def test_issue_floor(name, acdc_summary, sunnybrook_summary):
     which, key, op, floor = FLOORS[name]
     value = (acdc_summary if which == "acdc" else sunnybrook_summary)[key]
     assert value >= floor if op == ">=" else value <= floor, f"{key} = {value:.4f}, floor {op} {floor}"
