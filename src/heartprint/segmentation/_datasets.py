@@ -74,10 +74,12 @@ def load_acdc_train_slices(folder: Path) -> list[Slice2D]:
     for (pid, frame), items in sorted(groups.items()):
         items.sort()
         stacks[(pid, frame)] = [_read_h5(p) for _, p in items]
-    lv_voxels = {key: sum(int((lab == LV_CAVITY).sum()) for _, lab in pairs) for key, pairs in stacks.items()}
+    lv_voxels: dict[str, dict[str, int]] = {}  # patient → frame → labelled LV cavity voxels
     for (pid, frame), pairs in stacks.items():
-        frames = [k for k in stacks if k[0] == pid]
-        end_systole = len(frames) == 2 and lv_voxels[(pid, frame)] == min(lv_voxels[k] for k in frames)
+        lv_voxels.setdefault(pid, {})[frame] = sum(int((lab == LV_CAVITY).sum()) for _, lab in pairs)
+    es_frame = {pid: min(frames, key=frames.get) for pid, frames in lv_voxels.items() if len(frames) == 2}
+    for (pid, frame), pairs in stacks.items():
+        end_systole = es_frame.get(pid) == frame
         flat = np.concatenate([im.ravel() for im, _ in pairs])
         lo, hi = np.percentile(flat, PERCENTILES)
         norms = [np.clip((im - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32) for im, _ in pairs]
