@@ -29,6 +29,16 @@ SAX_CARD = "sax_unet.card.json"
 _BATCH = 16
 
 
+def card_path_for(model_path: Path) -> Path:
+    """The model card beside an ONNX file: ``name.onnx`` → ``name.card.json``."""
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.name.replace(".onnx", ".card.json"))
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 @dataclass(frozen=True)
 class ShippedModel:
     """An ONNX model file and its model card (the card records the file's SHA-256)."""
@@ -38,7 +48,7 @@ class ShippedModel:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+        return file_sha256(self.path)
 
 
 def weights_dir() -> Path:
@@ -53,7 +63,7 @@ def load_model_card(model_path: Path | None = None) -> ShippedModel:
     checked again.
     """
     path = Path(model_path) if model_path else weights_dir() / SAX_MODEL
-    card_path = path.with_name(path.name.replace(".onnx", ".card.json"))
+    card_path = card_path_for(path)
     if not path.is_file():
         raise ModelError(f"{path}: model file not found (expected the shipped {SAX_MODEL})")
     if not card_path.is_file():
@@ -65,7 +75,7 @@ def load_model_card(model_path: Path | None = None) -> ShippedModel:
 @lru_cache(maxsize=16)
 def _checked_model(path_str: str, *file_version: int) -> ShippedModel:
     path = Path(path_str)
-    card_path = path.with_name(path.name.replace(".onnx", ".card.json"))
+    card_path = card_path_for(path)
     try:
         card = json.loads(card_path.read_text())
     except json.JSONDecodeError as exc:

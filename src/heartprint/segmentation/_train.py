@@ -481,12 +481,12 @@ def export_checkpoint(checkpoint: Path, onnx_path: Path) -> int:
     return int(ck["iteration"])
 
 
+#: File names of ensemble members beside the main model: sax_unet_m2.onnx, sax_unet_m3.onnx…
+_MEMBER_STEM = "sax_unet_m"
+
+
 def _member_name(k: int) -> str:
-    return f"sax_unet_m{k}.onnx"
-
-
-def _card_name(model_name: str) -> str:
-    return model_name.replace(".onnx", ".card.json")
+    return f"{_MEMBER_STEM}{k}.onnx"
 
 
 def _attach_members(run_dir: Path, card: dict, members: list[Path]) -> list[str]:
@@ -495,10 +495,9 @@ def _attach_members(run_dir: Path, card: dict, members: list[Path]) -> list[str]
 
     Members must hold out the same Sunnybrook patients (else the held-out evaluation
     would score patients a member trained on)."""
-    import hashlib
     import shutil
 
-    from heartprint.segmentation._infer import SAX_CARD, SAX_MODEL
+    from heartprint.segmentation._infer import SAX_CARD, SAX_MODEL, card_path_for, file_sha256
 
     held_out = card.get("training_data", {}).get("Sunnybrook", {}).get("patients_held_out")
     names = []
@@ -517,10 +516,9 @@ def _attach_members(run_dir: Path, card: dict, members: list[Path]) -> list[str]
         name = _member_name(k)
         shutil.copyfile(src_model, run_dir / name)
         member_card.pop("validation", None)
-        member_card.update(sha256=hashlib.sha256((run_dir / name).read_bytes()).hexdigest(),
-                           size_bytes=(run_dir / name).stat().st_size, ensemble_member_of=SAX_MODEL,
-                           source_run=member_dir.name)
-        (run_dir / _card_name(name)).write_text(json.dumps(member_card, indent=2))
+        member_card.update(sha256=file_sha256(run_dir / name), size_bytes=(run_dir / name).stat().st_size,
+                           ensemble_member_of=SAX_MODEL, source_run=member_dir.name)
+        card_path_for(run_dir / name).write_text(json.dumps(member_card, indent=2))
         names.append(name)
     if names:
         card["ensemble"] = names
@@ -539,17 +537,16 @@ def finalize(run_dir: Path, *, acdc_val: str | None, sunnybrook_dir: str | None,
     patients the card lists as held out. With ``install`` the model, its members and their
     cards are copied into the package (``heartprint/segmentation/weights``).
     """
-    import hashlib
     import shutil
 
     from heartprint.segmentation._evaluate import evaluate_acdc, evaluate_sunnybrook
-    from heartprint.segmentation._infer import SAX_CARD, SAX_MODEL, weights_dir
+    from heartprint.segmentation._infer import SAX_CARD, SAX_MODEL, card_path_for, file_sha256, weights_dir
 
     run_dir = Path(run_dir)
     model = run_dir / SAX_MODEL
     card_path = run_dir / SAX_CARD
     card = json.loads(card_path.read_text())
-    card["sha256"] = hashlib.sha256(model.read_bytes()).hexdigest()
+    card["sha256"] = file_sha256(model)
     card["size_bytes"] = model.stat().st_size
     member_names = _attach_members(run_dir, card, list(members))
     card_path.write_text(json.dumps(card, indent=2))  # the card must match before evaluation loads it
@@ -573,11 +570,11 @@ def finalize(run_dir: Path, *, acdc_val: str | None, sunnybrook_dir: str | None,
     if install:
         dest = weights_dir()
         dest.mkdir(parents=True, exist_ok=True)
-        for stale in [*dest.glob("sax_unet_m*.onnx"), *dest.glob("sax_unet_m*.card.json")]:
-            stale.unlink()  # members of a previously installed ensemble
+        for stale in dest.glob(f"{_MEMBER_STEM}*"):
+            stale.unlink()  # a previously installed ensemble's members and their cards
         for name in member_names:
             shutil.copyfile(run_dir / name, dest / name)
-            shutil.copyfile(run_dir / _card_name(name), dest / _card_name(name))
+            shutil.copyfile(card_path_for(run_dir / name), card_path_for(dest / name))
         shutil.copyfile(model, dest / SAX_MODEL)
         shutil.copyfile(card_path, dest / SAX_CARD)
     return card
