@@ -154,15 +154,27 @@ PHANTOM_RANGES = {
     "tissue_intensity_factor": (0.75, 1.30),
 }
 
+#: Ranges of the endocardial and epicardial detail drawn when ``phantom_slices(detail=True)``
+#: (keyword arguments of ``make_cine_sax``; 0 is a smooth cavity / no fat layer). Each is
+#: switched off in a third of the stacks, so smooth and detailed hearts are both seen.
+PHANTOM_DETAIL_RANGES = {
+    "trabeculation_mm": (0.0, 3.5),
+    "papillary_radius_mm": (0.0, 7.0),
+    "epicardial_fat_mm": (0.0, 3.0),
+}
 
-def phantom_slices(n_stacks: int, seed: int) -> list[Slice2D]:
+
+def phantom_slices(n_stacks: int, seed: int, detail: bool = False) -> list[Slice2D]:
     """Short-axis slices of ``n_stacks`` synthetic beating-heart phantoms (ED and ES) with
     exact labels, drawn at random from :data:`PHANTOM_RANGES` (heart size and function,
     mass, noise, resolution, field of view, every tissue's intensity).
 
     They teach the network smooth-walled hearts without trabeculation, which it otherwise
     mis-reads (a network trained on ACDC alone puts a cartoon phantom's septum partly in
-    the RV). Stacks are resampled to the network's 1.5 mm and normalised like real ones.
+    the RV). With ``detail`` the hearts also get trabeculae, papillary muscles (both LV
+    cavity, as in ACDC's labels) and an epicardial fat layer drawn from
+    :data:`PHANTOM_DETAIL_RANGES`; without it they are smooth (the draws of earlier recipes
+    are unchanged). Stacks are resampled to the network's 1.5 mm and normalised like real ones.
     """
     from heartprint.phantoms._cine_sax import TISSUE_INTENSITIES, make_cine_sax
     from heartprint.segmentation._preprocess import TARGET_SPACING_MM, normalise_intensity
@@ -177,13 +189,18 @@ def phantom_slices(n_stacks: int, seed: int) -> list[Slice2D]:
         rv_edv = edv * u("rv_edv_fraction_of_lv_edv")
         dz, pix = u("slice_mm"), u("pixel_mm")
         n = int(round(u("field_of_view_mm") / pix))
-        tissues = {name: value * u("tissue_intensity_factor") for name, value in TISSUE_INTENSITIES.items()}
+        tissues = {name: value * u("tissue_intensity_factor") for name, value in TISSUE_INTENSITIES.items()
+                   if name != "lv_trabeculae"}  # trabeculae: the myocardium's signal
+        anatomy = {name: 0.0 for name in PHANTOM_DETAIL_RANGES}
+        if detail:
+            anatomy = {name: float(rng.uniform(*lim)) * float(rng.uniform() > 1 / 3)
+                       for name, lim in PHANTOM_DETAIL_RANGES.items()}
         try:
             ph = make_cine_sax(
                 n_phases=2, n_slices=int(np.ceil(110.0 / dz)) + 1, spacing=(dz, pix, pix), matrix=(n, n),
                 edv_ml=edv, esv_ml=edv * u("esv_fraction_of_edv"), lv_mass_g=u("lv_mass_g"),
                 rv_edv_ml=rv_edv, rv_esv_ml=rv_edv * u("rv_esv_fraction_of_rv_edv"),
-                noise_sd=u("noise_sd"), seed=int(rng.integers(2**31)), intensities=tissues,
+                noise_sd=u("noise_sd"), seed=int(rng.integers(2**31)), intensities=tissues, **anatomy,
             )
         except (InvalidInputError, ValueError):  # an impossible combination: draw again
             continue

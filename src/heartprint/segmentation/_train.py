@@ -60,6 +60,8 @@ class TrainConfig:
     #: training, and the share of each batch drawn from them
     phantom_stacks: int = 0
     phantom_fraction: float = 0.0
+    #: phantoms with trabeculae, papillary muscles and epicardial fat (``_datasets.PHANTOM_DETAIL_RANGES``)
+    phantom_detail: bool = False
     #: fine-tune: start from the EMA weights of this checkpoint (same architecture, or the
     #: 2-D version of a 2.5-D one: see :func:`inflate_input_channels`)
     init_from: str | None = None
@@ -362,7 +364,7 @@ def train(cfg: TrainConfig, log=print, *, stop_at: int | None = None) -> Path | 
             sb_slices = [s for s in sb_slices if s.source not in bad]
         slices += sb_slices
     if cfg.phantom_stacks:
-        slices += D.phantom_slices(cfg.phantom_stacks, cfg.seed)
+        slices += D.phantom_slices(cfg.phantom_stacks, cfg.seed, detail=cfg.phantom_detail)
     img, lab = _pad_stack(slices, context=cfg.context)
     lv_only = np.array([s.lv_only for s in slices])
     synthetic = np.array([s.synthetic for s in slices])
@@ -458,6 +460,7 @@ def train(cfg: TrainConfig, log=print, *, stop_at: int | None = None) -> Path | 
                 "stacks": cfg.phantom_stacks,
                 "slices": int(synthetic.sum()),
                 "ranges": D.PHANTOM_RANGES,
+                **({"detail_ranges": D.PHANTOM_DETAIL_RANGES} if cfg.phantom_detail else {}),
                 "batch_fraction": cfg.phantom_fraction,
             }} if cfg.phantom_stacks else {}),
         },
