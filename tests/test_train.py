@@ -201,6 +201,31 @@ def test_phantom_slices_have_exact_labels_at_the_network_spacing():
     assert np.median(lv) > 1.8 * np.median(myo)
 
 
+def test_detailed_phantom_slices_keep_trabeculae_in_the_cavity(monkeypatch):
+    """``detail=True`` draws trabeculae, papillary muscles and fat (PHANTOM_DETAIL_RANGES) and
+    passes them on; the smooth default passes zeros, so earlier recipes draw what they drew."""
+    import heartprint.phantoms._cine_sax as C
+    from heartprint.segmentation import _datasets as D
+
+    seen = []
+    real = C.make_cine_sax
+    monkeypatch.setattr(C, "make_cine_sax", lambda **kw: seen.append(kw) or real(**kw))
+    smooth = D.phantom_slices(1, seed=5)
+    detailed = D.phantom_slices(3, seed=5, detail=True)
+    assert all(seen[0][k] == 0.0 for k in D.PHANTOM_DETAIL_RANGES)
+    drawn = seen[-3:]
+    for name, (lo, hi) in D.PHANTOM_DETAIL_RANGES.items():
+        assert all(kw[name] == 0.0 or lo <= kw[name] <= hi for kw in drawn)
+    assert any(kw["trabeculation_mm"] > 0 for kw in drawn) and "lv_trabeculae" not in drawn[0]["intensities"]
+    # the LV cavity of a trabeculated heart holds dark myocardial strands; a smooth one does not
+    def dark_fraction(slices):
+        cav = np.concatenate([s.image[s.label == 1] for s in slices if (s.label == 1).sum() > 200])
+        return float(np.mean(cav < 0.6 * np.median(cav)))
+    stacks = [[s for s in detailed if s.source == f"phantom{k:03d}"] for k in range(3)]
+    trabeculated = [st for st, kw in zip(stacks, drawn) if kw["trabeculation_mm"] > 1.0 or kw["papillary_radius_mm"] > 3.0]
+    assert trabeculated and dark_fraction(trabeculated[0]) > dark_fraction(smooth) + 0.02
+
+
 def test_train_cli_reads_a_recipe_and_refuses_unknown_fields(tmp_path, capsys):
     from heartprint.cli import main
 
