@@ -201,6 +201,28 @@ def test_phantom_slices_have_exact_labels_at_the_network_spacing():
     assert np.median(lv) > 1.8 * np.median(myo)
 
 
+def test_dice_weight_scales_only_the_dice_terms():
+    import torch
+    import torch.nn.functional as F
+    from monai.losses import DiceLoss
+
+    from heartprint.segmentation._train import _loss
+
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(4, 4, 16, 16, generator=g)
+    y = torch.randint(0, 4, (4, 16, 16), generator=g)
+    lv_only = torch.tensor([False, False, True, True])
+    dice = DiceLoss(include_background=False, to_onehot_y=True, softmax=True, batch=True)
+    full = ~lv_only
+    ce = F.cross_entropy(logits[full], y[full])
+    p = torch.softmax(logits[lv_only], 1)[:, 1].clamp(1e-6, 1 - 1e-6)
+    bce = F.binary_cross_entropy(p, (y[lv_only] == 1).float())
+    # cross-entropy alone when the weight is 0; the Dice terms add linearly with it
+    assert float(_loss(logits, y, lv_only, dice, 0.0)) == pytest.approx(float(ce + 0.5 * bce), rel=1e-6)
+    l1, l2 = (float(_loss(logits, y, lv_only, dice, w)) for w in (1.0, 2.0))
+    assert l2 - l1 == pytest.approx(l1 - float(ce + 0.5 * bce), rel=1e-5) and l1 > float(ce + 0.5 * bce)
+
+
 def test_detailed_phantom_slices_keep_trabeculae_in_the_cavity(monkeypatch):
     """``detail=True`` draws trabeculae, papillary muscles and fat (PHANTOM_DETAIL_RANGES) and
     passes them on; the smooth default passes zeros, so earlier recipes draw what they drew."""

@@ -137,19 +137,37 @@ def predict_probabilities(slices: np.ndarray, *, model_path: Path | None = None,
 
 #: Margin (mm) kept round the heart found by the first pass.
 ROI_MARGIN_MM = 30.0
+#: Smallest side (pixels at 1.5 mm) of the box the network runs in when the card gives no
+#: training crop: the network must see at least the field of view it was trained on.
+DEFAULT_TRAINING_CROP_PX = 144
 
 
-def _heart_box(first_phase: np.ndarray, *, model_path: Path | None) -> tuple[slice, slice] | None:
+def _heart_box(first_phase: np.ndarray, *, model: ShippedModel) -> tuple[slice, slice] | None:
     """In-plane bounding box (pixels at 1.5 mm) of the heart in one phase, found by a quick
-    pass without test-time augmentation, with :data:`ROI_MARGIN_MM` on every side."""
-    p = predict_probabilities(first_phase, model_path=model_path, tta=False)
+    pass without test-time augmentation, with :data:`ROI_MARGIN_MM` on every side and no
+    side shorter than the network's training crop (where the image allows).
+
+    The network is not blind to what lies beyond the heart: in a tight box, zero padding
+    next to the wall moves its epicardium (a phantom's myocardium: -7 % in a box with 30 mm
+    margins, -2 % with the whole field of view), so the box is never smaller than the
+    crops it learnt from."""
+    p = predict_probabilities(first_phase, model_path=model.path, tta=False)
     heart = np.argmax(p, axis=1) > 0
     if heart.sum() < 50:
         return None
     ys, xs = np.nonzero(heart.any(axis=0))
     m = int(round(ROI_MARGIN_MM / TARGET_SPACING_MM))
+    side = int(model.card.get("config", {}).get("crop", DEFAULT_TRAINING_CROP_PX))
     h, w = heart.shape[-2:]
-    return slice(max(0, ys.min() - m), min(h, ys.max() + 1 + m)), slice(max(0, xs.min() - m), min(w, xs.max() + 1 + m))
+
+    def span(lo: int, hi: int, n: int) -> slice:
+        lo, hi = lo - m, hi + 1 + m
+        grow = max(0, side - (hi - lo))
+        lo, hi = lo - grow // 2, hi + grow - grow // 2
+        shift = max(0, -lo) - max(0, hi - n)  # slide back inside the image
+        return slice(max(0, lo + shift), min(n, hi + shift))
+
+    return span(ys.min(), ys.max(), h), span(xs.min(), xs.max(), w)
 
 
 def ensemble_members(model_path: Path | None = None) -> list[ShippedModel]:
@@ -180,7 +198,7 @@ def _predict_in_heart_box(
     box = None
     if len(phases_1p5) > 1:
         first = members[0]
-        box = _heart_box(with_context(phases_1p5[0], int(first.card.get("context", 0))), model_path=first.path)
+        box = _heart_box(with_context(phases_1p5[0], int(first.card.get("context", 0))), model=first)
         if box is not None and (box[0].stop - box[0].start) * (box[1].stop - box[1].start) > 0.7 * h * w:
             box = None
     total = None
