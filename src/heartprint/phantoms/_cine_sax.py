@@ -103,14 +103,14 @@ _TISSUE_LABEL[_T["lv_trabeculae"]] = LABELS["lv_cavity"]
 # --- endocardial and epicardial detail (defaults of make_cine_sax) -------------------------
 #: Two papillary muscles (anterolateral, posteromedial) as round columns attached to the
 #: wall between 30 % and 75 % of the base-to-apex cavity length. A 5.5 mm radius gives
-#: ~7 g together for the default heart, about 4 g/m² for a 1.9 m² patient (non-hypertrophied
-#: HCM mutation carriers 4.0 ± 0.9 g/m²: Gommans et al., Neth Heart J 2016;24:326,
-#: doi:10.1007/s12471-016-0805-y). They thicken by 15 % in radius by end-systole.
+#: 6 g together for the default heart (5.7 mL rendered), 3 g/m² for a 1.9 m² patient
+#: (non-hypertrophied HCM mutation carriers 4.0 ± 0.9 g/m²: Gommans et al., Neth Heart J
+#: 2016;24:326, doi:10.1007/s12471-016-0805-y). They thicken by 15 % in radius by end-systole.
 _PAPILLARY_ANGLES_DEG = (130.0, -110.0)   # from the septal (RV) direction
 _PAPILLARY_LEVELS = (0.30, 0.75)          # fraction of the cavity length from the base
 _PAPILLARY_ES_GROWTH = 1.15
 #: Trabeculae: 16 radial strands filling ~45 % of the layer at the compact wall, tapering to
-#: ~20 % at its inner edge; a 2.5 mm layer holds ~10 % of the default LV mass (normal
+#: ~20 % at its inner edge; a 2.5 mm layer holds 8 % of the default LV mass (9.8 mL; normal
 #: trabeculated mass is well below 20 % of the total: Jacquier et al., Eur Heart J
 #: 2010;31:1098, doi:10.1093/eurheartj/ehp595).
 _TRABECULAE_STRANDS = 16
@@ -392,8 +392,9 @@ def make_cine_sax(
         (inside the compact wall) and the mass (compact wall) do not depend on them;
         ``truth["lv_papillary_trabecular_volume_ml"]`` gives their rendered volume.
     epicardial_fat_mm
-        A layer of epicardial fat of this thickness round the whole LV free wall, besides
-        the thicker fat of the atrioventricular and interventricular grooves (0 disables).
+        A layer of epicardial fat of this thickness round the LV epicardium wherever the RV
+        does not adjoin it, besides the thicker fat of the atrioventricular and
+        interventricular grooves (0 disables).
 
     Returns
     -------
