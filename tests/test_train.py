@@ -170,6 +170,28 @@ def test_end_systolic_slices_are_weighted_with_the_edge_slices():
     assert float(w[40:80].sum() / w[:80].sum()) == pytest.approx(2 * 42 / (2 * 42 + 42), rel=1e-6)
 
 
+def test_phantom_end_systolic_weight_stays_inside_the_phantom_share():
+    """``phantom_es_weight`` shifts the phantom draws towards end-systole without changing the
+    phantoms' share or the real slices' weights; ``es_weight`` does not touch phantoms."""
+    from heartprint.segmentation._train import _Sampler
+
+    n_real, n_syn = 80, 20
+    n = n_real + n_syn
+    img, lab = np.zeros((n, 1, 32, 32), np.float32), np.zeros((n, 32, 32), np.uint8)
+    synthetic = np.r_[np.zeros(n_real, bool), np.ones(n_syn, bool)]
+    es = np.r_[np.zeros(40, bool), np.ones(40, bool), np.zeros(10, bool), np.ones(10, bool)]
+    weights = []
+    for pw in (1.0, 3.0):
+        cfg = TrainConfig(acdc_dir="-", sunnybrook_dir=None, out_dir="-", batch_size=64, crop=16,
+                          phantom_fraction=0.2, es_weight=2.0, phantom_es_weight=pw, sunnybrook_fraction=0.0)
+        weights.append(_Sampler(img, lab, np.zeros(n, bool), cfg, synthetic=synthetic, end_systole=es).full_weight)
+    for w, pw in zip(weights, (1.0, 3.0)):
+        assert float(w[n_real:].sum() / w.sum()) == pytest.approx(0.2, rel=1e-6)
+        assert float(w[90:].sum() / w[n_real:].sum()) == pytest.approx(pw / (1 + pw), rel=1e-6)
+    np.testing.assert_allclose(weights[0][:n_real].numpy(), weights[1][:n_real].numpy())
+    assert float(weights[0][80]) == float(weights[0][95])  # es_weight is for real slices only
+
+
 def test_acdc_end_systole_is_the_stack_with_the_smaller_lv(tmp_path):
     from heartprint.segmentation._datasets import load_acdc_train_slices
 

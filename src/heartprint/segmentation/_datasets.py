@@ -54,7 +54,8 @@ class Slice2D:
     #: a synthetic phantom slice (sampled at ``TrainConfig.phantom_fraction`` of each batch)
     synthetic: bool = False
     #: from the end-systolic stack of its patient (the one with the smaller labelled LV
-    #: cavity): weighted by ``TrainConfig.es_weight``
+    #: cavity; a phantom's ES phase): weighted by ``TrainConfig.es_weight`` (real slices) or
+    #: ``phantom_es_weight`` (within the phantom share)
     end_systole: bool = False
 
 
@@ -212,6 +213,7 @@ def phantom_slices(n_stacks: int, seed: int, detail: bool = False) -> list[Slice
             for z in range(im.shape[0]):
                 prev = im[z - 1] if z > 0 else np.zeros_like(im[z])
                 nxt = im[z + 1] if z + 1 < im.shape[0] else np.zeros_like(im[z])
-                out.append(Slice2D(im[z].astype(np.float32), lab[z], f"phantom{k:03d}", False, (prev, nxt), False, True))
+                out.append(Slice2D(im[z].astype(np.float32), lab[z], f"phantom{k:03d}", False, (prev, nxt), False, True,
+                                   end_systole=t == 1))
         k += 1
     return out

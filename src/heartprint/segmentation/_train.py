@@ -62,6 +62,9 @@ class TrainConfig:
     phantom_fraction: float = 0.0
     #: phantoms with trabeculae, papillary muscles and epicardial fat (``_datasets.PHANTOM_DETAIL_RANGES``)
     phantom_detail: bool = False
+    #: within the phantom share, end-systolic phantom slices are drawn this many times as
+    #: often as end-diastolic ones (the share itself stays ``phantom_fraction``)
+    phantom_es_weight: float = 1.0
     #: weight of the soft-Dice terms beside cross-entropy (0: cross-entropy alone). Soft Dice
     #: can over-segment small, uncertain structures (a volume bias: Bertels et al., Med Image
     #: Anal 2021;67, arXiv:2211.04161), such as the end-systolic cavity.
@@ -154,8 +157,8 @@ class _Sampler:
         self.sb_idx = torch.nonzero(self.lv_only).flatten()
         edge_t = torch.zeros(n, dtype=torch.bool) if edge is None else torch.from_numpy(np.asarray(edge, bool))
         self.full_weight = torch.where(edge_t[self.full_idx], float(cfg.edge_weight), 1.0)
-        if end_systole is not None and cfg.es_weight != 1.0:
-            es_t = torch.from_numpy(np.asarray(end_systole, bool))
+        es_t = torch.zeros(n, dtype=torch.bool) if end_systole is None else torch.from_numpy(np.asarray(end_systole, bool))
+        if cfg.es_weight != 1.0:
             self.full_weight = self.full_weight * torch.where(es_t[self.full_idx], float(cfg.es_weight), 1.0)
         self.weighted = cfg.edge_weight != 1.0 or cfg.es_weight != 1.0
         if not 0.0 <= cfg.phantom_fraction < 1.0:
@@ -163,9 +166,11 @@ class _Sampler:
         if synthetic is not None and np.any(synthetic) and cfg.phantom_fraction > 0:
             syn = torch.from_numpy(np.asarray(synthetic, bool))[self.full_idx]
             real_total = float(self.full_weight[~syn].sum())
-            # synthetic slices share phantom_fraction of the fully labelled draws
-            per_syn = cfg.phantom_fraction / (1 - cfg.phantom_fraction) * real_total / float(syn.sum())
-            self.full_weight = torch.where(syn, per_syn, self.full_weight)
+            # synthetic slices share phantom_fraction of the fully labelled draws, their
+            # end-systolic ones weighted by phantom_es_weight within that share
+            syn_w = torch.where(es_t[self.full_idx], float(cfg.phantom_es_weight), 1.0) * syn
+            per_syn = cfg.phantom_fraction / (1 - cfg.phantom_fraction) * real_total / float(syn_w.sum())
+            self.full_weight = torch.where(syn, per_syn * syn_w, self.full_weight)
             self.weighted = True
 
     def batch(self, gen):
