@@ -83,9 +83,9 @@ def test_supplied_labels_on_another_grid_are_refused(phantom_study):
 
 @pytest.mark.xfail(strict=True, reason=(
     "known gap (issue 3 stays open): on this phantom (trabeculae, papillary muscles, epicardial fat) the shipped "
-    "network gives LV EDV +2.0 %, ESV +7.7 %, mass +0.2 %, RV EDV +2.0 %, LVEF -2.4 pt, RVEF -0.3 pt; with a smooth "
-    "cavity +0.9 / +5.1 / -3.4 %, LVEF -1.8 pt (benchmarks/phantom_function.py): it places the end-systolic "
-    "endocardium outward (ESV +4.5 to +7.7 % on four phantoms). Strict: passes will force this marker's removal."))
+    "network gives LV EDV +0.9 %, ESV +4.2 %, mass +2.4 %, RV EDV +1.4 %, LVEF -1.4 pt, RVEF +0.1 pt; with a smooth "
+    "cavity +0.3 / +2.6 / -1.2 %, LVEF -1.0 pt (benchmarks/phantom_function.py): it places the end-systolic "
+    "endocardium outward (ESV +2.6 to +4.2 % on four phantoms). Strict: passes will force this marker's removal."))
 def test_phantom_function_within_issue_tolerances(analysed):
     """Issue 3: EDV/ESV/mass within 3 %, EF within 2 points of the analytic truth."""
     result, truth = analysed
