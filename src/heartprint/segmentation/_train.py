@@ -65,6 +65,9 @@ class TrainConfig:
     #: within the phantom share, end-systolic phantom slices are drawn this many times as
     #: often as end-diastolic ones (the share itself stays ``phantom_fraction``)
     phantom_es_weight: float = 1.0
+    #: give ``phantom_es_weight`` only to end-systolic phantom slices that hold LV cavity (the
+    #: end-systolic endocardium it is for), not to those beyond the base or apex
+    phantom_es_ventricle_only: bool = False
     #: weight of the soft-Dice terms beside cross-entropy (0: cross-entropy alone). Soft Dice
     #: can over-segment small, uncertain structures (a volume bias: Bertels et al., Med Image
     #: Anal 2021;67, arXiv:2211.04161), such as the end-systolic cavity.
@@ -168,7 +171,10 @@ class _Sampler:
             real_total = float(self.full_weight[~syn].sum())
             # synthetic slices share phantom_fraction of the fully labelled draws, their
             # end-systolic ones weighted by phantom_es_weight within that share
-            syn_w = torch.where(es_t[self.full_idx], float(cfg.phantom_es_weight), 1.0) * syn
+            es_syn = es_t[self.full_idx]
+            if cfg.phantom_es_ventricle_only:
+                es_syn = es_syn & (self.lab[self.full_idx] == LV_CAVITY).flatten(1).any(1)
+            syn_w = torch.where(es_syn, float(cfg.phantom_es_weight), 1.0) * syn
             per_syn = cfg.phantom_fraction / (1 - cfg.phantom_fraction) * real_total / float(syn_w.sum())
             self.full_weight = torch.where(syn, per_syn * syn_w, self.full_weight)
             self.weighted = True
