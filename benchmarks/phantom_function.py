@@ -7,6 +7,7 @@ Each row: DICOM written by ``heartprint.phantoms`` → ``analyze_study`` (shippe
 3 %, LVEF 2 points; RV EDV 5 %, RVEF 3 points (as in ``tests/test_pipeline.py``).
 
     .venv/bin/python benchmarks/phantom_function.py
+    .venv/bin/python benchmarks/phantom_function.py --model runs/sax/sax_unet.onnx   # a training run's model
 """
 
 from __future__ import annotations
@@ -44,9 +45,15 @@ def errors(values: dict, truth: dict) -> dict[str, tuple[float, bool]]:
     return out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     from heartprint.phantoms import write_demo_study
     from heartprint.pipeline import AnalysisOptions, analyze_study
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, help="ONNX model beside its card (default: the shipped one)")
+    args = ap.parse_args(argv)
 
     head = f"{'phantom':36s}" + "".join(f"{c:>10s}" for c, *_ in CHECKS) + "  all within"
     print(head)
@@ -56,7 +63,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "cine"
             _, truth = write_demo_study(folder, **kw)
-            res = analyze_study(folder, AnalysisOptions(interpret=False))
+            res = analyze_study(folder, AnalysisOptions(interpret=False, model_path=args.model))
             series = res.series[0]
             if series.status != "analysed":
                 print(f"{name:36s} {series.status}: {series.message}")

@@ -81,6 +81,32 @@ def test_supplied_labels_on_another_grid_are_refused(phantom_study):
     assert "do not match the series" in result.series[0].message
 
 
+def test_another_model_can_be_chosen_and_is_recorded(phantom_study, tmp_path):
+    """``AnalysisOptions.model_path`` runs a model other than the shipped one (e.g. a training
+    run's, as ``benchmarks/phantom_function.py --model`` does): a copy of the shipped model
+    under another name gives the same labels and is named by its checksum; a missing model
+    fails that series with its path, and nothing is measured."""
+    import shutil
+
+    from heartprint.segmentation._infer import card_path_for, ensemble_members
+
+    folder, _ = phantom_study
+    shipped = ensemble_members()[0]
+    if len(ensemble_members()) > 1:
+        pytest.skip("the shipped model is an ensemble; this test copies a single network")
+    copy = tmp_path / "candidate.onnx"
+    shutil.copyfile(shipped.path, copy)
+    shutil.copyfile(card_path_for(shipped.path), card_path_for(copy))
+    base = analyze_study(folder, AnalysisOptions(tta=False, interpret=False))
+    other = analyze_study(folder, AnalysisOptions(tta=False, interpret=False, model_path=copy))
+    assert other.series[0].status == "analysed", other.series[0].message
+    assert other.series[0].result["segmentation"]["model_sha256"] == shipped.sha256
+    np.testing.assert_array_equal(other.series[0].labels.array, base.series[0].labels.array)
+    missing = analyze_study(folder, AnalysisOptions(tta=False, interpret=False, model_path=tmp_path / "none.onnx"))
+    assert missing.series[0].status == "failed" and "none.onnx" in missing.series[0].message
+    assert not missing.series[0].result
+
+
 @pytest.mark.xfail(strict=True, reason=(
     "known gap (issue 3 stays open): on this phantom (trabeculae, papillary muscles, epicardial fat) the shipped "
     "network gives LV EDV +0.9 %, ESV +4.2 %, mass +2.4 %, RV EDV +1.4 %, LVEF -1.4 pt, RVEF +0.1 pt; with a smooth "

@@ -12,7 +12,7 @@ pytest.importorskip("monai")
 h5py = pytest.importorskip("h5py")
 
 from heartprint.errors import InvalidInputError  # noqa: E402
-from heartprint.labels import LV_CAVITY  # noqa: E402
+from heartprint.labels import LV_CAVITY, RV_CAVITY  # noqa: E402
 from heartprint.segmentation._train import TrainConfig, export_checkpoint, train  # noqa: E402
 
 
@@ -202,7 +202,7 @@ def test_phantom_end_systolic_weight_can_skip_slices_without_lv():
     n = n_real + n_syn
     img, lab = np.zeros((n, 1, 32, 32), np.float32), np.zeros((n, 32, 32), np.uint8)
     lab[:, 10:20, 10:20] = LV_CAVITY
-    lab[-4:] = 3  # four end-systolic phantom slices with RV-like blood but no LV cavity
+    lab[-4:] = RV_CAVITY  # four end-systolic phantom slices with blood but no LV cavity
     synthetic = np.r_[np.zeros(n_real, bool), np.ones(n_syn, bool)]
     es = np.r_[np.zeros(20, bool), np.ones(20, bool), np.zeros(10, bool), np.ones(10, bool)]
     w = {}

@@ -41,6 +41,9 @@ class AnalysisOptions:
     #: label maps supplied by the user (e.g. from other software), series UID → Image on the
     #: series' grid in heartprint labels; used instead of the shipped network for that series
     labels: Mapping[str, Image] | None = None
+    #: segmentation model (an ``.onnx`` beside its ``.card.json``, e.g. a training run's) used
+    #: instead of the shipped one; its card is checked as the shipped one's is
+    model_path: Path | None = None
 
 
 @dataclass
@@ -135,8 +138,8 @@ def _analyse_cine_sax(image: Image, options: AnalysisOptions, context: dict[str,
         labels = _check_supplied_labels(supplied, image)
         segmentation = {"model": "supplied by the user", "model_sha256": None}
     else:
-        labels = segment_cine(image, tta=options.tta)
-        main, *others = ensemble_members()
+        labels = segment_cine(image, tta=options.tta, model_path=options.model_path)
+        main, *others = ensemble_members(options.model_path)
         card = main.card
         segmentation = {
             "model": card.get("name"),

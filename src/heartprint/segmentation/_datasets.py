@@ -213,7 +213,7 @@ def phantom_slices(n_stacks: int, seed: int, detail: bool = False) -> list[Slice
             for z in range(im.shape[0]):
                 prev = im[z - 1] if z > 0 else np.zeros_like(im[z])
                 nxt = im[z + 1] if z + 1 < im.shape[0] else np.zeros_like(im[z])
-                out.append(Slice2D(im[z].astype(np.float32), lab[z], f"phantom{k:03d}", False, (prev, nxt), False, True,
-                                   end_systole=t == 1))
+                out.append(Slice2D(im[z].astype(np.float32), lab[z], f"phantom{k:03d}", False, (prev, nxt),
+                                   edge=False, synthetic=True, end_systole=t == 1))
         k += 1
     return out
