@@ -218,6 +218,33 @@ def test_phantom_end_systolic_weight_can_skip_slices_without_lv():
     assert float(w[True][n_real + 10]) == pytest.approx(4 * float(w[True][n_real]))  # ES with LV: x4
 
 
+def test_phantom_slices_without_lv_can_be_left_out():
+    """With ``phantom_ventricle_only`` no phantom slice without LV cavity is drawn; the other
+    phantom slices keep the whole phantom share in their old proportions, real slices are
+    untouched."""
+    from heartprint.segmentation._train import _Sampler
+
+    n_real, n_syn = 40, 20
+    n = n_real + n_syn
+    img, lab = np.zeros((n, 1, 32, 32), np.float32), np.zeros((n, 32, 32), np.uint8)
+    lab[:, 10:20, 10:20] = LV_CAVITY
+    lab[-4:] = RV_CAVITY  # four end-systolic phantom slices with blood but no LV cavity
+    lab[n_real] = 0  # and one end-diastolic phantom slice of background alone
+    synthetic = np.r_[np.zeros(n_real, bool), np.ones(n_syn, bool)]
+    es = np.r_[np.zeros(20, bool), np.ones(20, bool), np.zeros(10, bool), np.ones(10, bool)]
+    w = {}
+    for only in (False, True):
+        cfg = TrainConfig(acdc_dir="-", sunnybrook_dir=None, out_dir="-", batch_size=64, crop=16, phantom_fraction=0.2,
+                          phantom_es_weight=4.0, phantom_ventricle_only=only, sunnybrook_fraction=0.0)
+        w[only] = _Sampler(img, lab, np.zeros(n, bool), cfg, synthetic=synthetic, end_systole=es).full_weight
+    for ww in w.values():
+        assert float(ww[n_real:].sum() / ww.sum()) == pytest.approx(0.2, rel=1e-6)
+    np.testing.assert_allclose(w[False][:n_real].numpy(), w[True][:n_real].numpy())
+    assert float(w[False][-1]) > 0 and float(w[False][n_real]) > 0
+    assert float(w[True][-1]) == 0.0 and float(w[True][n_real]) == 0.0  # no LV cavity: never drawn
+    assert float(w[True][n_real + 10]) == pytest.approx(4 * float(w[True][n_real + 1]))  # ES with LV still x4
+
+
 def test_acdc_end_systole_is_the_stack_with_the_smaller_lv(tmp_path):
     from heartprint.segmentation._datasets import load_acdc_train_slices
 

@@ -68,6 +68,10 @@ class TrainConfig:
     #: give ``phantom_es_weight`` only to end-systolic phantom slices that hold LV cavity (the
     #: end-systolic endocardium it is for), not to those beyond the base or apex
     phantom_es_ventricle_only: bool = False
+    #: draw no phantom slice that holds no LV cavity (beyond the base the phantom labels its
+    #: outflow tract and atria background, where ACDC's basal convention says LV when the
+    #: outflow is ringed by myocardium); the share stays ``phantom_fraction``
+    phantom_ventricle_only: bool = False
     #: weight of the soft-Dice terms beside cross-entropy (0: cross-entropy alone). Soft Dice
     #: can over-segment small, uncertain structures (a volume bias: Bertels et al., Med Image
     #: Anal 2021;67, arXiv:2211.04161), such as the end-systolic cavity.
@@ -175,6 +179,8 @@ class _Sampler:
             if cfg.phantom_es_ventricle_only:
                 es_syn = es_syn & (self.lab[self.full_idx] == LV_CAVITY).flatten(1).any(1)
             syn_w = torch.where(es_syn, float(cfg.phantom_es_weight), 1.0) * syn
+            if cfg.phantom_ventricle_only:
+                syn_w = syn_w * (self.lab[self.full_idx] == LV_CAVITY).flatten(1).any(1)
             per_syn = cfg.phantom_fraction / (1 - cfg.phantom_fraction) * real_total / float(syn_w.sum())
             self.full_weight = torch.where(syn, per_syn * syn_w, self.full_weight)
             self.weighted = True
