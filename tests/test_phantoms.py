@@ -14,6 +14,7 @@ from scipy import ndimage
 from heartprint.errors import InvalidInputError
 
 from heartprint.phantoms import (
+    FOUNDATION_HEART,
     LABELS,
     MYOCARDIAL_DENSITY_G_PER_ML,
     make_cine_sax,
@@ -216,13 +217,10 @@ def test_tissue_intensities_can_be_replaced():
         make_cine_sax(**kw, intensities={"heart_muscle": 1.0})
 
 
-SMOOTH = {"trabeculation_mm": 0.0, "papillary_radius_mm": 0.0, "epicardial_fat_mm": 0.0}
-
-
 def test_endocardial_detail_is_cavity_and_leaves_the_truth_alone(phantom):
     """Trabeculae and papillary muscles change the image, not the labels or the analytic
     answers: they are LV cavity by convention (ACDC; one of SCMR's two)."""
-    smooth = make_cine_sax(n_phases=5, matrix=(128, 128), noise_sd=20.0, seed=3, **SMOOTH)
+    smooth = make_cine_sax(n_phases=5, matrix=(128, 128), noise_sd=20.0, seed=3, **FOUNDATION_HEART)
     np.testing.assert_array_equal(phantom.labels, smooth.labels)
     for key in ("lv_edv_ml", "lv_esv_ml", "lv_mass_g", "rv_edv_ml"):
         assert phantom.truth[key] == smooth.truth[key]
@@ -255,7 +253,7 @@ def test_papillary_muscles_alone_have_the_expected_volume():
     assert v6 / v4 == pytest.approx((6.0 / 4.0) ** 2, rel=0.15)
 
 
-@pytest.mark.parametrize("key", list(SMOOTH))
+@pytest.mark.parametrize("key", list(FOUNDATION_HEART))
 def test_detail_out_of_range_is_refused(key):
     with pytest.raises(InvalidInputError, match=key):
         make_cine_sax(n_phases=2, n_slices=3, matrix=(32, 32), spacing=(8, 4, 4), **{key: -1.0})

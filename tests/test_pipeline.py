@@ -10,7 +10,7 @@ import pytest
 from heartprint.cli import main
 from heartprint.errors import InvalidInputError
 from heartprint.io import read_nifti
-from heartprint.phantoms import write_demo_study
+from heartprint.phantoms import FOUNDATION_HEART, write_demo_study
 from heartprint.pipeline import AnalysisOptions, analyze_study
 
 
@@ -105,12 +105,6 @@ def test_another_model_can_be_chosen_and_is_recorded(phantom_study, tmp_path):
     missing = analyze_study(folder, AnalysisOptions(tta=False, interpret=False, model_path=tmp_path / "none.onnx"))
     assert missing.series[0].status == "failed" and "none.onnx" in missing.series[0].message
     assert not missing.series[0].result
-
-
-#: The foundation's cine phantom (issue 2: "a beating LV (ellipsoidal shells) and RV with
-#: analytically known volumes"): smooth-walled cavities, no epicardial fat. Issue 3's check is
-#: stated on it; the demo heart adds trabeculae, papillary muscles and fat on top.
-FOUNDATION_HEART = {"trabeculation_mm": 0.0, "papillary_radius_mm": 0.0, "epicardial_fat_mm": 0.0}
 
 
 @pytest.mark.parametrize("heart", [

@@ -2,7 +2,7 @@
 
 Public API
 ----------
-make_cine_sax
+make_cine_sax, FOUNDATION_HEART
     A beating-heart cine short-axis bSSFP stack (:class:`CinePhantom`): image, label maps
     and analytic truth (volumes, mass, EF, wall thickness, RV insertion points, axes).
 write_cine_sax_dicom
@@ -19,6 +19,7 @@ truncated_ellipsoid_volume_mm3
 
 from heartprint.phantoms._calcium import CalciumPhantom, make_calcium_phantom, write_calcium_dicom
 from heartprint.phantoms._cine_sax import (
+    FOUNDATION_HEART,
     LABELS,
     MYOCARDIAL_DENSITY_G_PER_ML,
     CinePhantom,
@@ -38,6 +39,7 @@ __all__ = [
     "make_t2star_series",
     "write_tissue_dicom",
     "CalciumPhantom", "make_calcium_phantom", "write_calcium_dicom",  # QRM-like calcium phantom (CT)
+    "FOUNDATION_HEART",
     "LABELS",
     "MYOCARDIAL_DENSITY_G_PER_ML",
     "CinePhantom",

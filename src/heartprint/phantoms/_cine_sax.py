@@ -58,6 +58,11 @@ MYOCARDIAL_DENSITY_G_PER_ML = 1.05
 #: heartprint label convention (DESIGN.md).
 LABELS = {"background": 0, "lv_cavity": 1, "lv_myocardium": 2, "rv_cavity": 3}
 
+#: Keyword arguments of :func:`make_cine_sax` for the foundation's heart (issue 2: LV of
+#: ellipsoidal shells and RV, smooth cavities, no epicardial fat), on which issue 3 states its
+#: whole-pipeline check; the defaults add trabeculae, papillary muscles and fat.
+FOUNDATION_HEART = {"trabeculation_mm": 0.0, "papillary_radius_mm": 0.0, "epicardial_fat_mm": 0.0}
+
 _MM3_PER_ML = 1000.0
 
 # --- fixed anatomy (mm) ------------------------------------------------------------------
