@@ -192,57 +192,58 @@ def test_phantom_end_systolic_weight_stays_inside_the_phantom_share():
     assert float(weights[0][80]) == float(weights[0][95])  # es_weight is for real slices only
 
 
+N_REAL, N_SYN = 40, 20
+
+
+def _phantom_labels() -> np.ndarray:
+    """Labels of 40 real then 20 phantom slices (real and phantom each: ED then ES halves), all
+    with an LV cavity except the last four end-systolic phantom slices (blood, no LV)."""
+    lab = np.zeros((N_REAL + N_SYN, 32, 32), np.uint8)
+    lab[:, 10:20, 10:20] = LV_CAVITY
+    lab[-4:] = RV_CAVITY
+    return lab
+
+
+def _sampler_weights(lab: np.ndarray, **cfg) -> dict:
+    """Sampling weights of those slices with the flag ``cfg`` names off (False) and on (True)."""
+    from heartprint.segmentation._train import _Sampler
+
+    (flag,) = cfg
+    n = N_REAL + N_SYN
+    img = np.zeros((n, 1, 32, 32), np.float32)
+    synthetic = np.r_[np.zeros(N_REAL, bool), np.ones(N_SYN, bool)]
+    es = np.r_[np.zeros(20, bool), np.ones(20, bool), np.zeros(10, bool), np.ones(10, bool)]
+    w = {}
+    for on in (False, True):
+        c = TrainConfig(acdc_dir="-", sunnybrook_dir=None, out_dir="-", batch_size=64, crop=16, phantom_fraction=0.2,
+                        phantom_es_weight=4.0, sunnybrook_fraction=0.0, **{flag: on})
+        w[on] = _Sampler(img, lab, np.zeros(n, bool), c, synthetic=synthetic, end_systole=es).full_weight
+    for ww in w.values():  # the phantom share and the real slices' weights never change
+        assert float(ww[N_REAL:].sum() / ww.sum()) == pytest.approx(0.2, rel=1e-6)
+    np.testing.assert_allclose(w[False][:N_REAL].numpy(), w[True][:N_REAL].numpy())
+    return w
+
+
 def test_phantom_end_systolic_weight_can_skip_slices_without_lv():
     """With ``phantom_es_ventricle_only`` the end-systolic phantom slices beyond the base or
     apex (no LV cavity) are drawn as often as end-diastolic ones; the phantom share and the
     real slices' weights are unchanged, and the default keeps the earlier draws."""
-    from heartprint.segmentation._train import _Sampler
-
-    n_real, n_syn = 40, 20
-    n = n_real + n_syn
-    img, lab = np.zeros((n, 1, 32, 32), np.float32), np.zeros((n, 32, 32), np.uint8)
-    lab[:, 10:20, 10:20] = LV_CAVITY
-    lab[-4:] = RV_CAVITY  # four end-systolic phantom slices with blood but no LV cavity
-    synthetic = np.r_[np.zeros(n_real, bool), np.ones(n_syn, bool)]
-    es = np.r_[np.zeros(20, bool), np.ones(20, bool), np.zeros(10, bool), np.ones(10, bool)]
-    w = {}
-    for only in (False, True):
-        cfg = TrainConfig(acdc_dir="-", sunnybrook_dir=None, out_dir="-", batch_size=64, crop=16, phantom_fraction=0.2,
-                          phantom_es_weight=4.0, phantom_es_ventricle_only=only, sunnybrook_fraction=0.0)
-        w[only] = _Sampler(img, lab, np.zeros(n, bool), cfg, synthetic=synthetic, end_systole=es).full_weight
-    for ww in w.values():
-        assert float(ww[n_real:].sum() / ww.sum()) == pytest.approx(0.2, rel=1e-6)
-    np.testing.assert_allclose(w[False][:n_real].numpy(), w[True][:n_real].numpy())
-    assert float(w[False][-1]) == pytest.approx(4 * float(w[False][n_real]))  # the default: every ES slice x4
-    assert float(w[True][-1]) == pytest.approx(float(w[True][n_real]))  # no LV: weighted as end-diastole
-    assert float(w[True][n_real + 10]) == pytest.approx(4 * float(w[True][n_real]))  # ES with LV: x4
+    w = _sampler_weights(_phantom_labels(), phantom_es_ventricle_only=True)
+    assert float(w[False][-1]) == pytest.approx(4 * float(w[False][N_REAL]))  # the default: every ES slice x4
+    assert float(w[True][-1]) == pytest.approx(float(w[True][N_REAL]))  # no LV: weighted as end-diastole
+    assert float(w[True][N_REAL + 10]) == pytest.approx(4 * float(w[True][N_REAL]))  # ES with LV: x4
 
 
 def test_phantom_slices_without_lv_can_be_left_out():
     """With ``phantom_ventricle_only`` no phantom slice without LV cavity is drawn; the other
     phantom slices keep the whole phantom share in their old proportions, real slices are
     untouched."""
-    from heartprint.segmentation._train import _Sampler
-
-    n_real, n_syn = 40, 20
-    n = n_real + n_syn
-    img, lab = np.zeros((n, 1, 32, 32), np.float32), np.zeros((n, 32, 32), np.uint8)
-    lab[:, 10:20, 10:20] = LV_CAVITY
-    lab[-4:] = RV_CAVITY  # four end-systolic phantom slices with blood but no LV cavity
-    lab[n_real] = 0  # and one end-diastolic phantom slice of background alone
-    synthetic = np.r_[np.zeros(n_real, bool), np.ones(n_syn, bool)]
-    es = np.r_[np.zeros(20, bool), np.ones(20, bool), np.zeros(10, bool), np.ones(10, bool)]
-    w = {}
-    for only in (False, True):
-        cfg = TrainConfig(acdc_dir="-", sunnybrook_dir=None, out_dir="-", batch_size=64, crop=16, phantom_fraction=0.2,
-                          phantom_es_weight=4.0, phantom_ventricle_only=only, sunnybrook_fraction=0.0)
-        w[only] = _Sampler(img, lab, np.zeros(n, bool), cfg, synthetic=synthetic, end_systole=es).full_weight
-    for ww in w.values():
-        assert float(ww[n_real:].sum() / ww.sum()) == pytest.approx(0.2, rel=1e-6)
-    np.testing.assert_allclose(w[False][:n_real].numpy(), w[True][:n_real].numpy())
-    assert float(w[False][-1]) > 0 and float(w[False][n_real]) > 0
-    assert float(w[True][-1]) == 0.0 and float(w[True][n_real]) == 0.0  # no LV cavity: never drawn
-    assert float(w[True][n_real + 10]) == pytest.approx(4 * float(w[True][n_real + 1]))  # ES with LV still x4
+    lab = _phantom_labels()
+    lab[N_REAL] = 0  # and one end-diastolic phantom slice of background alone
+    w = _sampler_weights(lab, phantom_ventricle_only=True)
+    assert float(w[False][-1]) > 0 and float(w[False][N_REAL]) > 0
+    assert float(w[True][-1]) == 0.0 and float(w[True][N_REAL]) == 0.0  # no LV cavity: never drawn
+    assert float(w[True][N_REAL + 10]) == pytest.approx(4 * float(w[True][N_REAL + 1]))  # ES with LV still x4
 
 
 def test_acdc_end_systole_is_the_stack_with_the_smaller_lv(tmp_path):
