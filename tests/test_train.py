@@ -244,6 +244,10 @@ def test_phantom_slices_without_lv_can_be_left_out():
     assert float(w[False][-1]) > 0 and float(w[False][N_REAL]) > 0
     assert float(w[True][-1]) == 0.0 and float(w[True][N_REAL]) == 0.0  # no LV cavity: never drawn
     assert float(w[True][N_REAL + 10]) == pytest.approx(4 * float(w[True][N_REAL + 1]))  # ES with LV still x4
+    no_lv = _phantom_labels()
+    no_lv[N_REAL:] = RV_CAVITY
+    with pytest.raises(InvalidInputError, match="none of the 20 phantom slices holds LV cavity"):
+        _sampler_weights(no_lv, phantom_ventricle_only=True)
 
 
 def test_acdc_end_systole_is_the_stack_with_the_smaller_lv(tmp_path):

@@ -176,12 +176,17 @@ class _Sampler:
             # synthetic slices share phantom_fraction of the fully labelled draws, their
             # end-systolic ones weighted by phantom_es_weight within that share
             es_syn = es_t[self.full_idx]
-            has_lv = (self.lab[self.full_idx] == LV_CAVITY).flatten(1).any(1)
+            if cfg.phantom_es_ventricle_only or cfg.phantom_ventricle_only:  # scans every label map: only when asked
+                has_lv = (self.lab[self.full_idx] == LV_CAVITY).flatten(1).any(1)
             if cfg.phantom_es_ventricle_only:
                 es_syn = es_syn & has_lv
             syn_w = torch.where(es_syn, float(cfg.phantom_es_weight), 1.0) * syn
             if cfg.phantom_ventricle_only:
                 syn_w = syn_w * has_lv
+            if float(syn_w.sum()) == 0.0:
+                raise InvalidInputError(
+                    f"phantom_ventricle_only=True: none of the {int(syn.sum())} phantom slices holds LV cavity "
+                    f"(label {LV_CAVITY}); expected phantom stacks through the ventricles")
             per_syn = cfg.phantom_fraction / (1 - cfg.phantom_fraction) * real_total / float(syn_w.sum())
             self.full_weight = torch.where(syn, per_syn * syn_w, self.full_weight)
             self.weighted = True
