@@ -6,7 +6,8 @@ import pytest
 from heartprint.errors import InvalidInputError
 from heartprint.phenotype import Phenotype
 
-ANALYSIS = {  # shape of the measurements.json written by `heartprint analyze`
+ANALYSIS = {  # shape of the measurements.json written by heartprint 0.1 (study/1: results under "result";
+    # the analysers stamp each measurement with its modality)
     "schema": "heartprint.study/1",
     "series": [
         {"series_uid": "1.2.3", "kind": "cine_sax", "status": "analysed",
@@ -14,7 +15,7 @@ ANALYSIS = {  # shape of the measurements.json written by `heartprint analyze`
              {"code": "lv_edv", "name": "LV end-diastolic volume", "value": 160.0, "unit": "mL", "method": "discs",
               "source": "1.2.3", "reference": "", "phase": "ED"},
              {"code": "lv_ef", "name": "LV ejection fraction", "value": 58.0, "unit": "%", "method": "x", "source": "1.2.3",
-              "reference": ""},
+              "reference": "", "modality": "MR"},
              {"code": "lv_wall_thickness", "name": "LV wall thickness", "value": 9.5, "unit": "mm", "segment": 3,
               "method": "rays", "source": "1.2.3", "reference": ""}]}},
         {"series_uid": "9.9", "kind": "cine_sax", "status": "analysed",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,7 +29,7 @@ def analysed(phantom_study):
 
 
 def _values(series):
-    return {m["code"]: m["value"] for m in series.result["measurements"] if m.get("segment") is None}
+    return series.global_values()
 
 
 def _assert_function_matches(v, truth, *, volume_rel, ef_abs, rv_volume_rel, rv_ef_abs):
@@ -50,7 +51,7 @@ def test_phantom_is_found_and_analysed(analysed):
     assert series.labels.array.shape[0] == len(truth["frame_times_ms"])
     from heartprint.segmentation._infer import ensemble_members
 
-    seg = series.result["segmentation"]
+    seg = series.model
     main, *others = ensemble_members()
     assert seg["model_sha256"] == main.sha256
     assert seg["ensemble"] == [{"file": m.path.name, "sha256": m.sha256} for m in others]
@@ -67,7 +68,7 @@ def test_phantom_chain_with_supplied_labels_is_exact(phantom_study):
     image = load(folder)
     labels = image.with_array(ph.labels)
     result = analyze_study(folder, AnalysisOptions(labels={truth["series_uid"]: labels}, interpret=False))
-    assert result.series[0].result["segmentation"]["model"] == "supplied by the user"
+    assert result.series[0].model["model"] == "supplied by the user"
     _assert_function_matches(_values(result.series[0]), truth, volume_rel=0.015, ef_abs=0.5, rv_volume_rel=0.015, rv_ef_abs=0.5)
 
 
@@ -100,11 +101,11 @@ def test_another_model_can_be_chosen_and_is_recorded(phantom_study, tmp_path):
     base = analyze_study(folder, AnalysisOptions(tta=False, interpret=False))
     other = analyze_study(folder, AnalysisOptions(tta=False, interpret=False, model_path=copy))
     assert other.series[0].status == "analysed", other.series[0].message
-    assert other.series[0].result["segmentation"]["model_sha256"] == shipped.sha256
+    assert other.series[0].model["model_sha256"] == shipped.sha256
     np.testing.assert_array_equal(other.series[0].labels.array, base.series[0].labels.array)
     missing = analyze_study(folder, AnalysisOptions(tta=False, interpret=False, model_path=tmp_path / "none.onnx"))
     assert missing.series[0].status == "failed" and "none.onnx" in missing.series[0].message
-    assert not missing.series[0].result
+    assert not missing.series[0].measurements and missing.series[0].model is None
 
 
 @pytest.mark.parametrize("heart", [
@@ -144,16 +145,18 @@ def test_analyze_cli_writes_json_and_labels(phantom_study, tmp_path, capsys):
     bad.mkdir()
     (bad / "notes.txt").write_text("not DICOM")
     code = main(["analyze", str(folder), str(bad), "--out", str(tmp_path / "out"), "--no-tta"])
-    assert code == 2  # one study of the batch failed, and the batch went on
+    assert code != 0  # one study of the batch failed, and the batch went on
     batch = json.loads((tmp_path / "out" / "batch.json").read_text())
     assert [s["status"] for s in batch["studies"]] == ["ok", "failed"]
     assert "not-a-study" in batch["studies"][1]["error"]
-    doc = json.loads((tmp_path / "out" / "dicom" / "measurements.json").read_text())
-    assert "research" in doc["disclaimer"]
+    written = Path(batch["studies"][0]["output"])
+    assert written.parent == tmp_path / "out"
+    doc = json.loads((written / "measurements.json").read_text())
+    assert "research" in doc["disclaimer"] and doc["schema"] == "heartprint.study/2"
     series = doc["series"][0]
-    units = {m["code"]: m["unit"] for m in series["result"]["measurements"]}
+    units = {m["code"]: m["unit"] for m in series["measurements"]}
     assert units["lv_edv"] == "mL" and units["lv_ef"] == "%" and units["lv_mass"] == "g"
-    labels = read_nifti(tmp_path / "out" / "dicom" / "labels" / f"{truth['series_uid']}.nii.gz")
+    labels = read_nifti(written / "labels" / f"{truth['series_uid']}.nii.gz")
     assert labels.array.shape[0] == len(truth["frame_times_ms"])
     assert set(np.unique(labels.array)) <= {0, 1, 2, 3}
     out = capsys.readouterr()

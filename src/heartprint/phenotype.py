@@ -3,6 +3,7 @@
 A :class:`Phenotype` is what ``clinical`` reads. It is built
 
 * from JSON (:meth:`Phenotype.from_dict` / :meth:`Phenotype.from_json`; schema below),
+* from a typed :class:`heartprint.results.StudyResult` (:meth:`Phenotype.from_study_result`),
 * from heartprint analysis results (the ``measurements.json`` written by
   ``heartprint analyze``: ``{"series": [{"kind": "cine_sax", "result": {"measurements": [...]}}]}``),
 * by merging several of them (:meth:`Phenotype.merge`): every measurement is kept in
@@ -61,9 +62,6 @@ __all__ = ["PatientFacts", "Phenotype", "RiskFactors", "PHENOTYPE_SCHEMA"]
 
 PHENOTYPE_SCHEMA = "heartprint.phenotype/1"
 
-#: Kinds of analysed series and the modality their measurements came from.
-_KIND_MODALITY = {"cine_sax": "MR", "lge": "MR", "t1_map": "MR", "t2_map": "MR", "t2star": "MR",
-                  "cta": "CT", "cac": "CT", "spect": "NM", "pet": "PT", "echo": "US"}
 
 
 class RiskFactors(BaseModel):
@@ -174,7 +172,7 @@ class Phenotype:
         """Build from the JSON schema in the module docstring (or an analysis document)."""
         if not isinstance(doc, dict):
             raise InvalidInputError(f"phenotype input: expected a JSON object, got {type(doc).__name__}")
-        if "series" in doc and "patient" not in doc:
+        if "series" in doc and ("patient" not in doc or str(doc.get("schema", "")).startswith("heartprint.study/")):
             return cls.from_analysis(doc)
         unknown = set(doc) - {"schema", "patient", "labs", "measurements", "studies", "disclaimer", "description"}
         if unknown:
@@ -207,17 +205,32 @@ class Phenotype:
     def from_analysis(cls, doc: dict[str, Any], *, time: datetime | None = None, modality: str | None = None) -> "Phenotype":
         """Measurements from a ``heartprint analyze`` document (``measurements.json``).
 
-        Series whose QC status is ``error`` are skipped and said so in :attr:`notes`.
+        Series whose QC status is ``error`` are skipped and said so in :attr:`notes`. A
+        ``heartprint.study/2`` document also gives the patient's sex, age, height and weight, and
+        its study date times the measurements.
         """
         ph = cls()
+        patient = doc.get("patient") if isinstance(doc.get("patient"), dict) else None
+        if patient is not None:
+            study_date = (doc.get("study") or {}).get("date")
+            if time is None and study_date:
+                time = _parse_time(study_date, "study.date")
+            facts: dict[str, Any] = {}
+            for key, name, unit in (("sex", "sex", None), ("age_years", "age", None), ("height_cm", "height", "cm"),
+                                    ("weight_kg", "weight", "kg")):
+                v = (patient.get(key) or {}).get("value") if isinstance(patient.get(key), dict) else None
+                if v is not None and not (key == "sex" and v not in ("male", "female")):
+                    facts[name] = {"value": v, "unit": unit} if unit else v
+            if facts:
+                ph = ph.merge(cls.from_dict({"patient": facts}))
         for s in doc.get("series") or []:
-            res = s.get("result") or {}
+            res = s.get("result") or s  # heartprint.study/1 kept results under "result"
             if not res.get("measurements"):
                 continue
             if res.get("qc_status") == "error":
                 ph.notes.append(f"series {s.get('series_uid')} ({s.get('kind')}): QC error, measurements not used")
                 continue
-            mod = modality or _KIND_MODALITY.get(str(s.get("kind")))
+            mod = modality
             for i, raw in enumerate(res["measurements"]):
                 raw = dict(raw)
                 raw.setdefault("source", s.get("series_uid"))
@@ -226,6 +239,23 @@ class Phenotype:
                 if time is not None:
                     raw.setdefault("time", time)
                 ph.history.append(_measurement(raw, f"series {s.get('series_uid')} measurements[{i}]", trusted=True))
+        return ph
+
+    @classmethod
+    def from_study_result(cls, result: Any) -> "Phenotype":
+        """The measurements of a typed :class:`heartprint.results.StudyResult` (no JSON round trip),
+        timed at the study date. Series whose QC status is ``error`` are skipped and said so."""
+        ph = cls()
+        when = None if result.study.date is None else datetime(result.study.date.year, result.study.date.month,
+                                                               result.study.date.day)
+        for s in result.analysed():
+            if not s.measurements:
+                continue
+            if s.qc_status == "error":
+                ph.notes.append(f"{s.kind} series {s.series_uid}: a quality-control error, so its measurements were not used")
+                continue
+            for m in s.measurements:
+                ph.history.append(m if when is None or m.time is not None else m.model_copy(update={"time": when}))
         return ph
 
     def merge(self, *others: "Phenotype") -> "Phenotype":

@@ -1,270 +1,428 @@
-"""The one path a study takes: scan and classify series → analyse each by kind → results.
+"""The one path a study takes: scan → group by patient and study → analyse each series by its
+modality's analyser → phenotype → interpretation. Everything stays typed
+(:mod:`heartprint.results`); JSON is made only by the outputs.
 
-The CLI, the service and cohort runs all call :func:`analyze_study`; none re-implements it.
-A series whose analysis fails is recorded with its error and the study goes on; a study
-that cannot be read at all raises a :class:`~heartprint.errors.HeartprintError`.
+The CLI, the demo, and later the service and cohort runs call :func:`analyze` (every patient
+and study under a path) or :func:`analyze_study` (exactly one study); none re-implements it.
 
-Only the cine short-axis analyser exists so far; other kinds are listed as "not analysed"
-with the reason, so nothing is dropped silently. New analysers register in
-:data:`ANALYSERS` (kind → function ``(image, options) -> SeriesAnalysis``).
+Adding a modality: write its package with an ``ANALYSERS`` tuple of
+:class:`~heartprint.results.Analyser` and add the package's name to :data:`MODALITY_PACKAGES`.
+Analysers run in the order their ``needs`` impose (a kind's analyser runs after the analysers
+of the kinds it needs). A series whose analysis fails is recorded with its error and the study
+goes on; series of a kind with no analyser are listed as ``not_analysed``.
 """
 
 from __future__ import annotations
 
+import importlib
+import math
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
-import numpy as np
-
-from heartprint import DISCLAIMER, __version__
 from heartprint.errors import HeartprintError, InvalidInputError, SkippedFileWarning
 from heartprint.image import Image
+from heartprint.results import (
+    AnalysisContext, Analyser, PatientIdentity, Provenanced, SeriesResult, StudyInfo, StudyResult,
+)
 
-__all__ = ["AnalysisOptions", "SeriesAnalysis", "StudyResult", "analyze_study", "analyze_image", "interpret_study", "ANALYSERS"]
+__all__ = [
+    "MODALITY_PACKAGES", "AnalysisOptions", "analysers", "analyser_for", "analyze", "analyze_image", "analyze_study",
+    "interpret_study", "patient_identity",
+]
+
+#: The modality packages whose ``ANALYSERS`` the pipeline runs. A new modality adds one line here.
+MODALITY_PACKAGES: tuple[str, ...] = (
+    "heartprint.cmr",
+    "heartprint.ct",
+)
+
+#: Progress callback: ``progress(stage, **info)``; stages ``found``, ``loaded``, ``segmented``,
+#: ``analysed``, ``interpreted`` (``written`` is sent by the output writer's caller).
+Progress = Callable[..., None]
+
+_SEXES = {"male", "female", "other"}
+
+
+def _check_range(name: str, value: float | None, lo: float, hi: float, unit: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name}={value!r}: expected a number in {unit}") from None
+    if not math.isfinite(v) or not lo <= v <= hi:
+        raise InvalidInputError(f"{name}={value!r}: expected {lo:g}–{hi:g} {unit}")
+    return v
 
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """Per-run options. ``height_cm``/``weight_kg`` override the DICOM (0010,1020)/(0010,1030)."""
+    """Per-run options, validated when made (a bad value fails before any work starts).
+
+    ``height_cm``, ``weight_kg``, ``sex`` and ``age_years`` override what the DICOM headers say
+    ((0010,1020), (0010,1030), (0010,0040), (0010,1010)); the outputs say where each came from
+    (``facts_source``, e.g. ``"command line"``).
+    """
 
     height_cm: float | None = None
     weight_kg: float | None = None
+    sex: str | None = None
+    age_years: float | None = None
     kind_overrides: Mapping[str, str] | None = None
     tta: bool = True
-    #: run the guideline rules on the study's measurements (``clinical.interpret``)
+    #: run the guideline rules on each study's measurements (``clinical.interpret``)
     interpret: bool = True
     #: patient facts for the interpretation, in the ``heartprint.phenotype/1`` "patient" form
     patient_facts: Mapping[str, Any] | None = None
-    #: label maps supplied by the user (e.g. from other software), series UID → Image on the
-    #: series' grid in heartprint labels; used instead of the shipped network for that series
+    #: label maps supplied by the user, series UID → Image on the series' grid (heartprint labels)
     labels: Mapping[str, Image] | None = None
-    #: segmentation model (an ``.onnx`` beside its ``.card.json``, e.g. a training run's) used
-    #: instead of the shipped one; its card is checked as the shipped one's is
+    #: segmentation model (an ``.onnx`` beside its ``.card.json``) used instead of the shipped one
     model_path: Path | None = None
+    #: where the overriding patient values came from, as the outputs say it
+    facts_source: str = "command line"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "height_cm", _check_range("height_cm", self.height_cm, 50, 250, "cm"))
+        object.__setattr__(self, "weight_kg", _check_range("weight_kg", self.weight_kg, 2, 400, "kg"))
+        object.__setattr__(self, "age_years", _check_range("age", self.age_years, 0, 120, "years"))
+        if self.sex is not None:
+            sex = str(self.sex).strip().lower()
+            sex = {"m": "male", "f": "female", "o": "other"}.get(sex, sex)
+            if sex not in _SEXES:
+                raise InvalidInputError(f"sex={self.sex!r}: expected male, female or other")
+            object.__setattr__(self, "sex", sex)
+        from heartprint.io.classify import SeriesKind
+
+        kinds = {k.value for k in SeriesKind}
+        for uid, kind in (self.kind_overrides or {}).items():
+            if kind not in kinds:
+                raise InvalidInputError(f"kind override {uid}={kind}: {kind!r} is not a series kind; expected one of "
+                                        f"{', '.join(sorted(kinds))}")
+        if self.patient_facts:
+            from heartprint.phenotype import Phenotype
+
+            Phenotype.from_dict({"patient": dict(self.patient_facts)})  # raises InvalidInputError naming the field
 
 
-@dataclass
-class SeriesAnalysis:
-    """One series' outcome: its results dict (JSON-able) and any label maps produced."""
-
-    series_uid: str
-    kind: str
-    status: str  # "analysed", "not_analysed", "failed"
-    result: dict[str, Any] = field(default_factory=dict)
-    labels: Image | None = None
-    message: str = ""
-    seconds: float = 0.0
-    #: the source series' DICOM headers (no pixels), for outputs that reference them (SEG, SR)
-    source_headers: list[Any] | None = field(default=None, repr=False)
-    #: the loaded source image (for figures such as segmentation overlays)
-    image: Image | None = field(default=None, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {"series_uid": self.series_uid, "kind": self.kind, "status": self.status, "seconds": round(self.seconds, 3)}
-        if self.message:
-            out["message"] = self.message
-        if self.result:
-            out["result"] = self.result
-        return out
+# -- analysers ----------------------------------------------------------------------------------
 
 
-@dataclass
-class StudyResult:
-    source: str
-    series: list[SeriesAnalysis]
-    skipped_files: list[dict[str, str]]
-    study_uids: list[str]
-    #: guideline interpretation of the study's measurements (``clinical.interpret``), if run
-    interpretation: dict[str, Any] | None = None
+@lru_cache(maxsize=1)
+def analysers() -> tuple[Analyser, ...]:
+    """Every modality package's analysers, ordered so that each runs after those it needs.
 
-    def to_dict(self) -> dict[str, Any]:
-        out = {
-            "schema": "heartprint.study/1",
-            "heartprint_version": __version__,
-            "disclaimer": DISCLAIMER,
-            "source": self.source,
-            "study_uids": self.study_uids,
-            "series": [s.to_dict() for s in self.series],
-            "skipped_files": self.skipped_files,
-        }
-        if self.interpretation is not None:
-            out["interpretation"] = self.interpretation
-        return out
+    Raises :class:`~heartprint.errors.HeartprintError` if two analysers take the same kind, a
+    kind is not a :class:`~heartprint.io.classify.SeriesKind`, or needs are missing or circular.
+    """
+    from heartprint.io.classify import SeriesKind
 
-
-def interpret_study(result: StudyResult, *, facts: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Gather the study's measurements into a phenotype (plus optional patient ``facts`` in
-    the ``heartprint.phenotype/1`` "patient" form) and interpret them with the guideline rules."""
-    from heartprint.clinical.interpret import interpret
-    from heartprint.phenotype import Phenotype
-
-    ph = Phenotype.from_analysis(result.to_dict())
-    if facts:
-        ph = ph.merge(Phenotype.from_dict({"patient": dict(facts)}))
-    return interpret(ph).to_dict()
-
-
-def dicom_patient_facts(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """Patient facts from a series' DICOM header (``Image.meta``): (0010,0040) Patient's Sex,
-    (0010,1010) Patient's Age, (0010,1020) Patient's Size, (0010,1030) Patient's Weight."""
-    facts: dict[str, Any] = {}
-    sex = {"M": "male", "F": "female"}.get(str(meta.get("patient_sex") or "").upper())
-    if sex:
-        facts["sex"] = sex
-    age = str(meta.get("patient_age") or "")
-    if len(age) == 4 and age[:3].isdigit() and age[3] == "Y":
-        facts["age"] = int(age[:3])
-    if meta.get("patient_height_cm"):
-        facts["height"] = f"{float(meta['patient_height_cm']):g} cm"
-    if meta.get("patient_weight_kg"):
-        facts["weight_kg"] = float(meta["patient_weight_kg"])
-    return facts
+    found: dict[str, Analyser] = {}
+    for pkg in MODALITY_PACKAGES:
+        for a in importlib.import_module(pkg).ANALYSERS:
+            if a.kind in found:
+                raise HeartprintError(f"{pkg}: kind {a.kind!r} already has an analyser")
+            found[a.kind] = a
+    kinds = {k.value for k in SeriesKind}
+    for a in found.values():
+        bad = [k for k in (a.kind, *a.needs) if k not in kinds]
+        if bad:
+            raise HeartprintError(f"analyser {a.kind!r}: {bad} not series kinds")
+        missing = [k for k in a.needs if k not in found]
+        if missing:
+            raise HeartprintError(f"analyser {a.kind!r} needs {missing}, which no analyser takes")
+    ordered: list[Analyser] = []
+    done: set[str] = set()
+    pending = list(found.values())
+    while pending:
+        ready = [a for a in pending if set(a.needs) <= done]
+        if not ready:
+            raise HeartprintError(f"analysers with circular needs: {sorted(a.kind for a in pending)}")
+        for a in ready:
+            ordered.append(a)
+            done.add(a.kind)
+            pending.remove(a)
+    return tuple(ordered)
 
 
-def _analyse_cine_sax(image: Image, options: AnalysisOptions, context: dict[str, Any]) -> SeriesAnalysis:
-    from heartprint.cmr import analyze_cine_function
-    from heartprint.segmentation import segment_cine
-    from heartprint.segmentation._infer import ensemble_members
-
-    if not image.is_cine:
-        raise InvalidInputError(
-            f"series {image.series_uid}: classified cine_sax but has a single phase (shape {image.array.shape})"
-        )
-    supplied = (options.labels or {}).get(image.series_uid or "")
-    if supplied is not None:
-        labels = _check_supplied_labels(supplied, image)
-        segmentation = {"model": "supplied by the user", "model_sha256": None}
-    else:
-        labels = segment_cine(image, tta=options.tta, model_path=options.model_path)
-        main, *others = ensemble_members(options.model_path)
-        card = main.card
-        segmentation = {
-            "model": card.get("name"),
-            "model_sha256": card.get("sha256"),
-            "ensemble": [{"file": m.path.name, "sha256": m.card.get("sha256")} for m in others],
-            "test_time_augmentation": options.tta,
-            "validation": card.get("validation", {}).get("summary"),
-        }
-    res = analyze_cine_function(image, labels, height_cm=options.height_cm, weight_kg=options.weight_kg)
-    out = res.to_dict()
-    out["segmentation"] = segmentation
-    context.setdefault("cine", (image, labels))
-    return SeriesAnalysis(image.series_uid or "", "cine_sax", "analysed", out, image.with_array(labels.astype(np.uint8)))
+def analyser_for(kind: str) -> Analyser | None:
+    """The analyser that takes ``kind``, or ``None``."""
+    return next((a for a in analysers() if a.kind == kind), None)
 
 
-def _check_supplied_labels(labels: Image, image: Image) -> np.ndarray:
-    """A user's label map must lie on the series' grid (same shape and affine)."""
-    from heartprint.errors import GeometryError
-
-    arr = np.asarray(labels.array)
-    if arr.shape != image.array.shape or not np.allclose(labels.affine, image.affine, atol=1e-3):
-        raise GeometryError(
-            f"supplied labels for series {image.series_uid}: shape {arr.shape}, spacing {tuple(round(v, 4) for v in labels.spacing)}, "
-            f"origin {tuple(round(float(v), 3) for v in labels.origin)} do not match the series' shape {image.array.shape}, "
-            f"spacing {tuple(round(v, 4) for v in image.spacing)}, origin {tuple(round(float(v), 3) for v in image.origin)}"
-        )
-    if arr.size and (arr.min() < 0 or arr.max() > 3):
-        raise InvalidInputError(f"supplied labels for series {image.series_uid}: values {int(arr.min())}..{int(arr.max())}, expected 0–3")
-    return arr.astype(np.uint8)
+def _stamp(res: SeriesResult, analyser: Analyser, image: Image) -> SeriesResult:
+    """Give every measurement its source series and modality (from the analyser's declaration)."""
+    fixed = []
+    for m in res.measurements:
+        upd: dict[str, Any] = {}
+        if m.modality is None:
+            upd["modality"] = analyser.modality
+        if not m.source:
+            upd["source"] = image.series_uid
+        fixed.append(m.model_copy(update=upd) if upd else m)
+    res.measurements = fixed
+    return res
 
 
-def _analyse_ct_calcium(image: Image, options: AnalysisOptions, context: dict[str, Any]) -> SeriesAnalysis:
-    from heartprint.ct import analyse_calcium_series
-
-    return SeriesAnalysis(image.series_uid or "", "ct_calcium", "analysed", analyse_calcium_series(image))
+def _no_progress(stage: str, **info: Any) -> None:
+    return None
 
 
-def _cine_for(kind: str, context: dict[str, Any]) -> tuple[Image, np.ndarray]:
-    if "cine" not in context:
-        raise InvalidInputError(
-            f"{kind} series: no myocardium mask — the study has no analysed cine short-axis series to transfer it from"
-        )
-    return context["cine"]
-
-
-def _analyse_lge(image: Image, options: AnalysisOptions, context: dict[str, Any]) -> SeriesAnalysis:
-    from heartprint.cmr import analyse_lge_series
-
-    cine, cine_labels = _cine_for("lge", context)
-    return SeriesAnalysis(image.series_uid or "", "lge", "analysed", analyse_lge_series(image, cine=cine, cine_labels=cine_labels))
-
-
-def _analyse_t1(image: Image, options: AnalysisOptions, context: dict[str, Any]) -> SeriesAnalysis:
-    from heartprint.cmr import analyse_t1_series
-
-    cine, cine_labels = _cine_for("t1_map", context)
-    return SeriesAnalysis(image.series_uid or "", "t1_map", "analysed", analyse_t1_series(image, cine=cine, cine_labels=cine_labels))
-
-
-#: kind → analyser. Later capabilities (LGE, mapping, CCTA, nuclear, echo) add theirs here.
-#: An analyser may read and add to ``context`` (shared by the series of one study): the cine
-#: analyser leaves ``context["cine"] = (image, labels)`` for LGE and mapping (mask transfer).
-ANALYSERS: dict[str, Callable[[Image, AnalysisOptions, dict[str, Any]], SeriesAnalysis]] = {
-    "cine_sax": _analyse_cine_sax,
-    "ct_calcium": _analyse_ct_calcium,
-    "lge": _analyse_lge,
-    "t1_map": _analyse_t1,
-}
-
-#: Kinds analysed first, because others depend on their results (mask transfer).
-_FIRST = ("cine_sax",)
-
-
-def analyze_image(
-    image: Image, kind: str, options: AnalysisOptions = AnalysisOptions(), context: dict[str, Any] | None = None
-) -> SeriesAnalysis:
-    """Analyse one loaded series of a known kind (timed; errors become a failed record)."""
+def analyze_image(image: Image, kind: str, options: AnalysisOptions = AnalysisOptions(),
+                  inputs: Mapping[str, SeriesResult] | None = None, *, progress: Progress = _no_progress) -> SeriesResult:
+    """Analyse one loaded series of a known kind (timed; a heartprint error becomes a failed result)."""
     t0 = time.perf_counter()
-    fn = ANALYSERS.get(kind)
-    if fn is None:
-        return SeriesAnalysis(image.series_uid or "", kind, "not_analysed", message=f"no analyser for kind {kind!r} yet")
+    analyser = analyser_for(kind)
+    uid = image.series_uid or ""
+    if analyser is None:
+        return SeriesResult(uid, kind, "not_analysed", message=f"no analyser for kind {kind!r} yet")
+    ctx = AnalysisContext(options=options, inputs=dict(inputs or {}), progress=progress)
     try:
-        res = fn(image, options, {} if context is None else context)
+        res = _stamp(analyser.run(image, ctx), analyser, image)
     except HeartprintError as exc:
-        res = SeriesAnalysis(image.series_uid or "", kind, "failed", message=str(exc))
+        res = SeriesResult(uid, kind, "failed", message=" ".join(str(exc).split()))
     res.seconds = time.perf_counter() - t0
     return res
 
 
-def analyze_study(path: str | Path, options: AnalysisOptions = AnalysisOptions()) -> StudyResult:
-    """Scan ``path`` (folder, zip or file of DICOM), classify every series and analyse
-    those with an analyser. Per-series failures are recorded, not raised."""
-    from heartprint.io import load_series, scan
+# -- identity -----------------------------------------------------------------------------------
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SkippedFileWarning)  # recorded on the result instead
-        found = scan(path, kind_overrides=options.kind_overrides)
-    if not len(found):
-        raise InvalidInputError(f"{path}: no readable DICOM series found ({len(found.skipped)} files skipped)")
-    analyses = []
-    context: dict[str, Any] = {}
-    ordered = sorted(found, key=lambda s: 0 if str(s.kind) in _FIRST else 1)
+
+def _text(ds: Any, keyword: str) -> str:
+    v = ds.get(keyword) if ds is not None else None
+    return "" if v is None else str(v).strip()
+
+
+def _dicom_date(value: str) -> date | None:
+    try:
+        return datetime.strptime(value[:8], "%Y%m%d").date() if re.fullmatch(r"\d{8}", value[:8] or "") else None
+    except ValueError:
+        return None
+
+
+def _dicom_age(value: str) -> float | None:
+    m = re.fullmatch(r"(\d{3})([DWMY])", value)
+    if not m:
+        return None
+    n = int(m.group(1))
+    return {"Y": float(n), "M": n / 12.0, "W": n * 7 / 365.25, "D": n / 365.25}[m.group(2)]
+
+
+def _positive(ds: Any, keyword: str) -> float | None:
+    try:
+        v = float(ds.get(keyword)) if ds is not None and ds.get(keyword) not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+    return v if v is not None and math.isfinite(v) and v > 0 else None
+
+
+_IDENTITY_KEYS = ("PatientID", "IssuerOfPatientID", "PatientName", "PatientBirthDate", "PatientSex")
+
+
+def patient_identity(headers: Sequence[Any], options: AnalysisOptions = AnalysisOptions()) -> PatientIdentity:
+    """The patient of a study from its DICOM headers, with the options' overrides.
+
+    Raises :class:`~heartprint.errors.InvalidInputError` if the headers disagree on the patient
+    ((0010,0020) ID, (0010,0021) issuer, (0010,0010) name, (0010,0030) birth date, (0010,0040) sex).
+    """
+    seen: dict[str, set[str]] = {k: set() for k in _IDENTITY_KEYS}
+    for ds in headers:
+        for k in _IDENTITY_KEYS:
+            seen[k].add(_text(ds, k))
+    clash = {k: sorted(v) for k, v in seen.items() if len(v) > 1}
+    if clash:
+        what = "; ".join(f"{k} has {len(v)} different values" for k, v in clash.items())
+        raise InvalidInputError(f"the series of one study disagree on the patient ({what}): "
+                                "not analysed, because results could be attributed to the wrong patient")
+    first = headers[0] if headers else None
+    src = "DICOM"
+    sex_raw = {"M": "male", "F": "female", "O": "other"}.get(_text(first, "PatientSex").upper())
+    sex = Provenanced(options.sex, options.facts_source) if options.sex else (Provenanced(sex_raw, src) if sex_raw else None)
+    birth = _dicom_date(_text(first, "PatientBirthDate"))
+    age_raw = _dicom_age(_text(first, "PatientAge"))
+    if options.age_years is not None:
+        age = Provenanced(options.age_years, options.facts_source)
+    elif age_raw is not None:
+        age = Provenanced(age_raw, src)
+    else:
+        age = None
+    size_m = _positive(first, "PatientSize")
+    weight = _positive(first, "PatientWeight")
+    height = (Provenanced(options.height_cm, options.facts_source) if options.height_cm is not None
+              else Provenanced(round(100.0 * size_m, 1), src) if size_m else None)
+    wt = (Provenanced(options.weight_kg, options.facts_source) if options.weight_kg is not None
+          else Provenanced(weight, src) if weight else None)
+    return PatientIdentity(
+        patient_id=_text(first, "PatientID") or None, issuer=_text(first, "IssuerOfPatientID") or None,
+        name=_text(first, "PatientName") or None,
+        sex=sex, birth_date=Provenanced(birth, src) if birth else None, age_years=age, height_cm=height, weight_kg=wt,
+    )
+
+
+def _study_info(study_uid: str, headers: Sequence[Any]) -> StudyInfo:
+    first = headers[0] if headers else None
+    mods = tuple(sorted({_text(ds, "Modality") for ds in headers if _text(ds, "Modality")}))
+    return StudyInfo(study_uid=study_uid, date=_dicom_date(_text(first, "StudyDate")),
+                     description=_text(first, "StudyDescription"), accession_number=_text(first, "AccessionNumber"),
+                     modalities=mods)
+
+
+# -- the study ----------------------------------------------------------------------------------
+
+
+def _analyse_series_of_study(series_list: Sequence[Any], options: AnalysisOptions, progress: Progress,
+                             study_uid: str) -> list[SeriesResult]:
+    from heartprint.io import load_series
+
+    order = {a.kind: i for i, a in enumerate(analysers())}
+    ordered = sorted(series_list, key=lambda s: order.get(str(s.kind), len(order)))
+    results: list[SeriesResult] = []
+    done: dict[str, SeriesResult] = {}
     for series in ordered:
         kind = str(series.kind)
-        if kind not in ANALYSERS:
-            analyses.append(SeriesAnalysis(series.series_uid, kind, "not_analysed", message=f"no analyser for kind {kind!r} yet"))
+        analyser = analyser_for(kind)
+        if analyser is None:
+            results.append(SeriesResult(series.series_uid, kind, "not_analysed", study_uid=study_uid,
+                                        series_description=series.description,
+                                        message=f"no analyser for kind {kind!r} yet"))
             continue
         t0 = time.perf_counter()
         try:
             image = load_series(series)
         except HeartprintError as exc:
-            analyses.append(SeriesAnalysis(series.series_uid, kind, "failed", message=str(exc), seconds=time.perf_counter() - t0))
+            results.append(SeriesResult(series.series_uid, kind, "failed", message=" ".join(str(exc).split()),
+                                        seconds=time.perf_counter() - t0, study_uid=study_uid,
+                                        series_description=series.description))
+            progress("analysed", kind=kind, series_uid=series.series_uid, status="failed")
             continue
-        context.setdefault("dicom_facts", dicom_patient_facts(image.meta))
-        res = analyze_image(image, kind, options, context)
+        progress("loaded", kind=kind, series_uid=series.series_uid)
+        inputs = {k: done[k] for k in analyser.needs if k in done}
+        res = analyze_image(image, kind, options, inputs, progress=progress)
         res.seconds = time.perf_counter() - t0
-        res.source_headers = list(series.headers)
-        res.image = image
-        analyses.append(res)
+        res.study_uid = study_uid
+        res.series_description = series.description
+        if res.status == "analysed":
+            res.source_headers = list(series.headers)
+            res.image = res.image if res.image is not None else image
+            done.setdefault(kind, res)
+        results.append(res)
+        progress("analysed", kind=kind, series_uid=series.series_uid, status=res.status, seconds=res.seconds)
+    return results
+
+
+def _with_bsa(patient: PatientIdentity, series: Sequence[SeriesResult]) -> PatientIdentity:
+    from dataclasses import replace
+
+    for s in series:
+        for m in s.measurements:
+            if m.code == "bsa" and m.segment is None:
+                return replace(patient, bsa_m2=Provenanced(round(m.value, 3), f"derived ({m.method or 'BSA formula'})"))
+    return patient
+
+
+def analyze(path: str | Path, options: AnalysisOptions = AnalysisOptions(), *,
+            progress: Progress = _no_progress) -> list[StudyResult]:
+    """Scan ``path`` (folder, zip or file of DICOM) and analyse every study of every patient.
+
+    Returns one :class:`~heartprint.results.StudyResult` per (patient, study), never merged. A
+    study whose series disagree on the patient is returned with every series ``failed`` (the
+    message says why). Each study's interpretation uses its own measurements and, as history,
+    those of the same patient's other studies under ``path`` dated on or before it (listed in
+    :attr:`StudyResult.history`).
+    """
+    from heartprint.io import scan
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedFileWarning)  # recorded on the result instead
+        found = scan(path, kind_overrides=options.kind_overrides)
     skipped = [{"file": str(s.source), "reason": s.reason} for s in found.skipped]
-    result = StudyResult(str(path), analyses, skipped, sorted(found.studies().keys()))
-    if options.interpret and any(a.status == "analysed" for a in analyses):
+    if not len(found):
+        raise InvalidInputError(f"{path}: no readable DICOM series found ({len(found.skipped)} files skipped)")
+    studies = found.studies()
+    progress("found", n_series=len(found), n_studies=len(studies), n_skipped=len(skipped))
+    results: list[StudyResult] = []
+    for study_uid, series_list in studies.items():
+        headers = [s.first for s in series_list]
+        info = _study_info(study_uid, headers)
         try:
-            facts = {**context.get("dicom_facts", {}), **dict(options.patient_facts or {})}
-            result.interpretation = interpret_study(result, facts=facts)
-        except HeartprintError as exc:
-            result.interpretation = {"status": "failed", "message": str(exc)}
+            patient = patient_identity([h for s in series_list for h in s.headers], options)
+        except InvalidInputError as exc:
+            msg = " ".join(str(exc).split())
+            results.append(StudyResult(str(path), PatientIdentity(), info, [
+                SeriesResult(s.series_uid, str(s.kind), "failed", message=msg, study_uid=study_uid,
+                             series_description=s.description) for s in series_list], skipped_files=skipped))
+            continue
+        series = _analyse_series_of_study(series_list, options, progress, study_uid)
+        results.append(StudyResult(str(path), _with_bsa(patient, series), info, series, skipped_files=skipped))
+    _link_history(results)
+    if options.interpret:
+        for r in results:
+            if r.analysed():
+                interpret_study(r, results, facts=options.patient_facts, options=options)
+                progress("interpreted", study_uid=r.study.study_uid)
+    return results
+
+
+def analyze_study(path: str | Path, options: AnalysisOptions = AnalysisOptions(), *,
+                  progress: Progress = _no_progress) -> StudyResult:
+    """Analyse the one study under ``path``; a path holding several studies or patients is an
+    error that names them (use :func:`analyze`)."""
+    results = analyze(path, options, progress=progress)
+    if len(results) != 1:
+        names = ", ".join(f"patient {r.patient.patient_id or '(no ID)'} study {r.study.study_uid}" for r in results)
+        raise InvalidInputError(f"{path}: holds {len(results)} studies ({names}); analyse it with heartprint.pipeline.analyze")
+    return results[0]
+
+
+def _link_history(results: list[StudyResult]) -> None:
+    """Each study's history: the same patient's other studies dated on or before it."""
+    for r in results:
+        if not r.patient.patient_id or r.study.date is None:
+            if len(results) > 1 and not r.patient.patient_id:
+                r.notes.append("The study has no Patient ID, so no other study was taken as this patient's history.")
+            continue
+        r.history = [o.study for o in results if o is not r and o.patient.key == r.patient.key
+                     and o.study.date is not None and o.study.date <= r.study.date and o.analysed()]
+
+
+def _identity_facts(patient: PatientIdentity) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    if patient.sex is not None and patient.sex.value in ("male", "female"):
+        facts["sex"] = patient.sex.value
+    if patient.age_years is not None:
+        facts["age"] = float(patient.age_years.value)
+    if patient.height_cm is not None:
+        facts["height"] = {"value": float(patient.height_cm.value), "unit": "cm"}
+    if patient.weight_kg is not None:
+        facts["weight"] = {"value": float(patient.weight_kg.value), "unit": "kg"}
+    if patient.patient_id:
+        facts["id"] = patient.patient_id
+    return facts
+
+
+def interpret_study(result: StudyResult, others: Sequence[StudyResult] = (), *, facts: Mapping[str, Any] | None = None,
+                    options: AnalysisOptions | None = None) -> StudyResult:
+    """Build the patient's phenotype from ``result`` (and the studies named in its history,
+    found in ``others``), add the patient facts, and run the guideline rules; sets
+    ``result.interpretation`` (or ``interpretation_error``) and returns ``result``."""
+    from heartprint.clinical.interpret import interpret
+    from heartprint.phenotype import Phenotype
+
+    try:
+        ph = Phenotype.from_study_result(result)
+        history_uids = {h.study_uid for h in result.history}
+        for o in others:
+            if o is not result and o.study.study_uid in history_uids and o.patient.key == result.patient.key:
+                ph = Phenotype.from_study_result(o).merge(ph)
+        ph = ph.merge(Phenotype.from_dict({"patient": _identity_facts(result.patient)}))
+        if facts:
+            ph = ph.merge(Phenotype.from_dict({"patient": dict(facts)}))
+        result.interpretation = interpret(ph)
+    except HeartprintError as exc:
+        result.interpretation_error = " ".join(str(exc).split())
     return result

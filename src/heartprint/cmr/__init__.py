@@ -52,6 +52,7 @@ from heartprint.cmr._qc import QC_THRESHOLDS
 from heartprint.cmr._rates import FourierFit, fourier_fit, peak_rates
 from heartprint.cmr._thickness import WallThickness, wall_thickness
 from heartprint.cmr._transfer import TransferResult, transfer_cine_labels
+from heartprint.cmr._analysers import ANALYSERS  # the pipeline's CMR analysers (cine SAX, LGE, T1)
 
 __all__ = [
     "MYOCARDIAL_DENSITY_G_PER_ML",

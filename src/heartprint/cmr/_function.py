@@ -442,8 +442,9 @@ def analyze_cine_function(
         if wt.max_slice is not None:
             add("lv_max_wall_thickness", "LV maximal end-diastolic wall thickness", wt.max_mm, "mm",
                 wt_how.replace("mean per AHA segment", "maximum of a 3-ray median")
-                + f"; slice {wt.max_slice}, segment {wt.max_segment}", AHA_REFERENCE, phase="ED",
-                segment=wt.max_segment)
+                + f"; slice {wt.max_slice}, segment {wt.max_segment}", AHA_REFERENCE, phase="ED")
+            # global (no ``segment``): the HCM rule reads the patient's maximal thickness, not a segment's value;
+            # the segment where it lies is named in the method
         missing = [s for s in range(1, 17) if s not in wt.per_segment]
         if missing or wt.skipped:
             qc.append(_flag("segments_incomplete", Severity.INFO,

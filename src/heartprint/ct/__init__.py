@@ -35,13 +35,15 @@ from heartprint.ct._calcium import (
     analyse_calcium_series,
     calcium_score,
 )
+from heartprint.ct._ccta import analyse_ccta
 from heartprint.ct._centreline import Centreline, centreline_from_points, check_mask, extract_centrelines
 from heartprint.ct._ffr import (
     FFR_DISCLAIMER, FlowModel, ffr_along_vessel, ffr_tree, poiseuille_drop_mmhg, stenosis_expansion_drop_mmhg,
 )
 from heartprint.ct._plaque import PLAQUE_HU, analyse_plaque
+from heartprint.ct._analysers import ANALYSERS  # the pipeline's CT analysers (calcium scoring)
 from heartprint.ct._stenosis import (
-    SCCT_SEGMENTS, Lesion, VesselProfile, analyse_ccta, lumen_areas, reference_diameter, stenosis_profile,
+    SCCT_SEGMENTS, Lesion, VesselProfile, lumen_areas, reference_diameter, stenosis_profile,
 )
 
 __all__ = [

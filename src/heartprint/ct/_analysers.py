@@ -1,0 +1,37 @@
+"""The CT analysers the pipeline runs: coronary calcium scoring.
+
+Declared once here as :class:`~heartprint.results.Analyser` objects; ``heartprint.pipeline``
+collects :data:`ANALYSERS` from this package. (CCTA, :func:`heartprint.ct.analyse_ccta`, needs a
+lumen mask from a segmenter that is not shipped yet, so it has no pipeline analyser.)
+"""
+
+from __future__ import annotations
+
+from heartprint.image import Image
+from heartprint.results import AnalysisContext, Analyser, SeriesResult
+
+__all__ = ["ANALYSERS", "CT_CALCIUM"]
+
+
+def _run_ct_calcium(image: Image, ctx: AnalysisContext) -> SeriesResult:
+    from heartprint.ct._calcium import _series_qc, calcium_score
+
+    res = calcium_score(image)
+    doc = res.to_dict()
+    details = {k: v for k, v in doc.items() if k not in ("qc", "lesions", "method")}
+    return SeriesResult(
+        series_uid=image.series_uid or "", kind="ct_calcium", status="analysed",
+        measurements=res.measurements(source=image.series_uid), qc=list(res.qc) + _series_qc(image, None),
+        method="; ".join(f"{k} {v}" for k, v in (doc.get("method") or {}).items()) if isinstance(doc.get("method"), dict)
+        else str(doc.get("method") or ""),
+        figure_data={"lesions": doc.get("lesions") or []}, details={**details, "scoring_method": doc.get("method")},
+        image=image,
+    )
+
+
+CT_CALCIUM = Analyser(kind="ct_calcium", run=_run_ct_calcium, modality="CT", section="coronary",
+                      title="coronary calcium scoring CT",
+                      emits=("cac_agatston", "cac_volume", "cac_mass", "cac_lesion_count"))
+
+#: The analysers of this package, for ``heartprint.pipeline``.
+ANALYSERS: tuple[Analyser, ...] = (CT_CALCIUM,)

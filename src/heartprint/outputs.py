@@ -1,0 +1,178 @@
+"""The one writer of a study's outputs. The CLI, the demo, the service and cohort runs all call
+:func:`write_study_outputs`; none writes result files itself.
+
+Into one folder, all or nothing (built in a temporary folder beside it, then moved into place):
+
+* ``measurements.json`` — the ``heartprint.study/2`` document, checked against its shipped
+  JSON Schema before it is written;
+* ``labels/<series_uid>.nii.gz`` — label maps (heartprint labels, RAS NIfTI);
+* ``dicom/seg_<series_uid>.dcm`` and ``dicom/sr_<series_uid>.dcm`` — DICOM SEG and TID 1500 SR
+  for each segmented series (needs its source DICOM headers);
+* ``fhir_bundle.json`` — a FHIR R4 Bundle: Patient, ImagingStudy, DiagnosticReport and one
+  Observation per measurement, each with its subject;
+* ``report.html`` / ``report.pdf`` — the study report (needs the ``report`` extra).
+
+An output that cannot be made (a missing extra, a writer error) is listed under
+``output_problems`` in measurements.json and in :attr:`WrittenOutputs.problems`; the rest is
+still written. Folder names never come from file contents unchecked (:func:`study_folder_name`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from heartprint._atomic import atomic_dir
+from heartprint.errors import HeartprintError
+from heartprint.results import StudyResult, validate_study_dict
+
+__all__ = ["WrittenOutputs", "study_folder_name", "write_study_outputs"]
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe_part(text: str | None, limit: int = 32) -> str:
+    """``text`` reduced to letters, digits, ``.``, ``_`` and ``-`` (no leading dots), at most ``limit`` long."""
+    s = _SAFE.sub("-", text or "").strip(".-_")[:limit].strip(".-_")
+    return s
+
+
+def study_folder_name(result: StudyResult, used: set[str] | None = None, *, prefix: str = "") -> str:
+    """A safe, unique folder name for one study's outputs: ``[prefix_]<patient>_<date>_<uid tail>``.
+
+    Each part is sanitised (letters, digits, ``.``, ``_``, ``-``; bounded length), so a crafted
+    Patient ID or UID cannot name a path outside the output folder. ``used`` (updated) keeps
+    names unique within a run.
+    """
+    parts = [_safe_part(prefix), _safe_part(result.patient.patient_id) or "no-patient-id",
+             result.study.date.strftime("%Y%m%d") if result.study.date else "undated",
+             _safe_part(result.study.study_uid[-12:], 12) or "study"]
+    base = "_".join(p for p in parts if p)
+    name, i = base, 1
+    used = used if used is not None else set()
+    while name in used:
+        i += 1
+        name = f"{base}-{i}"
+    used.add(name)
+    return name
+
+
+@dataclass
+class WrittenOutputs:
+    """What :func:`write_study_outputs` wrote: the folder, the report files and any problems."""
+
+    path: Path
+    report: Any = None  # heartprint.report.ReportFiles
+    problems: list[dict[str, str]] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def dumps(doc: Any) -> str:
+    """JSON text (NaN and infinities written as null)."""
+    from heartprint.results import _jsonable
+
+    return json.dumps(_jsonable(doc), indent=2, ensure_ascii=False)
+
+
+def _dicom_outputs(result: StudyResult, tmp: Path, problems: list[dict[str, str]]) -> None:
+    from heartprint.io.seg import write_seg
+    from heartprint.io.sr import write_sr
+
+    for s in result.analysed():
+        if s.labels is None or not s.source_headers:
+            continue
+        card = {"name": (s.model or {}).get("model"), "sha256": (s.model or {}).get("model_sha256")}
+        modality = next((m.modality for m in s.measurements if m.modality), "MR")
+        try:
+            seg = write_seg(s.labels, list(s.source_headers), tmp / "dicom" / f"seg_{_safe_part(s.series_uid, 64)}.dcm",
+                            model_card=card)
+            write_sr(s.measurements, tmp / "dicom" / f"sr_{_safe_part(s.series_uid, 64)}.dcm", seg=seg, modality=modality)
+        except HeartprintError as exc:
+            problems.append({"series_uid": s.series_uid, "output": "DICOM SEG/SR", "reason": " ".join(str(exc).split())})
+
+
+def _fhir_output(result: StudyResult, tmp: Path, problems: list[dict[str, str]]) -> None:
+    from heartprint import DISCLAIMER
+    from heartprint.io.fhir import build_fhir_bundle
+
+    measurements = result.measurements()
+    if not measurements:
+        return
+    try:
+        import fhir.resources  # noqa: F401  (the "fhir" extra validates the bundle)
+
+        validate = True
+    except ImportError:
+        validate = False
+        problems.append({"series_uid": "", "output": "FHIR bundle",
+                         "reason": "written without validation: fhir.resources (extra 'fhir') is not installed"})
+    series = [(s.series_uid, next((m.modality for m in s.measurements if m.modality), ""), s.series_description)
+              for s in result.analysed()]
+    try:
+        bundle = build_fhir_bundle(measurements, patient=result.patient, study=result.study, series=series,
+                                   conclusion=DISCLAIMER, validate=validate)
+        (tmp / "fhir_bundle.json").write_text(dumps(bundle))
+    except HeartprintError as exc:
+        problems.append({"series_uid": "", "output": "FHIR bundle", "reason": " ".join(str(exc).split())})
+
+
+def _report_output(result: StudyResult, tmp: Path, problems: list[dict[str, str]]) -> Any:
+    try:
+        from heartprint.report import render_report
+    except ImportError as exc:
+        problems.append({"series_uid": "", "output": "report", "reason": f"not written: the report extra is not installed ({exc})"})
+        return None
+    try:
+        files = render_report(result, tmp)
+    except HeartprintError as exc:
+        problems.append({"series_uid": "", "output": "report", "reason": " ".join(str(exc).split())})
+        return None
+    for note in getattr(files, "notes", []) or []:
+        problems.append({"series_uid": "", "output": "report", "reason": note})
+    return files
+
+
+def write_study_outputs(result: StudyResult, out_dir: str | Path, *, report: bool = True, dicom: bool = True,
+                        fhir: bool = True) -> WrittenOutputs:
+    """Write one study's outputs into ``out_dir``, all or nothing (module docstring).
+
+    An existing ``out_dir`` is replaced only after the new contents are complete. Returns
+    :class:`WrittenOutputs` (paths refer to the final folder).
+    """
+    from heartprint.io.nifti import write_nifti
+
+    out = Path(out_dir)
+    problems: list[dict[str, str]] = []
+    report_files = None
+    with atomic_dir(out) as tmp:
+        if dicom:
+            _dicom_outputs(result, tmp, problems)
+        if fhir:
+            _fhir_output(result, tmp, problems)
+        labelled = [s for s in result.analysed() if s.labels is not None]
+        if labelled:
+            (tmp / "labels").mkdir()
+            for s in labelled:
+                write_nifti(s.labels, tmp / "labels" / f"{_safe_part(s.series_uid, 64)}.nii.gz")
+        if report:
+            report_files = _report_output(result, tmp, problems)
+        doc = result.to_dict()
+        if problems:
+            doc["output_problems"] = problems
+        doc = json.loads(dumps(doc))
+        validate_study_dict(doc)
+        (tmp / "measurements.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False))
+    files = {p.relative_to(out).as_posix(): p for p in sorted(out.rglob("*")) if p.is_file()}
+    if report_files is not None:
+        # the report was rendered in the temporary folder: point at the final files
+        from dataclasses import replace
+
+        try:
+            report_files = replace(report_files, html=out / Path(report_files.html).name,
+                                   pdf=None if report_files.pdf is None else out / Path(report_files.pdf).name)
+        except TypeError:  # not a dataclass
+            pass
+    return WrittenOutputs(path=out, report=report_files, problems=problems, files=files)
