@@ -1,4 +1,5 @@
-"""DICOM SR (TID 1500) export: values round trip through highdicom, codes, units, validators."""
+"""DICOM SR (TID 1500) export: values round trip through highdicom, codes, units, validators,
+AHA segment / coronary artery finding sites (CID 3717 / 3015), identity from the source."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import numpy as np
 import pydicom
 import pytest
 
+from heartprint.anatomy import AHA_SEGMENT_NAMES
+from heartprint.anatomy.aha_codes import AHA_SEGMENT_CODES, CORONARY_ARTERY_CODES, CORONARY_SEGMENT_CODES
 from heartprint.errors import InvalidInputError
 from heartprint.io import load
+from heartprint.io.deid import deidentify_folder
 from heartprint.io.seg import write_seg
 from heartprint.io.sr import LOCAL_SCHEME, write_sr
 from heartprint.measure import Measurement
@@ -109,3 +113,147 @@ def test_unknown_unit_and_bad_inputs_raise(report):
     with pytest.raises(InvalidInputError, match="empty"):
         write_sr([], out / "bad.dcm", seg=seg)
     assert not (out / "bad.dcm").exists()
+
+
+# -- per-segment and per-vessel values name their anatomy --------------------------------------
+
+#: one wall thickness per AHA segment, each value distinct so that the dump pairs them unambiguously
+SEGMENT_VALUES = {n: round(4.0 + 0.25 * n, 2) for n in range(1, 18)}
+
+
+def test_aha_code_table_is_dicom_cid_3717_and_cid_3015():
+    from pydicom.sr.codedict import codes
+
+    cid3717 = {getattr(codes.cid3717, k).value: getattr(codes.cid3717, k) for k in codes.cid3717.dir()}
+    assert len(AHA_SEGMENT_CODES) == 17 and len({v for v, _, _ in AHA_SEGMENT_CODES.values()}) == 17
+    for n, (value, scheme, meaning) in AHA_SEGMENT_CODES.items():
+        code = cid3717[value]
+        assert (code.scheme_designator, code.meaning) == (scheme, meaning)
+        if n < 17:  # the CID meaning is the AHA name: segment 4 "basal inferior" = "left ventricle basal inferior segment"
+            assert meaning == f"left ventricle {AHA_SEGMENT_NAMES[n]} segment"
+    assert AHA_SEGMENT_CODES[17][2] == "Apex of left ventricle"
+    cid3015 = {getattr(codes.cid3015, k).value: getattr(codes.cid3015, k) for k in codes.cid3015.dir()}
+    for value, scheme, meaning in [*CORONARY_ARTERY_CODES.values(), *CORONARY_SEGMENT_CODES.values()]:
+        assert (cid3015[value].scheme_designator, cid3015[value].meaning) == (scheme, meaning)
+
+
+@pytest.fixture(scope="module")
+def segment_report(report):
+    seg, _, out = report
+    ms = [Measurement(code="lv_wall_thickness", name="LV wall thickness", value=v, unit="mm", modality="MR", segment=n)
+          for n, v in SEGMENT_VALUES.items()]
+    ms.append(Measurement(code="stenosis", name="LAD stenosis", value=70.0, unit="%", modality="MR", vessel="LAD",
+                          vessel_segment="proximal"))
+    ms.append(Measurement(code="stenosis", name="RCA stenosis", value=30.0, unit="%", modality="MR", vessel="RCA"))
+    return write_sr(ms, out / "sr_segments.dcm", seg=seg)
+
+
+def _dump_sites(text):
+    """(value, finding-site meaning) for every NUM item of a dsrdump text whose next item is its Finding Site."""
+    import re
+
+    lines = text.splitlines()
+    pairs = []
+    for i, line in enumerate(lines):
+        num = re.search(r'<contains NUM:\(.*?\)="([^"]+)" \(', line)
+        if not num:
+            continue
+        site = None
+        for nxt in lines[i + 1:]:
+            if "<has concept mod CODE:" not in nxt:
+                break
+            hit = re.search(r'"Finding Site"\)=\(([^,]+),([^,]+),"([^"]+)"\)', nxt)
+            if hit:
+                site = hit.groups()
+        pairs.append((float(num.group(1)), site))
+    return pairs
+
+
+def test_dsrdump_shows_the_aha_segment_of_every_per_segment_value(segment_report):
+    if shutil.which("dsrdump") is None:
+        pytest.skip("dcmtk dsrdump not installed")
+    dump = subprocess.run(["dsrdump", str(segment_report.path)], capture_output=True, text=True, timeout=60)
+    assert dump.returncode == 0 and not dump.stderr.strip(), dump.stderr
+    pairs = _dump_sites(dump.stdout)
+    by_value = {v: site for v, site in pairs}
+    for n, value in SEGMENT_VALUES.items():
+        code, scheme, meaning = AHA_SEGMENT_CODES[n]
+        assert by_value.get(value) == (code, scheme, meaning), (n, value, by_value.get(value))
+    assert by_value[70.0] == CORONARY_SEGMENT_CODES[("LAD", "proximal")]
+    assert by_value[30.0] == CORONARY_ARTERY_CODES["RCA"]
+    assert len([p for p in pairs if p[1] is not None]) == 19
+
+
+def test_finding_sites_round_trip_through_highdicom(segment_report):
+    sr = hd.sr.srread(segment_report.path)
+    sites = {}
+    for g in sr.content.get_volumetric_roi_measurement_groups():
+        for m in g.get_measurements():
+            (site,) = m.finding_sites
+            sites[round(m.value, 2)] = site.value.value
+    assert {sites[v] for v in SEGMENT_VALUES.values()} == {c for c, _, _ in AHA_SEGMENT_CODES.values()}
+    for n, v in SEGMENT_VALUES.items():
+        assert sites[v] == AHA_SEGMENT_CODES[n][0]
+
+
+def test_segment_report_passes_dciodvfy(segment_report):
+    if shutil.which("dciodvfy") is None:
+        pytest.skip("dicom3tools dciodvfy not installed")
+    proc = subprocess.run(["dciodvfy", str(segment_report.path)], capture_output=True, text=True, timeout=60)
+    errors = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("Error")]
+    assert not errors, errors
+
+
+# -- identity: the SR's patient is the source's patient, and de-identification strips it -------
+
+PHI = {"PatientName": "DOE^JANE", "PatientID": "MRN-12345", "PatientBirthDate": "19600203"}
+
+
+def _phi_strings(ds):
+    text = str(ds)  # every element, nested sequences included
+    return [v for v in ("DOE^JANE", "DOE", "MRN-12345", "19600203") if v in text]
+
+
+@pytest.fixture(scope="module")
+def identified_source(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sr_phi")
+    phantom = make_cine_sax(n_phases=2, n_slices=4, matrix=(64, 64))
+    paths = write_cine_sax_dicom(phantom, out / "src", patient_name=PHI["PatientName"], patient_id=PHI["PatientID"])
+    for p in paths:
+        ds = pydicom.dcmread(p)
+        ds.PatientBirthDate = PHI["PatientBirthDate"]
+        ds.save_as(p)
+    return phantom, out
+
+
+def _seg_and_sr(phantom, folder, out):
+    paths = sorted(p for p in folder.rglob("*.dcm"))
+    image = load(folder)
+    seg = write_seg(image.with_array(phantom.labels.astype(np.uint8)), paths, out / "seg.dcm")
+    ms = [Measurement(code="lv_wall_thickness", name="WT", value=6.0, unit="mm", modality="MR", segment=1)]
+    return write_sr(ms, out / "sr.dcm", seg=seg)
+
+
+def test_sr_patient_comes_from_the_source_and_deidentification_strips_it(identified_source):
+    phantom, out = identified_source
+    (out / "a").mkdir()
+    info = _seg_and_sr(phantom, out / "src", out / "a")
+    ds = pydicom.dcmread(info.path)
+    assert (str(ds.PatientName), ds.PatientID, ds.PatientBirthDate) == tuple(PHI.values())
+    # an SR written with identity, de-identified afterwards: nothing of the patient remains
+    written = deidentify_folder(out / "a", out / "a_deid", salt="sr-test-salt")
+    for p in written:
+        clean = pydicom.dcmread(p)
+        assert not _phi_strings(clean), (p, _phi_strings(clean))
+    sr_out = [pydicom.dcmread(p) for p in written]
+    assert any(d.Modality == "SR" for d in sr_out)
+
+
+def test_sr_from_a_deidentified_source_is_deidentified(identified_source):
+    phantom, out = identified_source
+    deidentify_folder(out / "src", out / "src_deid", salt="sr-test-salt")
+    (out / "b").mkdir()
+    info = _seg_and_sr(phantom, out / "src_deid", out / "b")
+    ds = pydicom.dcmread(info.path)
+    assert not _phi_strings(ds), _phi_strings(ds)
+    assert ds.PatientID and ds.PatientID != PHI["PatientID"]

@@ -43,6 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from heartprint.clinical._registry import RULES, read_code
 from heartprint.measure import Finding
 
 __all__ = ["CANDIDATES", "differential"]
@@ -172,7 +173,8 @@ def differential(phenotype: Any, findings: list[Finding]) -> list[Finding]:
             Finding(code="lge_diffuse", statement="", rule="heartprint.clinical.aetiology", citation=CITATION,
                     inputs={f"lge_transmurality_{m.segment}": {"value": m.value, "unit": "%", "pattern": m.pattern,
                                                                "source": m.source} for m in diffuse}))
-    mwt = ph.latest("lv_max_wall_thickness")
+    # one value per study that names the segment of the maximum: read as the HCM rule declares it
+    mwt = read_code(ph, RULES["hcm_wall_thickness"].inputs["max_wall_thickness_mm"])
     if mwt is not None and mwt.value >= AMYLOID_WALL_MM:
         add("amyloid", "for", f"LV wall thickness {mwt.value:.0f} mm (≥{AMYLOID_WALL_MM:g} mm red flag, ESC 2023 Fig. 21)", 1,
             Finding(code="wall", statement="", rule="heartprint.clinical.aetiology", citation=CITATION,

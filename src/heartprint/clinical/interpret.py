@@ -3,11 +3,13 @@
 :func:`interpret` is the one entry point (the CLI ``heartprint interpret`` and the pipeline
 call it). It
 
-1. runs each guideline rule of :mod:`heartprint.clinical` whose inputs the phenotype has
+1. runs each guideline rule of :mod:`heartprint.clinical` whose domain the phenotype touches
    (pre-test probability, CAD-RADS, calcium, ischaemic burden, HF type, HFpEF scores,
-   diastolic function, tissue rules, device rules). A rule whose domain is touched but whose
-   inputs are incomplete gives a ``not_assessable`` finding naming what it needs; a rule
-   whose module is not installed yet is listed the same way — never guessed;
+   diastolic function, tissue rules), calling it only through its declaration in
+   :data:`heartprint.clinical._registry.RULES` (parameter → concept code or patient fact).
+   A rule whose required inputs are absent gives a ``not_assessable`` finding naming them
+   (the concept's plain name); a rule whose module is not installed yet is listed the same
+   way — never guessed. The device rules run in :mod:`~heartprint.clinical.pathway`;
 2. reconciles modalities per vessel and segment (:mod:`~heartprint.clinical.multimodality`);
 3. ranks the heart-failure aetiologies (:mod:`~heartprint.clinical.aetiology`);
 4. proposes the next test and treatment-relevant conclusions (:mod:`~heartprint.clinical.pathway`).
@@ -18,11 +20,11 @@ Every finding carries the measurements it came from (``inputs``) and its citatio
 from __future__ import annotations
 
 import importlib
-import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from heartprint import DISCLAIMER
+from heartprint.clinical import _registry
 from heartprint.errors import HeartprintError
 from heartprint.measure import Finding, Measurement, Recommendation
 
@@ -32,15 +34,8 @@ INTERPRETATION_SCHEMA = "heartprint.interpretation/1"
 
 
 def _inp(m: Measurement | None) -> dict[str, Any] | None:
-    if m is None:
-        return None
-    d: dict[str, Any] = {"value": round(m.value, 4), "unit": m.unit, "source": m.source}
-    for k in ("modality", "segment", "vessel", "pattern"):
-        if getattr(m, k) is not None:
-            d[k] = getattr(m, k)
-    if m.time is not None:
-        d["time"] = m.time.isoformat()
-    return d
+    """Provenance of a measurement as a finding's input (value, unit, source, modality, ...)."""
+    return _registry._provenance(m)
 
 
 def _na(code: str, statement: str, rule: str, citation: str, missing: list[str], inputs: dict[str, Any] | None = None,
@@ -67,127 +62,6 @@ def _with_inputs(f: Finding, inputs: dict[str, Any]) -> Finding:
     """Attach the measurement provenance (value, unit, source) to a rule's finding."""
     merged = {**{k: v for k, v in inputs.items() if v is not None}, **{k: v for k, v in f.inputs.items() if k not in inputs}}
     return f.model_copy(update={"inputs": merged})
-
-
-# -- value pool: every name a rule parameter might have, from the phenotype ---------------------
-
-
-def _pool(ph: Any) -> dict[str, tuple[Any, Measurement | None]]:
-    """Parameter name → (value, measurement it came from). Used to call rules by signature."""
-    f = ph.facts
-    p: dict[str, tuple[Any, Measurement | None]] = {}
-
-    def put(names: tuple[str, ...], value: Any, m: Measurement | None = None) -> None:
-        if value is not None:
-            for n in names:
-                p.setdefault(n, (value, m))
-
-    def meas(code: str, names: tuple[str, ...], scale: float = 1.0) -> None:
-        m = ph.latest(code)
-        if m is not None:
-            put(names, m.value * scale, m)
-
-    put(("age", "age_years"), f.age, ph.latest("age"))
-    put(("sex",), f.sex)
-    put(("nyha", "nyha_class"), f.nyha)
-    put(("symptomatic", "symptoms"), f.symptomatic)
-    put(("rhythm",), f.rhythm)
-    if f.rhythm is not None:
-        put(("af", "atrial_fibrillation"), f.rhythm == "af")
-        put(("sinus_rhythm", "sinus"), f.rhythm == "sinus")
-    put(("qrs_ms", "qrs", "qrs_duration", "qrs_duration_ms"), f.qrs_ms, ph.latest("qrs_duration"))
-    put(("qrs_morphology", "morphology"), f.qrs_morphology)
-    if f.qrs_morphology is not None:
-        put(("lbbb",), f.qrs_morphology == "lbbb")
-    put(("family_history", "family_history_hcm"), f.family_history_hcm)
-    put(("family_history_scd",), f.family_history_scd)
-    put(("n_antihypertensives", "antihypertensives"), f.n_antihypertensives)
-    put(("months_omt", "omt_months", "months_on_omt"), f.months_omt)
-    put(("days_since_mi",), f.days_since_mi)
-    put(("pacing_indication", "av_block_pacing"), f.pacing_indication)
-    efs = [m for m in ph.history if m.code == "lv_ef"]
-    if len(efs) > 1:
-        latest = ph.latest("lv_ef")
-        earlier = [m for m in ph._ordered() if m.code == "lv_ef" and m is not latest]
-        put(("previous_lvef",), earlier[-1].value, earlier[-1])
-    bmi = ph.latest("bmi")
-    put(("bmi",), bmi.value if bmi else None, bmi)
-    meas("lv_ef", ("lvef", "lv_ef", "ef"))
-    meas("e_e_prime", ("e_e_prime", "e_over_e_prime", "average_e_e_prime", "e_e", "average_e_e"))
-    meas("septal_e_prime", ("septal_e_prime", "e_prime_septal", "septal_e"))
-    meas("lateral_e_prime", ("lateral_e_prime", "e_prime_lateral", "lateral_e"))
-    meas("tr_vmax", ("tr_velocity", "tr_vmax", "tr_velocity_m_s"))
-    meas("pasp", ("pasp", "pasp_mmhg"))
-    meas("lavi", ("lavi", "la_volume_index"))
-    meas("lv_massi", ("lvmi", "lv_mass_index", "lv_massi"))
-    meas("rwt", ("rwt", "relative_wall_thickness"))
-    meas("gls", ("gls", "gls_percent"))
-    meas("mitral_e", ("e_velocity", "mitral_e", "e_wave"))
-    meas("mitral_e_a", ("e_a", "e_a_ratio", "mitral_e_a"))
-    meas("nt_probnp", ("nt_probnp", "ntprobnp"))
-    meas("bnp", ("bnp",))
-    meas("lv_max_wall_thickness", ("max_wall_thickness", "max_wall_thickness_mm", "wall_thickness", "wall_thickness_mm",
-                                   "lv_max_wall_thickness"))
-    meas("native_t1", ("native_t1", "native_t1_ms", "t1", "t1_ms"))
-    meas("t2", ("t2", "t2_ms"))
-    meas("t2star", ("t2star", "t2star_ms", "t2_star"))
-    meas("ecv", ("ecv_percent",))
-    meas("ecv", ("ecv", "ecv_fraction"), scale=0.01)
-    meas("haematocrit", ("hct", "haematocrit", "hematocrit"), scale=0.01)
-    meas("t2_ratio", ("t2_ratio", "t2_si_ratio"))
-    # Site normal ranges travel on the measurement (reference_range, canonical unit).
-    from heartprint.measure import ReferenceRange
-
-    for code, name, scale in (("native_t1", "native_t1_normal", 1.0), ("t2", "t2_normal", 1.0), ("ecv", "ecv_normal", 0.01)):
-        m = ph.latest(code)
-        if m is not None and m.reference_range is not None:
-            rr = m.reference_range
-            put((name,), ReferenceRange(low=None if rr.low is None else rr.low * scale,
-                                        high=None if rr.high is None else rr.high * scale,
-                                        population=rr.population, reference=rr.reference), m)
-    # Mapping sequence and field strength from the native-T1 method text, e.g. "ShMOLLI 1.5 T".
-    t1 = ph.latest("native_t1")
-    if t1 is not None and t1.method:
-        import re
-
-        seq = re.search(r"(shmolli|molli|saskia|sasha)", t1.method, re.I)
-        fs = re.search(r"(\d(?:\.\d)?)\s*T\b", t1.method)
-        if seq and fs:
-            put(("sequence",), seq.group(1).lower(), t1)
-            put(("field_strength",), float(fs.group(1)), t1)
-    # Qualitative imaging findings entered under patient.findings.
-    for k, val in f.findings.items():
-        put((k,), bool(val))
-    lge = [m for m in ph.regional("lge_transmurality") if m.value > 0 and m.pattern]
-    if lge:
-        from heartprint.clinical.multimodality import NON_ISCHAEMIC_LGE_PATTERNS
-
-        non = [m for m in lge if m.pattern in NON_ISCHAEMIC_LGE_PATTERNS]
-        put(("lge_nonischaemic",), bool(non), non[0] if non else lge[0])
-    return p
-
-
-def _call_by_signature(func: Callable[..., Any], pool: dict[str, tuple[Any, Measurement | None]],
-                       extra: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any], list[str]]:
-    """Call ``func`` with the pool values its signature names; return (result, inputs, missing required)."""
-    kwargs: dict[str, Any] = {}
-    inputs: dict[str, Any] = {}
-    missing: list[str] = []
-    for name, par in inspect.signature(func).parameters.items():
-        if par.kind in (par.VAR_POSITIONAL, par.VAR_KEYWORD):
-            continue
-        if extra and name in extra:
-            kwargs[name] = extra[name]
-            continue
-        if name in pool:
-            value, m = pool[name]
-            kwargs[name] = value
-            inputs[name] = _inp(m) if m is not None else {"value": value, "source": "entered"}
-        elif par.default is inspect.Parameter.empty:
-            missing.append(name)
-    if missing:
-        return None, inputs, missing
-    return func(**kwargs), inputs, []
 
 
 def _rule(name: str) -> Callable[..., Any] | None:
@@ -297,55 +171,50 @@ def _ischaemia(ph: Any) -> list[Finding]:
     return out
 
 
-# -- signature-driven rules (heart failure, tissue, devices) ------------------------------------
-
-#: rule name → (domain codes that make it applicable, finding code if not assessable, citation hint).
-_GENERIC_RULES: dict[str, tuple[tuple[str, ...], str]] = {
-    "hf_type": (("lv_ef",), "ESC 2021 HF Table 3"),
-    "hfa_peff": (("e_e_prime", "septal_e_prime", "lateral_e_prime", "lavi", "nt_probnp", "bnp", "tr_vmax"), "HFA-PEFF 2019"),
-    "h2fpef": (("e_e_prime", "pasp"), "H2FPEF, Reddy 2018"),
-    "diastolic_function": (("e_e_prime", "septal_e_prime", "lateral_e_prime", "tr_vmax", "lavi", "mitral_e_a"), "ASE/EACVI 2016"),
-    "lake_louise": (("t2", "t2_ratio", "native_t1", "ecv"), "Lake Louise 2018"),
-    "t2star_iron": (("t2star",), "T2* iron, Anderson 2001"),
-    "hcm_wall_thickness": (("lv_max_wall_thickness",), "ESC 2023 cardiomyopathy 7.1.1.1"),
-    "amyloid_native_t1": (("native_t1",), "Baggiano 2020"),
-    "ecv_amyloid": (("ecv",), "ESC WG amyloidosis 2021"),
-    # icd_primary_prevention / crt_indication need the aetiology: run by heartprint.clinical.pathway.
-}
+# -- running the declared rules ----------------------------------------------------------------
 
 
-def _generic(ph: Any, pool: dict[str, tuple[Any, Measurement | None]]) -> list[Finding]:
-    out: list[Finding] = []
+def _run_spec(ph: Any, spec: _registry.RuleSpec) -> list[Finding]:
+    """Call ``spec``'s rule with the arguments its declaration binds (see :mod:`._registry`)."""
     present_codes = {m.code for m in ph.measurements}
-    for name, (domain, cite) in _GENERIC_RULES.items():
-        if not present_codes.intersection(domain):
-            continue
-        if name in ("hfa_peff", "h2fpef", "diastolic_function") and ph.latest("lv_ef") is not None and ph.value("lv_ef") < 50 \
-                and name != "diastolic_function":
-            continue  # HFpEF scores apply with LVEF ≥50 %
-        func = _rule(name)
-        if func is None:
-            out.append(_na(name, f"{name} not assessable: the rule module is not available yet", f"heartprint.clinical.{name}",
-                           cite, [f"heartprint.clinical.{name}"]))
-            continue
-        extra = {"symptoms": ph.facts.symptomatic} if name == "hf_type" else None
-        try:
-            res, inputs, missing = _call_by_signature(func, pool, extra)
-        except HeartprintError as exc:
-            out.append(_na(name, f"{name} not assessable: {exc}", f"heartprint.clinical.{name}", cite, [str(exc)]))
-            continue
-        if missing:
-            out.append(_na(name, f"{name} not assessable: needs {', '.join(missing)}", f"heartprint.clinical.{name}", cite,
-                           missing, inputs))
-            continue
-        out += [_with_inputs(x, inputs) for x in _as_findings(res)]
-    return out
+    if not present_codes.intersection(spec.domain):
+        return []
+    if spec.applies is not None and not spec.applies(ph):
+        return []
+    name, cite = spec.name, spec.citation_hint
+    func = _rule(name)
+    if func is None:
+        return [_na(name, f"{name} not assessable: the rule module is not available yet", f"heartprint.clinical.{name}",
+                    cite, [f"heartprint.clinical.{name}"])]
+    kwargs, inputs, missing = _registry.bind(ph, spec)
+    if missing:
+        return [_na(name, f"{name} not assessable: needs {', '.join(missing)}", f"heartprint.clinical.{name}", cite,
+                    missing, inputs)]
+    try:
+        res = func(**kwargs)
+    except HeartprintError as exc:
+        return [_na(name, f"{name} not assessable: {exc}", f"heartprint.clinical.{name}", cite, [str(exc)], inputs)]
+    return [_with_inputs(x, inputs) for x in _as_findings(res)]
+
+
+#: adapter name (``RuleSpec.adapter``) → function of a :class:`~._registry.DeclaredView`.
+_ADAPTERS: dict[str, Callable[[Any], list[Finding]]] = {"ptp": _ptp, "cadrads": _cadrads, "ischaemia": _ischaemia}
 
 
 def run_rules(phenotype: Any) -> list[Finding]:
-    """Every applicable guideline rule's findings (including ``not_assessable`` ones)."""
-    pool = _pool(phenotype)
-    return _ptp(phenotype) + _cadrads(phenotype) + _ischaemia(phenotype) + _generic(phenotype, pool)
+    """Every applicable guideline rule's findings (including ``not_assessable`` ones), each rule
+    called only through its declaration in :data:`heartprint.clinical._registry.RULES`."""
+    out: list[Finding] = []
+    for spec in _registry.RULES.values():
+        if spec.run_by != "interpret":
+            continue
+        if spec.adapter is not None:
+            if spec.domain and not {m.code for m in phenotype.measurements}.intersection(spec.domain):
+                continue
+            out += _ADAPTERS[spec.adapter](_registry.DeclaredView(phenotype, spec))
+        else:
+            out += _run_spec(phenotype, spec)
+    return out
 
 
 # -- the interpretation ------------------------------------------------------------------------

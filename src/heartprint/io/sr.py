@@ -15,6 +15,16 @@ private coding scheme :data:`LOCAL_SCHEME` (``99HEARTPRINT``; code value = the
 measurement's stable key), which is declared in the (0008,0110) Coding Scheme
 Identification Sequence (PS3.3 C.12.1.1.2.1). Units are UCUM (PS3.16 CID 7181 / coding
 scheme ``UCUM``); an unknown unit is an error, never a guess.
+
+A per-segment measurement (``Measurement.segment``) carries its AHA segment as the TID 300
+Finding Site (SCT 363698007, HAS CONCEPT MOD) of the measurement itself, coded from DICOM
+PS3.16 CID 3717 "Left Ventricle Myocardial Wall 17 Segment Model" (e.g. SCT 264846001 "left
+ventricle basal inferior segment" for segment 4); a per-vessel one carries its coronary artery
+from CID 3015/3014 (:mod:`heartprint.anatomy.aha_codes`). ``dsrdump`` prints it under the value.
+
+Identity: the SR's Patient and General Study modules are copied (by highdicom) from the SEG,
+which copies them from the source series. The SR therefore names whoever the source names,
+and a de-identified source gives a de-identified SR; nothing here adds patient data.
 """
 
 from __future__ import annotations
@@ -168,6 +178,27 @@ def _segment_for(code: str) -> str | None:
     return None
 
 
+def _finding_sites(m: Measurement) -> list[Any] | None:
+    """TID 300 Finding Site (SCT 363698007) of a per-segment or per-vessel measurement.
+
+    AHA segment: DICOM CID 3717; coronary vessel (and part): CID 3015/3014 — see
+    :mod:`heartprint.anatomy.aha_codes`. ``None`` for a global measurement.
+    """
+    import highdicom as hd
+
+    from heartprint.anatomy.aha_codes import segment_code, vessel_code
+
+    if m.segment is not None:
+        code = segment_code(m.segment)
+    elif m.vessel is not None:
+        code = vessel_code(m.vessel, m.vessel_segment)
+    else:
+        code = None
+    if code is None:
+        return None
+    return [hd.sr.FindingSite(anatomic_location=hd.sr.CodedConcept(*code))]
+
+
 def _seg_dataset(seg: Any) -> Dataset:
     if isinstance(seg, Dataset):
         return seg
@@ -210,7 +241,8 @@ def build_sr(
         if not math.isfinite(m.value):
             raise InvalidInputError(f"measurement {m.code!r}: value {m.value!r} is not finite")
         name, _ = concept_code(m)
-        item = hd.sr.Measurement(name=name, value=float(m.value), unit=unit_code(m.unit, code=m.code))
+        item = hd.sr.Measurement(name=name, value=float(m.value), unit=unit_code(m.unit, code=m.code),
+                                 finding_sites=_finding_sites(m))
         label = _segment_for(m.code)
         groups.setdefault(label if label in segments else None, []).append(item)
 

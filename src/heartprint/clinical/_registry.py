@@ -1,0 +1,392 @@
+"""What each guideline rule takes: its inputs declared as concept codes and patient facts.
+
+:func:`heartprint.clinical.interpret.interpret` calls a rule only through its
+:class:`RuleSpec` in :data:`RULES`: every argument it passes comes from one declared source,
+
+* :class:`Code` — a measurement concept (a key of :data:`heartprint.concepts.CONCEPTS`),
+  read from the phenotype (its latest global value unless the declaration says otherwise),
+  optionally scaled (ECV % → fraction) or reduced to something the measurement carries
+  (its reference range, the mapping sequence named in its method);
+* :class:`Fact` — a named patient fact, an attribute of :class:`heartprint.phenotype.PatientFacts`
+  (``sex``, ``rhythm``, ``nyha``, ``family_history_hcm``, a key of ``findings`` ...).
+
+Nothing is matched by parameter name. A required input that the phenotype lacks makes the
+rule ``not_assessable`` naming the concept's plain name (``CONCEPTS[code].name``). A rule
+whose arguments need shaping keeps an adapter in ``interpret`` (``adapter``); the adapter is
+handed a :class:`DeclaredView` of the phenotype that reads only what its spec declares.
+
+Example::
+
+    RuleSpec("hcm_wall_thickness",
+             inputs={"max_wall_thickness_mm": Code("lv_max_wall_thickness", required=True, located=True),
+                     "family_history": Fact("family_history_hcm")},
+             domain=("lv_max_wall_thickness",), citation_hint="ESC 2023 cardiomyopathy 7.1.1.1")
+
+reads as: call ``heartprint.clinical.hcm_wall_thickness(max_wall_thickness_mm=<latest
+lv_max_wall_thickness, whatever segment it names>, family_history=<facts.family_history_hcm>)``
+when the phenotype has an ``lv_max_wall_thickness`` measurement.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Union
+
+from heartprint.concepts import CONCEPTS
+from heartprint.measure import Measurement, ReferenceRange
+
+__all__ = ["Code", "DeclaredView", "Fact", "RULES", "RuleSpec", "UndeclaredInputError", "bind", "input_name", "read_code"]
+
+
+@dataclass(frozen=True)
+class Code:
+    """A rule input read from measurements of the concept ``code``.
+
+    Attributes
+    ----------
+    code
+        Key of :data:`~heartprint.concepts.CONCEPTS`.
+    required
+        The rule cannot run without it (``not assessable: needs <concept name>``).
+    scale
+        Factor applied to the value (``0.01``: % → fraction).
+    located
+        The concept is one value per study, but its measurement may name the AHA segment where
+        it was found (the cine analyser stamped ``lv_max_wall_thickness`` with the segment of the
+        maximum before issue 15, and results stored then still carry it): read the latest
+        measurement of ``code`` whatever segment it names. Without it only global measurements
+        (no segment, no vessel) are read, so a per-segment value is never taken for the global one.
+    previous
+        Read the latest measurement *before* the latest one (an earlier study's value).
+    regional
+        Read the per-segment / per-vessel measurements (latest each); ``read`` gets the list.
+    read
+        Derive the argument from the measurement (a list of them when ``regional``) instead of
+        passing its value; ``None`` from ``read`` counts as absent.
+    """
+
+    code: str
+    required: bool = False
+    scale: float = 1.0
+    located: bool = False
+    previous: bool = False
+    regional: bool = False
+    read: Callable[[Any], Any] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A rule input read from the patient facts: ``PatientFacts.<name>`` (``findings[key]`` for
+    ``name="findings"``), optionally derived by ``read``; ``pass_none`` passes ``None`` when the
+    fact is unknown (instead of leaving the rule's default)."""
+
+    name: str
+    required: bool = False
+    key: str | None = None
+    read: Callable[[Any], Any] | None = field(default=None, compare=False)
+    pass_none: bool = False
+
+
+Source = Union[Code, Fact]
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One guideline rule and the inputs it takes.
+
+    Attributes
+    ----------
+    name
+        The rule's identifier: a public name of :mod:`heartprint.clinical` (the function that
+        ``interpret`` calls with the declared arguments) or, for an adapter, the adapter's name.
+    inputs
+        Parameter (or, for an adapter, input label) → :class:`Code` / :class:`Fact`.
+    domain
+        Concept codes whose presence makes the rule applicable (a finding, possibly
+        ``not_assessable``, is produced only then). Every domain code is a declared input.
+    citation_hint
+        Short citation used on ``not_assessable`` findings before the rule runs.
+    applies
+        Optional further condition on the phenotype (e.g. HFpEF scores only with LVEF ≥50 %).
+    adapter
+        Name of an adapter in ``heartprint.clinical.interpret`` that shapes the inputs itself
+        (reading the phenotype only through a :class:`DeclaredView`); ``None``: called directly.
+    run_by
+        ``"interpret"``, or the module that runs the rule itself (``"heartprint.clinical.pathway"``
+        for the device rules, which need the aetiology from the differential: ``derived`` names
+        those arguments).
+    """
+
+    name: str
+    inputs: Mapping[str, Source]
+    domain: tuple[str, ...] = ()
+    citation_hint: str = ""
+    applies: Callable[[Any], bool] | None = field(default=None, compare=False)
+    adapter: str | None = None
+    run_by: str = "interpret"
+    derived: tuple[str, ...] = ()
+
+    def codes(self) -> set[str]:
+        return {s.code for s in self.inputs.values() if isinstance(s, Code)}
+
+    def facts(self) -> set[str]:
+        return {s.name for s in self.inputs.values() if isinstance(s, Fact)}
+
+
+# -- reading a declared source -------------------------------------------------------------------
+
+#: Plain names of the patient facts rules take (for "not assessable: needs ...").
+_FACT_NAMES = {
+    "age": "age", "sex": "sex", "nyha": "NYHA class", "rhythm": "rhythm (sinus/AF)", "symptomatic": "symptoms ± signs of HF",
+    "family_history_hcm": "family history of HCM", "n_antihypertensives": "number of antihypertensive drugs",
+    "months_omt": "months of optimal medical therapy", "qrs_ms": "QRS duration", "qrs_morphology": "QRS morphology",
+    "chest_pain": "chest pain type", "dyspnoea": "dyspnoea", "risk_factors": "risk factors",
+    "days_since_mi": "days since myocardial infarction", "pacing_indication": "pacing indication",
+}
+
+
+def input_name(src: Source) -> str:
+    """Plain name of a declared input: the concept's name, or the fact's."""
+    if isinstance(src, Code):
+        return CONCEPTS[src.code].name if src.code in CONCEPTS else src.code
+    if src.key:
+        return src.key.replace("_", " ")
+    return _FACT_NAMES.get(src.name, src.name.replace("_", " "))
+
+
+def read_code(ph: Any, src: Code) -> Measurement | list[Measurement] | None:
+    """The measurement(s) a :class:`Code` declaration selects from phenotype ``ph``."""
+    if src.regional:
+        return list(ph.regional(src.code)) or None
+    if not (src.located or src.previous):
+        return ph.latest(src.code)
+    ordered = [m for m in ph._ordered() if m.code == src.code and m.vessel is None
+               and (src.located or m.segment is None)]
+    if src.previous:
+        return ordered[-2] if len(ordered) > 1 else None
+    return ordered[-1] if ordered else None
+
+
+def _provenance(m: Measurement | None) -> dict[str, Any] | None:
+    if m is None:
+        return None
+    d: dict[str, Any] = {"value": round(m.value, 4), "unit": m.unit, "source": m.source}
+    for k in ("modality", "segment", "vessel", "pattern"):
+        if getattr(m, k) is not None:
+            d[k] = getattr(m, k)
+    if m.time is not None:
+        d["time"] = m.time.isoformat()
+    return d
+
+
+def resolve(ph: Any, src: Source) -> tuple[Any, dict[str, Any] | None]:
+    """(argument value or ``None`` if absent, provenance) for one declared source."""
+    if isinstance(src, Code):
+        m = read_code(ph, src)
+        if m is None:
+            return None, None
+        if src.read is not None:
+            value = src.read(m)
+        else:
+            value = m.value * src.scale if src.scale != 1.0 else m.value
+        if value is None:
+            return None, None
+        prov_m = m[0] if isinstance(m, list) else m
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], Measurement):
+            value, prov_m = value
+        return value, _provenance(prov_m)
+    raw = getattr(ph.facts, src.name)
+    if src.key is not None:
+        raw = raw.get(src.key) if isinstance(raw, Mapping) else None
+    value = raw if raw is None or src.read is None else src.read(raw)
+    if value is None:
+        return None, None
+    return value, {"value": value, "source": "entered"}
+
+
+def bind(ph: Any, spec: RuleSpec) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """(keyword arguments, their provenance, plain names of missing required inputs) for ``spec``."""
+    kwargs: dict[str, Any] = {}
+    inputs: dict[str, Any] = {}
+    missing: list[str] = []
+    for param, src in spec.inputs.items():
+        value, prov = resolve(ph, src)
+        if value is None:
+            if src.required:
+                missing.append(input_name(src))
+            elif isinstance(src, Fact) and src.pass_none:
+                kwargs[param] = None
+            continue
+        kwargs[param] = value
+        inputs[param] = prov
+    return kwargs, inputs, missing
+
+
+class UndeclaredInputError(RuntimeError):
+    """An adapter read a concept or fact its :class:`RuleSpec` does not declare (a programming error)."""
+
+
+class _FactsView:
+    def __init__(self, facts: Any, allowed: set[str], rule: str) -> None:
+        self._facts, self._allowed, self._rule = facts, allowed, rule
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self._allowed:
+            raise UndeclaredInputError(f"rule {self._rule!r} read patient fact {name!r}, which its RuleSpec does not declare")
+        return getattr(self._facts, name)
+
+
+class DeclaredView:
+    """The phenotype as an adapter sees it: only the codes and facts its spec declares."""
+
+    def __init__(self, ph: Any, spec: RuleSpec) -> None:
+        self._ph, self._spec, self._codes = ph, spec, spec.codes()
+        self.facts = _FactsView(ph.facts, spec.facts(), spec.name)
+
+    def _check(self, code: str) -> None:
+        if code not in self._codes:
+            raise UndeclaredInputError(f"rule {self._spec.name!r} read concept {code!r}, which its RuleSpec does not declare")
+
+    def latest(self, code: str, **kw: Any) -> Measurement | None:
+        self._check(code)
+        return self._ph.latest(code, **kw)
+
+    def value(self, code: str, **kw: Any) -> float | None:
+        self._check(code)
+        return self._ph.value(code, **kw)
+
+    def regional(self, code: str) -> list[Measurement]:
+        self._check(code)
+        return self._ph.regional(code)
+
+
+# -- readers used by declarations -------------------------------------------------------------------
+
+
+def _range(scale: float) -> Callable[[Measurement], ReferenceRange | None]:
+    """The site normal range the measurement carries (canonical unit × ``scale``)."""
+
+    def read(m: Measurement) -> ReferenceRange | None:
+        rr = m.reference_range
+        if rr is None:
+            return None
+        return ReferenceRange(low=None if rr.low is None else rr.low * scale, high=None if rr.high is None else rr.high * scale,
+                              population=rr.population, reference=rr.reference)
+
+    return read
+
+
+def _t1_acquisition(m: Measurement) -> tuple[str, float] | None:
+    """(sequence, field strength T) named in the native-T1 method text, e.g. "ShMOLLI 1.5 T"."""
+    seq = re.search(r"(shmolli|molli|saskia|sasha)", m.method or "", re.I)
+    fs = re.search(r"(\d(?:\.\d)?)\s*T\b", m.method or "")
+    return (seq.group(1).lower(), float(fs.group(1))) if seq and fs else None
+
+
+def _t1_sequence(m: Measurement) -> str | None:
+    acq = _t1_acquisition(m)
+    return None if acq is None else acq[0]
+
+
+def _t1_field(m: Measurement) -> float | None:
+    acq = _t1_acquisition(m)
+    return None if acq is None else acq[1]
+
+
+def _lge_nonischaemic(ms: list[Measurement]) -> tuple[bool, Measurement] | None:
+    """Any LGE in a non-ischaemic pattern (from per-segment transmurality with a pattern)."""
+    from heartprint.clinical.multimodality import NON_ISCHAEMIC_LGE_PATTERNS
+
+    lge = [m for m in ms if m.value > 0 and m.pattern]
+    if not lge:
+        return None
+    non = [m for m in lge if m.pattern in NON_ISCHAEMIC_LGE_PATTERNS]
+    return bool(non), (non[0] if non else lge[0])
+
+
+def _is_af(rhythm: str) -> bool:
+    return rhythm == "af"
+
+
+def _lvef_not_reduced(ph: Any) -> bool:
+    """HFpEF scores apply with LVEF ≥50 % (or LVEF unknown)."""
+    m = ph.latest("lv_ef")
+    return m is None or m.value >= 50
+
+
+# -- the declarations --------------------------------------------------------------------------------
+
+_ECHO_DIASTOLIC = ("e_e_prime", "septal_e_prime", "lateral_e_prime", "lavi", "tr_vmax")
+
+_SPECS: tuple[RuleSpec, ...] = (
+    # adapters in heartprint.clinical.interpret (inputs shaped there, read through a DeclaredView)
+    RuleSpec("pretest_probability", adapter="ptp", citation_hint="ESC CCS 2024 / 2019", inputs={
+        "age": Code("age"), "age_years": Fact("age"), "sex": Fact("sex"), "chest_pain": Fact("chest_pain"),
+        "dyspnoea": Fact("dyspnoea"), "risk_factors": Fact("risk_factors")}),
+    RuleSpec("coronary_ct", adapter="cadrads", domain=("stenosis", "cac_agatston"), citation_hint="CAD-RADS 2.0", inputs={
+        "stenoses": Code("stenosis", regional=True), "cac_agatston": Code("cac_agatston")}),
+    RuleSpec("ischaemia", adapter="ischaemia", domain=("perfusion_stress_score", "perfusion_defect"),
+             citation_hint="ESC 2024 CCS Rec. Table 14", inputs={
+                 "stress_scores": Code("perfusion_stress_score", regional=True),
+                 "rest_scores": Code("perfusion_rest_score", regional=True),
+                 "cmr_defects": Code("perfusion_defect", regional=True)}),
+    # called directly with the declared arguments
+    RuleSpec("hf_type", domain=("lv_ef",), citation_hint="ESC 2021 HF Table 3", inputs={
+        "lvef": Code("lv_ef", required=True), "symptoms": Fact("symptomatic", pass_none=True),
+        "previous_lvef": Code("lv_ef", previous=True), "sex": Fact("sex"), "rhythm": Fact("rhythm"),
+        "lvmi": Code("lv_massi"), "rwt": Code("rwt"), "lavi": Code("lavi"), "e_e_prime": Code("e_e_prime"),
+        "nt_probnp": Code("nt_probnp"), "bnp": Code("bnp"), "pasp": Code("pasp"), "tr_velocity": Code("tr_vmax")}),
+    RuleSpec("hfa_peff", domain=_ECHO_DIASTOLIC + ("nt_probnp", "bnp"), citation_hint="HFA-PEFF 2019",
+             applies=_lvef_not_reduced, inputs={
+                 "rhythm": Fact("rhythm"), "sex": Fact("sex"), "age": Code("age"), "septal_e": Code("septal_e_prime"),
+                 "lateral_e": Code("lateral_e_prime"), "average_e_e": Code("e_e_prime"), "tr_velocity": Code("tr_vmax"),
+                 "pasp": Code("pasp"), "gls": Code("gls"), "lavi": Code("lavi"), "lvmi": Code("lv_massi"), "rwt": Code("rwt"),
+                 "wall_thickness": Code("lv_max_wall_thickness", located=True), "nt_probnp": Code("nt_probnp"),
+                 "bnp": Code("bnp")}),
+    RuleSpec("h2fpef", domain=("e_e_prime", "pasp"), citation_hint="H2FPEF, Reddy 2018", applies=_lvef_not_reduced, inputs={
+        "bmi": Code("bmi"), "antihypertensives": Fact("n_antihypertensives"), "af": Fact("rhythm", read=_is_af),
+        "pasp": Code("pasp"), "age": Code("age"), "e_e_prime": Code("e_e_prime")}),
+    RuleSpec("diastolic_function", domain=_ECHO_DIASTOLIC + ("mitral_e_a",), citation_hint="ASE/EACVI 2016", inputs={
+        "lvef": Code("lv_ef"), "septal_e": Code("septal_e_prime"), "lateral_e": Code("lateral_e_prime"),
+        "average_e_e": Code("e_e_prime"), "tr_velocity": Code("tr_vmax"), "lavi": Code("lavi"),
+        "e_velocity": Code("mitral_e"), "e_a_ratio": Code("mitral_e_a")}),
+    RuleSpec("lake_louise", domain=("t2", "t2_ratio", "native_t1", "ecv"), citation_hint="Lake Louise 2018", inputs={
+        "t2_regional_high_si": Fact("findings", key="t2_regional_high_si"), "t2_si_ratio": Code("t2_ratio"),
+        "t2_ms": Code("t2"), "t2_normal": Code("t2", read=_range(1.0)),
+        "t2_mapping_elevated": Fact("findings", key="t2_mapping_elevated"),
+        "native_t1_ms": Code("native_t1"), "native_t1_normal": Code("native_t1", read=_range(1.0)),
+        "native_t1_elevated": Fact("findings", key="native_t1_elevated"),
+        "ecv": Code("ecv", scale=0.01), "ecv_normal": Code("ecv", read=_range(0.01)),
+        "ecv_elevated": Fact("findings", key="ecv_elevated"),
+        "lge_nonischaemic": Code("lge_transmurality", regional=True, read=_lge_nonischaemic),
+        "pericardial_effusion_or_enhancement": Fact("findings", key="pericardial_effusion_or_enhancement"),
+        "wall_motion_abnormality": Fact("findings", key="wall_motion_abnormality")}),
+    RuleSpec("t2star_iron", domain=("t2star",), citation_hint="T2* iron, Anderson 2001", inputs={
+        "t2star_ms": Code("t2star", required=True)}),
+    RuleSpec("hcm_wall_thickness", domain=("lv_max_wall_thickness",), citation_hint="ESC 2023 cardiomyopathy 7.1.1.1", inputs={
+        "max_wall_thickness_mm": Code("lv_max_wall_thickness", required=True, located=True),
+        "family_history": Fact("family_history_hcm")}),
+    RuleSpec("amyloid_native_t1", domain=("native_t1",), citation_hint="Baggiano 2020", inputs={
+        "native_t1_ms": Code("native_t1", required=True), "sequence": Code("native_t1", read=_t1_sequence),
+        "field_strength": Code("native_t1", read=_t1_field)}),
+    RuleSpec("ecv_amyloid", domain=("ecv",), citation_hint="ESC WG amyloidosis 2021", inputs={
+        "ecv_fraction": Code("ecv", required=True, scale=0.01)}),
+    # run by heartprint.clinical.pathway (they need the aetiology from the differential); declared
+    # here so that their codes and facts are checked like every other rule's
+    RuleSpec("icd_primary_prevention", run_by="heartprint.clinical.pathway", derived=("aetiology",),
+             citation_hint="ESC 2021 HF 6.1", inputs={
+                 "lvef": Code("lv_ef", required=True), "nyha": Fact("nyha", required=True),
+                 "omt_months": Fact("months_omt", required=True), "days_since_mi": Fact("days_since_mi")}),
+    RuleSpec("crt_indication", run_by="heartprint.clinical.pathway", citation_hint="ESC 2021 HF 6.2",
+             inputs={
+                 "lvef": Code("lv_ef", required=True), "qrs_ms": Code("qrs_duration", required=True),
+                 "lbbb": Fact("qrs_morphology", required=True, read=lambda m: m == "lbbb"),
+                 "rhythm": Fact("rhythm", required=True), "nyha": Fact("nyha", required=True),
+                 "on_omt": Fact("months_omt", required=True, read=lambda months: months >= 3),
+                 "av_block_pacing_indication": Fact("pacing_indication")}),
+)
+
+#: rule name → :class:`RuleSpec` (read-only), in the order ``interpret`` runs them.
+RULES: Mapping[str, RuleSpec] = MappingProxyType({s.name: s for s in _SPECS})
