@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             if series.status != "analysed":
                 print(f"{name:36s} {series.status}: {series.message}")
                 continue
-            values = {m["code"]: m["value"] for m in series.result["measurements"] if m.get("segment") is None}
+            values = series.global_values()
         err = errors(values, truth)
         ok = all(within for _, within in err.values())
         n_ok += ok

@@ -17,6 +17,9 @@ Tolerances and why:
   76–100 %); segment 4's scar is 40 % deep so that ±1 voxel (~15 % of the wall) keeps it in class.
 * **cine** — only that the cine was analysed with its numbers and QC present; its accuracy is
   tests/test_pipeline.py's business.
+
+The phantom patient is two studies (CMR, CT), so two results: ``OUT/result/<folder>/`` each, the
+CMR study's history naming the CT study, one registry run per study.
 """
 
 from __future__ import annotations
@@ -37,12 +40,15 @@ def demo(tmp_path_factory):
     code = main(["demo", "--out", str(out), "--small"])
     summary = json.loads((out / "demo_summary.json").read_text())
     truth = json.loads((out / "truth.json").read_text())
-    result = json.loads((out / "result" / "measurements.json").read_text())
-    return {"out": out, "code": code, "summary": summary, "truth": truth, "result": result}
+    studies = {}
+    for st in summary["studies"]:
+        doc = json.loads((Path(st["files"]["measurements"])).read_text())
+        studies["cmr" if "MR" in doc["study"]["modalities"] else "ct"] = doc
+    return {"out": out, "code": code, "summary": summary, "truth": truth, "studies": studies}
 
 
 def _series(demo, kind):
-    [s] = [s for s in demo["result"]["series"] if s["kind"] == kind]
+    [s] = [s for doc in demo["studies"].values() for s in doc["series"] if s["kind"] == kind]
     return s
 
 
@@ -52,13 +58,45 @@ def _row(demo, quantity):
 
 
 def test_every_modality_analysed_in_one_patient(demo):
-    assert demo["code"] == 0
-    kinds = sorted(s["kind"] for s in demo["result"]["series"])
-    assert kinds == ["cine_sax", "ct_calcium", "lge", "t1_map"]
-    assert all(s["status"] == "analysed" for s in demo["result"]["series"]), demo["summary"]["series"]
-    assert len(demo["result"]["study_uids"]) == 2  # the CMR study and the CT study
-    assert demo["truth"]["lge"]["study_uid"] == demo["truth"]["cine"]["study_uid"] == demo["truth"]["t1"]["study_uid"]
-    assert demo["truth"]["ct_calcium"]["study_uid"] != demo["truth"]["cine"]["study_uid"]
+    assert demo["code"] == 0, demo["summary"]
+    assert demo["summary"]["status"] == "ok" and demo["summary"]["missing_kinds"] == []
+    # two studies of one patient: the CMR study (cine, LGE, T1) and the CT study, each its own result
+    cmr, ct = demo["studies"]["cmr"], demo["studies"]["ct"]
+    assert sorted(s["kind"] for s in cmr["series"]) == ["cine_sax", "lge", "t1_map"]
+    assert [s["kind"] for s in ct["series"]] == ["ct_calcium"]
+    for doc in (cmr, ct):
+        assert doc["status"] == "ok" and all(s["status"] == "analysed" for s in doc["series"]), demo["summary"]["studies"]
+        assert doc["patient"]["patient_id"] == demo["truth"]["patient"]["patient_id"]
+    assert cmr["study"]["study_uid"] == demo["truth"]["cine"]["study_uid"] == demo["truth"]["lge"]["study_uid"] \
+        == demo["truth"]["t1"]["study_uid"]
+    assert ct["study"]["study_uid"] == demo["truth"]["ct_calcium"]["study_uid"] != cmr["study"]["study_uid"]
+    # the CMR study's interpretation had the same patient's CT study as history
+    assert ct["study"]["study_uid"] in [h["study_uid"] for h in cmr["history"]]
+    # each study in its own folder under OUT/result
+    folders = [Path(st["files"]["result"]) for st in demo["summary"]["studies"]]
+    assert len(set(folders)) == 2 and all(f.parent == demo["out"] / "result" for f in folders)
+
+
+def test_exact_answer_table(demo):
+    """The same rows as always, measured values read from the typed results."""
+    rows = demo["summary"]["rows"]
+    assert [r["quantity"] for r in rows] == [
+        "LV EDV (mL)", "LV ESV (mL)", "LVEF (%)", "LV mass (g)", "RV EDV (mL)", "RV ESV (mL)", "RVEF (%)",
+        "heart rate (/min)", "scar extent, of LV (%)", "scar volume (mL)", "segment 4 transmurality class",
+        "segment 7 transmurality class", "segment 13 transmurality class", "native T1 myocardium (ms)",
+        "Agatston score", "calcium volume (mm3)"]
+    assert all(r["measured"] is not None for r in rows), rows
+    truth = demo["truth"]
+    assert _row(demo, "LV EDV (mL)")["exact"] == truth["cine"]["lv_edv_ml"]
+    assert _row(demo, "scar extent, of LV (%)")["exact"] == truth["lge"]["scar_pct_lv"]
+    assert _row(demo, "native T1 myocardium (ms)")["exact"] == truth["t1"]["t1_myocardium_ms"]
+    assert _row(demo, "Agatston score")["exact"] == truth["ct_calcium"]["total"]["agatston"]
+    # measured values are the written measurements
+    values = {m["code"]: m["value"] for doc in demo["studies"].values() for s in doc["series"]
+              for m in s.get("measurements", []) if m.get("segment") is None and m.get("vessel") is None}
+    assert _row(demo, "LVEF (%)")["measured"] == values["lv_ef"]
+    assert _row(demo, "scar volume (mL)")["measured"] == values["lge_scar_volume"]
+    assert _row(demo, "calcium volume (mm3)")["measured"] == values["cac_volume"]
 
 
 def test_dicom_one_patient_one_frame_of_reference(demo):
@@ -74,7 +112,7 @@ def test_dicom_one_patient_one_frame_of_reference(demo):
 
 
 def test_cine_produced_with_qc(demo):
-    res = _series(demo, "cine_sax")["result"]
+    res = _series(demo, "cine_sax")
     codes = {m["code"] for m in res["measurements"] if m.get("segment") is None}
     assert {"lv_edv", "lv_esv", "lv_ef", "lv_mass", "rv_edv"} <= codes
     assert res["qc_status"] in ("ok", "info", "warning") and isinstance(res["qc"], list)
@@ -82,27 +120,29 @@ def test_cine_produced_with_qc(demo):
 
 
 def test_ct_calcium_against_truth(demo):
-    res, tot = _series(demo, "ct_calcium")["result"], demo["truth"]["ct_calcium"]["total"]
-    assert res["agatston"] == pytest.approx(tot["agatston"], rel=0.03)
-    assert res["volume_mm3"] == pytest.approx(tot["volume_mm3"], rel=0.03)
+    tot = demo["truth"]["ct_calcium"]["total"]
+    assert _row(demo, "Agatston score")["measured"] == pytest.approx(tot["agatston"], rel=0.03)
+    assert _row(demo, "calcium volume (mm3)")["measured"] == pytest.approx(tot["volume_mm3"], rel=0.03)
 
 
 def test_t1_against_truth(demo):
-    res = _series(demo, "t1_map")["result"]
-    assert res["mask_source"] == "cine_transfer"
-    assert res["global"]["mean"] == pytest.approx(demo["truth"]["t1"]["t1_myocardium_ms"], rel=0.02)
+    res = _series(demo, "t1_map")
+    assert res["details"]["mask_source"] == "cine_transfer"
+    assert res["details"]["global"]["mean"] == pytest.approx(demo["truth"]["t1"]["t1_myocardium_ms"], rel=0.02)
+    assert _row(demo, "native T1 myocardium (ms)")["measured"] == pytest.approx(
+        demo["truth"]["t1"]["t1_myocardium_ms"], rel=0.02)
 
 
 def test_lge_against_truth(demo):
-    res, lt = _series(demo, "lge")["result"], demo["truth"]["lge"]
+    res, lt = _series(demo, "lge")["details"], demo["truth"]["lge"]
     assert res["mask_source"] == "cine_transfer"
-    assert abs(res["scar_pct_lv"] - lt["scar_pct_lv"]) <= 4.0
+    assert abs(_row(demo, "scar extent, of LV (%)")["measured"] - lt["scar_pct_lv"]) <= 4.0
     # The scar's volume follows the myocardium the transferred cine mask captured (the network
     # under-segments the phantom's myocardium; see tests/test_pipeline.py): compare it with the
     # true scar scaled by the captured fraction of the myocardium.
     captured = res["lv_myocardium_ml"] / lt["lv_myocardium_ml"]
     assert 0.5 < captured < 1.2
-    assert res["scar_ml"] == pytest.approx(lt["scar_ml"] * captured, rel=0.2)
+    assert _row(demo, "scar volume (mL)")["measured"] == pytest.approx(lt["scar_ml"] * captured, rel=0.2)
     expected = {"4": "26-50", "7": "76-100", "13": "76-100"}
     assert {s: res["segments"][s]["transmurality_class"] for s in expected} == expected
     for s in expected:
@@ -113,7 +153,7 @@ def test_lge_against_truth(demo):
             assert v["extent_pct"] < 15.0, (s, v)
 
 
-def test_registry_has_one_complete_run(demo):
+def test_registry_has_one_complete_run_per_study(demo):
     pytest.importorskip("sqlalchemy")
     from heartprint.store import Registry
 
@@ -121,21 +161,47 @@ def test_registry_has_one_complete_run(demo):
     reg = Registry(str(path))
     try:
         runs = reg.runs()
-        assert len(runs) == 1 and runs[0].status == "complete" and runs[0].n_series == 4
-        assert runs[0].run_id == demo["summary"]["run_id"]
-        assert runs[0].patient_id == demo["truth"]["patient"]["patient_id"]
-        codes = {m.code for m in reg.measurements(runs[0].run_id)}
+        assert len(runs) == 2 and all(r.status == "complete" for r in runs)
+        assert sorted(r.run_id for r in runs) == sorted(demo["summary"]["run_ids"])
+        assert {r.patient_id for r in runs} == {demo["truth"]["patient"]["patient_id"]}
+        assert sorted(r.n_series for r in runs) == [1, 3]
+        assert {u for r in runs for u in r.study_uids} == {d["study"]["study_uid"] for d in demo["studies"].values()}
+        codes = {m.code for r in runs for m in reg.measurements(r.run_id)}
         assert {"lv_ef", "lge_scar_volume", "cac_agatston"} <= codes
-        assert any(c.startswith("t1") for c in codes), sorted(codes)
+        assert any(c.startswith("t1") or c == "native_t1" for c in codes), sorted(codes)
     finally:
         reg.close()
 
 
 def test_outputs_written(demo):
-    files = demo["summary"]["files"]
-    for key in ("measurements", "seg", "sr", "fhir", "report_html", "truth"):
-        assert Path(files[key]).is_file(), key
-    if "report_pdf" in files:
-        assert Path(files["report_pdf"]).stat().st_size > 0
-    assert not demo["result"].get("output_problems"), demo["result"].get("output_problems")
-    assert demo["result"]["interpretation"].get("status") != "failed", demo["result"]["interpretation"]
+    files = {("cmr" if "MR" in st["modalities"] else "ct"): st["files"] for st in demo["summary"]["studies"]}
+    for key in ("measurements", "fhir", "report_html"):
+        for study in ("cmr", "ct"):
+            assert Path(files[study][key]).is_file(), (study, key)
+    for key in ("seg", "sr"):  # the cine is the one labelled series
+        assert files["cmr"][key] and all(Path(p).is_file() for p in files["cmr"][key]), key
+    assert Path(demo["summary"]["files"]["truth"]).is_file()
+    for study in ("cmr", "ct"):
+        if "report_pdf" in files[study]:
+            assert Path(files[study]["report_pdf"]).stat().st_size > 0
+    for doc in demo["studies"].values():
+        assert not doc.get("output_problems"), doc.get("output_problems")
+        assert doc["interpretation"].get("status") != "failed", doc["interpretation"]
+
+
+def test_demo_exits_nonzero_when_a_phantom_series_fails(tmp_path, monkeypatch, capsys):
+    """No pipeline run: a demo whose CT series failed (status 'failed', kind missing) exits 1."""
+    import heartprint.demo as demo_mod
+    from heartprint.results import PatientIdentity, SeriesResult, StudyInfo, StudyResult
+
+    failed = StudyResult("x", PatientIdentity(patient_id="HP-DEMO-0001"), StudyInfo("1.2.3", modalities=("CT",)),
+                         [SeriesResult("1.2.3.4", "ct_calcium", "failed", message="boom")])
+    run = demo_mod.DemoRun(out=tmp_path, dicom_dir=tmp_path, study_dirs=[tmp_path / "cmr", tmp_path / "ct"],
+                           truth={"patient": {"patient_id": "HP-DEMO-0001"}},
+                           studies=[demo_mod.DemoStudy(failed, "f", tmp_path / "f")], rows=[],
+                           summary_path=tmp_path / "demo_summary.json")
+    assert not run.ok and run.missing_kinds == list(demo_mod.DEMO_KINDS)
+    monkeypatch.setattr(demo_mod, "run_demo", lambda *a, **k: run)
+    assert main(["demo", "--out", str(tmp_path), "--small"]) == 1
+    err = capsys.readouterr().err
+    assert "not analysed" in err and "failed" in err

@@ -159,39 +159,47 @@ def _measure(code: str, value: float, unit: str, **kw) -> dict:
     return Measurement(code=code, name=code.replace("_", " "), value=value, unit=unit, source=SERIES, **kw).to_dict()
 
 
-def study_result(ef: float = 55.0, *, study: str = STUDY, series: str = SERIES, source: str = "/data/study1") -> dict:
-    """A heartprint.study/1 dict shaped like StudyResult.to_dict() (cine series + one not analysed)."""
+def study_result(ef: float = 55.0, *, study: str = STUDY, series: str = SERIES, source: str = "/data/study1",
+                 patient: str | None = None) -> dict:
+    """A heartprint.study/2 dict shaped like StudyResult.to_dict() (cine series + one not analysed)."""
     return {
-        "schema": "heartprint.study/1",
+        "schema": "heartprint.study/2",
         "heartprint_version": "0.1.0",
         "disclaimer": "research only",
         "source": source,
+        "status": "ok",
+        "patient": {"patient_id": patient, "issuer": None, "name": None, "sex": None, "birth_date": None,
+                    "age_years": None, "height_cm": None, "weight_kg": None, "bsa_m2": None},
+        "study": {"study_uid": study, "date": "2024-03-01", "description": "", "accession_number": "",
+                  "modalities": ["MR"]},
         "study_uids": [study],
+        "history": [],
         "series": [
             {
                 "series_uid": series, "kind": "cine_sax", "status": "analysed", "seconds": 3.2,
-                "result": {
-                    "schema": "heartprint.cmr.cine_function/1",
-                    "qc_status": "warning",
-                    "measurements": [
-                        _measure("lv_edv", 150.0, "mL", phase="ED", method="Simpson discs",
-                                 reference="Schulz-Menger 2020", modality="MR",
-                                 reference_range={"low": 106, "high": 214, "population": "adult men", "reference": "doi"}),
-                        _measure("lv_ef", ef, "%", modality="MR"),
-                        _measure("wall_thickness", 9.5, "mm", segment=3, phase="ED"),
-                    ],
-                    "qc": [QCFlag(code="basal_coverage", severity="warning", message="basal slice 1 mm short",
-                                  details={"slices": [0, 1], "threshold_mm": 5.0}).to_dict()],
-                    "findings": [Finding(code="lv_ef_normal", statement=f"LVEF {ef} %", rule="clinical.hf.type",
-                                         citation="ESC HF 2021 Table 3", inputs={"lv_ef": {"value": ef, "unit": "%"}}
-                                         ).to_dict()],
-                    "segmentation": {"model": "heartprint-sax-unet", "model_sha256": "ab" * 32},
-                },
+                "method": "Simpson discs",
+                "qc_status": "warning",
+                "measurements": [
+                    _measure("lv_edv", 150.0, "mL", phase="ED", method="Simpson discs",
+                             reference="Schulz-Menger 2020", modality="MR",
+                             reference_range={"low": 106, "high": 214, "population": "adult men", "reference": "doi"}),
+                    _measure("lv_ef", ef, "%", modality="MR"),
+                    _measure("wall_thickness", 9.5, "mm", segment=3, phase="ED"),
+                ],
+                "qc": [QCFlag(code="basal_coverage", severity="warning", message="basal slice 1 mm short",
+                              details={"slices": [0, 1], "threshold_mm": 5.0}).to_dict()],
+                "segment_maps": [], "figure_data": {}, "details": {},
+                "model": {"model": "heartprint-sax-unet", "model_sha256": "ab" * 32},
             },
             {"series_uid": series + ".9", "kind": "lge", "status": "not_analysed", "seconds": 0.0,
              "message": "no analyser for kind 'lge' yet"},
         ],
         "skipped_files": [{"file": "x.txt", "reason": "not DICOM"}],
+        "notes": [],
+        "interpretation": {
+            "findings": [Finding(code="lv_ef_normal", statement=f"LVEF {ef} %", rule="clinical.hf.type",
+                                 citation="ESC HF 2021 Table 3", inputs={"lv_ef": {"value": ef, "unit": "%"}}).to_dict()],
+        },
     }
 
 
@@ -253,13 +261,41 @@ def test_record_and_read_back(registry):
     assert run.started_at <= run.finished_at and run.started_at.tzinfo is not None
     assert (run.n_series, run.n_measurements, run.n_qc_flags, run.n_findings) == (2, 3, 1, 1)
     # lossless round trip of the pydantic types
-    assert registry.measurements(run_id) == [Measurement.model_validate(m) for m in doc["series"][0]["result"]["measurements"]]
-    assert registry.qc_flags(run_id) == [QCFlag.model_validate(q) for q in doc["series"][0]["result"]["qc"]]
-    assert registry.findings(run_id) == [Finding.model_validate(f) for f in doc["series"][0]["result"]["findings"]]
+    assert registry.measurements(run_id) == [Measurement.model_validate(m) for m in doc["series"][0]["measurements"]]
+    assert registry.qc_flags(run_id) == [QCFlag.model_validate(q) for q in doc["series"][0]["qc"]]
+    assert registry.findings(run_id) == [Finding.model_validate(f) for f in doc["interpretation"]["findings"]]
     detail = registry.run(run_id)
     assert [(s["series_uid"], s["kind"], s["status"]) for s in detail.series] == [
         (SERIES, "cine_sax", "analysed"), (SERIES + ".9", "lge", "not_analysed")]
     assert json.loads(json.dumps(detail.to_dict()))["run_id"] == run_id
+
+
+def test_fixture_is_a_valid_study_2_document():
+    from heartprint.results import validate_study_dict
+
+    validate_study_dict(study_result(patient="P001"))
+
+
+def test_patient_id_read_from_the_document(registry):
+    run_id = registry.record_study_result(study_result(patient="P042"))
+    assert registry.run(run_id).patient_id == "P042"
+    assert [r.run_id for r in registry.runs(patient_id="P042")] == [run_id]
+    # a caller's patient ID that contradicts the document's is refused, nothing written
+    with pytest.raises(InvalidInputError, match="P042.*P043|P043.*P042"):
+        registry.record_study_result(study_result(patient="P042", study=STUDY + "7"), patient_id="P043")
+    assert len(registry.runs()) == 1
+
+
+def test_study_1_documents_still_read(registry):
+    doc = study_result()
+    s = doc["series"][0]
+    v1 = {"schema": "heartprint.study/1", "heartprint_version": "0.1.0", "source": "/data/old", "study_uids": [STUDY],
+          "series": [{k: s[k] for k in ("series_uid", "kind", "status", "seconds")} | {"result": {
+              "schema": "heartprint.cmr.cine_function/1", "qc_status": "warning", "measurements": s["measurements"],
+              "qc": s["qc"], "segmentation": {"model": "m", "model_sha256": "cd" * 32}}}]}
+    run_id = registry.record_study_result(v1, patient_id="P001")
+    run = registry.run(run_id)
+    assert (run.n_series, run.n_measurements, run.n_qc_flags) == (1, 3, 1) and run.model_versions == {"m": "cd" * 32}
 
 
 def test_rerun_adds_a_run_and_keeps_the_old(registry):
@@ -275,7 +311,7 @@ def test_latest_measurements_of_a_patient_across_studies(registry):
     other = STUDY + "9"
     registry.record_study_result(study_result(ef=60.0), patient_id="P002")
     later = study_result(ef=40.0, study=other, series=other + ".1", source="/data/study2")
-    del later["series"][0]["result"]["measurements"][0]  # no lv_edv in the later study
+    del later["series"][0]["measurements"][0]  # no lv_edv in the later study
     registry.record_study_result(later, patient_id="P002")
     registry.record_failure("/data/study3", "unreadable", patient_id="P002")
     latest = {(m.code, m.segment): m.value for m in registry.latest_measurements("P002")}
@@ -298,7 +334,7 @@ def test_invalid_results_write_nothing(registry, url):
     with pytest.raises(InvalidInputError, match="schema"):
         registry.record_study_result({"schema": "other/1"})
     bad = study_result()
-    bad["series"][0]["result"]["measurements"][1]["unit"] = "percent"
+    bad["series"][0]["measurements"][1]["unit"] = "percent"
     with pytest.raises(InvalidInputError, match="lv_ef.*unit"):
         registry.record_study_result(bad)
     registry.record_study_result(study_result(), patient_id="P001")
@@ -395,28 +431,33 @@ def test_unreachable_database_is_a_registry_error(tmp_path):
 def test_cli_analyze_records_runs_and_registry_lists_them(url, tmp_path, monkeypatch, capsys):
     import heartprint.pipeline as pipeline
     from heartprint.cli import main
+    from heartprint.measure import Measurement as M
+    from heartprint.results import PatientIdentity, SeriesResult, StudyInfo, StudyResult
 
-    class FakeResult:
-        def __init__(self, path):
-            self.series, self.path = [], path
-
-        def to_dict(self):
-            return study_result(source=str(self.path))
-
-    def fake_analyze(path, options):
+    def fake_analyze(path, options, progress=None):
         if Path(path).name == "broken":
             raise InvalidInputError(f"{path}: no readable DICOM series found (0 files skipped)")
-        return FakeResult(path)
+        measurements = [M(code="lv_edv", name="LV EDV", value=150.0, unit="mL", source=SERIES),
+                        M(code="lv_ef", name="LVEF", value=55.0, unit="%", source=SERIES),
+                        M(code="lv_wall_thickness", name="wall", value=9.5, unit="mm", segment=3, source=SERIES)]
+        series = SeriesResult(SERIES, "cine_sax", "analysed", measurements=measurements,
+                              qc=[QCFlag(code="basal_coverage", severity="warning", message="short")])
+        return [StudyResult(str(path), PatientIdentity(patient_id="P007"), StudyInfo(STUDY), [series])]
 
-    monkeypatch.setattr(pipeline, "analyze_study", fake_analyze)
+    (tmp_path / "good").mkdir()
+    (tmp_path / "broken").mkdir()
+    monkeypatch.setattr(pipeline, "analyze", fake_analyze)
     code = main(["analyze", str(tmp_path / "good"), str(tmp_path / "broken"), "--registry", url, "--no-tta", "--json"])
-    assert code == 2  # one study failed
-    capsys.readouterr()
+    assert code == 1  # one input failed, and the batch went on
+    batch = json.loads(capsys.readouterr().out)
+    assert [e["status"] for e in batch["studies"]] == ["ok", "failed"]
+    assert all(e.get("run_id") for e in batch["studies"])
     assert main(["registry", url, "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)["runs"]
     assert [(r["source"], r["status"]) for r in runs] == [(str(tmp_path / "good"), "complete"),
                                                           (str(tmp_path / "broken"), "failed")]
     assert runs[0]["parameters"]["tta"] is False and runs[0]["n_measurements"] == 3
+    assert runs[0]["patient_id"] == "P007"  # from the study result's patient
     assert "no readable DICOM" in runs[1]["error"]
     assert main(["registry", url, "--study", STUDY]) == 0
     out = capsys.readouterr().out

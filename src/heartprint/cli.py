@@ -5,8 +5,21 @@ subcommand, write ``_add_<name>(subparsers)`` that creates its parser and sets
 ``func=<handler>``, where the handler takes the parsed ``argparse.Namespace`` and returns an
 exit code; then append ``_add_<name>`` to :data:`SUBCOMMANDS`.
 
-Exit codes: 0 success, 2 usage error or bad input (a one-line ``heartprint: error: ...`` on
-stderr), 1 an unexpected internal error.
+Exit status:
+
+* **0** — success: every study analysed and ``ok`` (``analyze``), every phantom series analysed
+  (``demo``);
+* **1** — an analysis failed: a study (or an input path) ``failed`` or ``partial`` because a
+  series could not be analysed, including when *every* series failed; a study's outputs could
+  not be written; the registry refused a run. The batch still finishes and ``batch.json``
+  says which;
+* **2** — a usage error or bad input found before any work starts: an unknown option, a bad
+  value (``--height-cm 1750``, ``--kind UID=bogus``, ``--facts`` with a bad field), a STUDY path
+  that does not exist. Always one line ``heartprint: error: ...`` on stderr, never a traceback.
+
+``heartprint analyze`` shows progress (series found, loaded, segmented, analysed, written) on
+stderr only when stderr is a terminal and neither ``--json`` nor ``--quiet`` is given; with
+``--json`` stdout holds nothing but the JSON document.
 """
 
 from __future__ import annotations
@@ -26,7 +39,11 @@ from heartprint.errors import HeartprintError, InvalidInputError
 __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 
 PROG = "heartprint"
-EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: Backwards-compatible name of exit status 1.
+EXIT_INTERNAL = EXIT_FAILED
+#: Identifier of the ``batch.json`` document written by ``heartprint analyze --out``.
+BATCH_SCHEMA = "heartprint.batch/1"
 
 
 # -- info ----------------------------------------------------------------------------------
@@ -192,115 +209,363 @@ def _add_info(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_info)
 
 
+# -- progress ------------------------------------------------------------------------------
+
+
+def _no_progress(stage: str, **info: Any) -> None:
+    return None
+
+
+class _TerminalProgress:
+    """Progress lines on stderr (``rich``): series found, loaded, segmented, analysed, written.
+
+    Used only when stderr is a terminal and neither ``--json`` nor ``--quiet`` is given
+    (:func:`_progress_for`); the pipeline calls it as ``progress(stage, **info)``.
+    """
+
+    _STYLE = {"ok": "green", "analysed": "green", "partial": "yellow", "failed": "red", "not_analysed": "dim"}
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+
+    def __call__(self, stage: str, **info: Any) -> None:
+        from rich.markup import escape
+
+        kind = escape(str(info.get("kind", "")))
+        uid = escape(str(info.get("series_uid", "")))
+        if stage == "found":
+            skipped = info.get("n_skipped") or 0
+            text = (f"found {info.get('n_series', 0)} series in {info.get('n_studies', 0)} stud"
+                    f"{'y' if info.get('n_studies') == 1 else 'ies'}" + (f" ({skipped} files skipped)" if skipped else ""))
+        elif stage in ("loaded", "segmented"):
+            text = f"{stage} {kind} series [dim]{uid}[/]"
+        elif stage == "analysed":
+            status = str(info.get("status", ""))
+            secs = f" in {info['seconds']:.1f} s" if isinstance(info.get("seconds"), (int, float)) else ""
+            text = f"analysed {kind} series [dim]{uid}[/]: [{self._STYLE.get(status, '')}]{escape(status)}[/]{secs}"
+        elif stage == "interpreted":
+            text = f"interpreted study [dim]{escape(str(info.get('study_uid', '')))}[/]"
+        elif stage == "written":
+            text = f"written {escape(str(info.get('path', '')))}"
+        else:
+            text = escape(stage)
+        self.console.print(f"[cyan]•[/] {text}")
+
+
+def _progress_for(args: argparse.Namespace) -> Callable[..., None]:
+    """Terminal progress on stderr, or nothing (not a terminal, ``--json`` or ``--quiet``)."""
+    if getattr(args, "json", False) or getattr(args, "quiet", False):
+        return _no_progress
+    try:
+        tty = sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if not tty:
+        return _no_progress
+    try:
+        return _TerminalProgress()
+    except ImportError:  # pragma: no cover - rich is a dependency
+        return _no_progress
+
+
 # -- analyze -------------------------------------------------------------------------------
+
+#: Headline measurements of the per-study summary lines (names and units from the concepts).
+_HEADLINE_CODES = ("lv_edv", "lv_esv", "lv_ef", "lv_mass", "rv_edv", "rv_ef", "heart_rate", "lv_max_wall_thickness",
+                   "lge_extent", "lge_scar_volume", "native_t1", "cac_agatston", "cac_volume")
 
 
 def _parse_overrides(items: Sequence[str] | None) -> dict[str, str]:
     out = {}
     for item in items or []:
         uid, sep, kind = item.partition("=")
-        if not sep or not uid or not kind:
+        if not sep or not uid.strip() or not kind.strip():
             raise InvalidInputError(f"--kind {item!r}: expected SERIES_UID=KIND, e.g. 1.2.3=cine_sax")
-        out[uid] = kind
+        out[uid.strip()] = kind.strip()
     return out
 
 
-def _study_name(path: Path, used: set[str]) -> str:
-    base = path.name.removesuffix(".zip") or "study"
-    name, i = base, 1
-    while name in used:
-        i += 1
-        name = f"{base}-{i}"
-    used.add(name)
-    return name
+def _read_facts(path: str | None) -> dict[str, Any] | None:
+    """``--facts FILE``: the patient facts (``heartprint.phenotype/1`` "patient" form), validated.
+
+    The file holds either ``{"patient": {...}}`` (optionally with ``"schema"``) or the patient
+    object itself.
+    """
+    if path is None:
+        return None
+    from heartprint.phenotype import Phenotype
+
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise InvalidInputError(f"--facts {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"--facts {path}: cannot read it ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"--facts {path}: not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise InvalidInputError(f"--facts {path}: expected a JSON object of patient facts, got {type(doc).__name__}")
+    if isinstance(doc.get("patient"), dict):
+        extra = sorted(set(doc) - {"schema", "patient", "description"})
+        if extra:
+            raise InvalidInputError(f"--facts {path}: only patient facts are read here, not {extra} "
+                                    "(give measurements and labs to 'heartprint interpret')")
+        facts = doc["patient"]
+    else:
+        facts = doc
+    try:
+        Phenotype.from_dict({"patient": dict(facts)})
+    except HeartprintError as exc:
+        raise InvalidInputError(f"--facts {path}: {' '.join(str(exc).split())}") from None
+    return dict(facts)
 
 
-def _summary_lines(name: str, result: dict[str, Any]) -> list[str]:
-    lines = [f"{name}: {len(result['series'])} series"]
-    for s in result["series"]:
-        head = f"  {s['kind']:<12} {s['status']:<13} {s['series_uid']}"
-        if s.get("message"):
-            head += f"  ({s['message']})"
-        lines.append(head)
-        res = s.get("result") or {}
-        for m in res.get("measurements", []):
-            if m.get("segment") is None and m["code"] in _SUMMARY_CODES:
-                lines.append(f"      {m['name']:<34} {m['value']:>9.1f} {m['unit']}")
-        flags = [q for q in res.get("qc", []) if q["severity"] in ("warning", "error")]
-        for q in flags:
-            lines.append(f"      QC {q['severity']}: {q['code']}: {q['message']}")
+def _analysis_options(args: argparse.Namespace) -> Any:
+    """The run's :class:`~heartprint.pipeline.AnalysisOptions`, every value validated (raises
+    :class:`InvalidInputError` before any work starts)."""
+    from heartprint.pipeline import AnalysisOptions
+
+    try:
+        return AnalysisOptions(
+            height_cm=args.height_cm, weight_kg=args.weight_kg, sex=args.sex, age_years=args.age,
+            kind_overrides=_parse_overrides(args.kind) or None, tta=not args.no_tta,
+            patient_facts=_read_facts(args.facts), facts_source="command line",
+        )
+    except InvalidInputError as exc:
+        msg = " ".join(str(exc).split())
+        for name, flag in (("height_cm=", "--height-cm "), ("weight_kg=", "--weight-kg "), ("age=", "--age "),
+                           ("sex=", "--sex "), ("kind override ", "--kind ")):
+            if msg.startswith(name):
+                msg = flag + msg[len(name):]
+                break
+        raise InvalidInputError(msg) from None
+
+
+def _series_counts(result: Any) -> dict[str, int]:
+    counts = {"total": len(result.series), "analysed": 0, "failed": 0, "not_analysed": 0}
+    for s in result.series:
+        counts[s.status] = counts.get(s.status, 0) + 1
+    return counts
+
+
+def _batch_entry(path: Path, result: Any, folder: str | None, out: Path | None) -> dict[str, Any]:
+    """One study's line in ``batch.json`` (read from the typed :class:`StudyResult`)."""
+    return {
+        "input": str(path),
+        "status": result.status,
+        "patient_id": result.patient.patient_id,
+        "study_uid": result.study.study_uid,
+        "study_date": result.study.date.isoformat() if result.study.date else None,
+        "modalities": list(result.study.modalities),
+        "folder": folder,
+        "output": str(out / folder) if out is not None and folder else None,
+        "series": _series_counts(result),
+        "history": [h.study_uid for h in result.history],
+        "errors": [_series_error(s) for s in result.series if s.status == "failed"],
+        "interpretation_error": result.interpretation_error,
+    }
+
+
+def _series_error(s: Any) -> str:
+    message = s.message or "failed"
+    return f"{s.kind}: {message}" if s.series_uid and s.series_uid in message else f"{s.kind} series {s.series_uid}: {message}"
+
+
+def _failed_entry(path: Path, message: str) -> dict[str, Any]:
+    """``batch.json`` line of an input that could not be read at all."""
+    return {"input": str(path), "status": "failed", "patient_id": None, "study_uid": None, "study_date": None,
+            "modalities": [], "folder": None, "output": None,
+            "series": {"total": 0, "analysed": 0, "failed": 0, "not_analysed": 0}, "history": [],
+            "errors": [message], "interpretation_error": None}
+
+
+def _batch_status(entries: Sequence[dict[str, Any]]) -> str:
+    statuses = {e["status"] for e in entries}
+    if not entries or statuses == {"failed"}:
+        return "failed"
+    return "ok" if statuses == {"ok"} else "partial"
+
+
+def _batch_doc(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    from heartprint import DISCLAIMER
+
+    for e in entries:
+        e["error"] = "; ".join(e["errors"]) or None
+    counts = {k: sum(1 for e in entries if e["status"] == k) for k in ("ok", "partial", "failed")}
+    return {"schema": BATCH_SCHEMA, "heartprint_version": __version__, "disclaimer": DISCLAIMER,
+            "status": _batch_status(entries), "n_studies": len(entries), "counts": counts, "studies": entries}
+
+
+def _summary_lines(entry: dict[str, Any], result: Any) -> list[str]:
+    """Text summary of one study: patient, date, status, each series with its headline values."""
+    from heartprint.concepts import CONCEPTS
+
+    date = entry["study_date"] or "no date"
+    head = (f"patient {entry['patient_id'] or '(no ID)'}  study {date}  {'/'.join(entry['modalities']) or '-'}  "
+            f"{entry['status']}  ({result.study.study_uid})")
+    lines = [head]
+    if entry.get("output"):
+        lines.append(f"  written to {entry['output']}")
+    for h in result.history:
+        lines.append(f"  history: study {h.date.isoformat() if h.date else 'no date'} "
+                     f"{'/'.join(h.modalities) or '-'} ({h.study_uid})")
+    for s in result.series:
+        line = f"  {s.kind:<12} {s.status:<13} {s.series_uid}"
+        if s.message:
+            line += f"  ({s.message})"
+        lines.append(line)
+        if s.status != "analysed":
+            continue
+        values = s.global_values()
+        units = {m.code: (m.name, m.unit) for m in s.measurements if m.segment is None and m.vessel is None}
+        for code in _HEADLINE_CODES:
+            if code not in values:
+                continue
+            concept = CONCEPTS.get(code)
+            name, unit = (concept.name, concept.unit) if concept else units[code]
+            unit = "" if unit == "1" else unit
+            lines.append(f"      {name:<44} {values[code]:>9.1f} {unit}".rstrip())
+        for q in s.qc:
+            sev = str(getattr(q.severity, "value", q.severity))
+            if sev in ("warning", "error"):
+                lines.append(f"      QC {sev}: {q.code}: {q.message}")
+    if result.interpretation_error:
+        lines.append(f"  interpretation failed: {result.interpretation_error}")
     return lines
 
 
-_SUMMARY_CODES = ("lv_edv", "lv_esv", "lv_sv", "lv_ef", "lv_mass", "rv_edv", "rv_esv", "rv_ef", "heart_rate", "lv_co", "lv_max_wall_thickness")
+def _check_paths(raw: Sequence[str]) -> list[Path]:
+    paths = [Path(p) for p in raw]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise InvalidInputError(f"no such file or folder: {', '.join(missing)}")
+    return paths
+
+
+def _check_out(out: str | None) -> Path | None:
+    if out is None:
+        return None
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise InvalidInputError(f"--out {out}: exists and is not a folder")
+    return path
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """``heartprint analyze STUDY... [--out DIR] [--json]``: measurements and label maps.
+    """``heartprint analyze STUDY... [--out DIR] [--json] [--quiet]``: every patient and study.
 
-    A batch goes on after a study fails and records the failure in ``batch.json``; the
-    exit code is 0 only if every study was read.
+    Every option and input path is checked before any analysis starts (exit 2 on a bad one).
+    Each STUDY path may hold several patients and studies: each (patient, study) is one
+    result, written to ``DIR/<study folder>`` and listed in ``DIR/batch.json``. The batch goes
+    on after a study fails. Exit 0 only if every study's status is ``ok``, else 1.
     """
     from heartprint.io.results import dumps
-    from heartprint.pipeline import AnalysisOptions, analyze_study
+    from heartprint.pipeline import analyze
 
-    options = AnalysisOptions(
-        height_cm=args.height_cm,
-        weight_kg=args.weight_kg,
-        kind_overrides=_parse_overrides(args.kind) or None,
-        tta=not args.no_tta,
-    )
+    options = _analysis_options(args)
+    paths = _check_paths(args.studies)
+    out = _check_out(args.out)
     registry = _open_registry(args.registry) if args.registry else None
+    progress = _progress_for(args)
+    from heartprint.outputs import study_folder_name, write_study_outputs
+
     used: set[str] = set()
-    batch, results, failed = [], {}, 0
-    for raw in args.studies:
-        path = Path(raw)
-        name = _study_name(path, used)
-        started = _utc_now()
-        try:
-            res = analyze_study(path, options)
-        except HeartprintError as exc:
-            failed += 1
-            message = " ".join(str(exc).split())
-            print(f"{PROG}: error: {path}: {message}", file=sys.stderr)
-            batch.append({"study": str(path), "status": "failed", "error": message, **_record_run(registry, args, path, message, started)})
-            continue
-        doc = res.to_dict()
-        results[name] = doc
-        entry: dict[str, Any] = {"study": str(path), "status": "ok", "name": name, **_record_run(registry, args, path, doc, started)}
-        if args.out:
-            entry["output"] = str(_write_outputs(res, Path(args.out) / name, quiet=args.json)[0])
-        batch.append(entry)
-        if not args.json:
-            print("\n".join(_summary_lines(name, doc)))
-    if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "batch.json").write_text(dumps({"studies": batch}))
+    entries: list[dict[str, Any]] = []
+    docs: list[dict[str, Any]] = []
+    try:
+        for path in paths:
+            started = _utc_now()
+            try:
+                results = analyze(path, options, progress=progress)
+            except Exception as exc:  # noqa: BLE001 - one unreadable input never stops the batch
+                message = f"{path}: {_one_line(exc)}"
+                print(f"{PROG}: error: {message}", file=sys.stderr)
+                entry = _failed_entry(path, message)
+                entry.update(_record_run(registry, args, path, message, started))
+                entries.append(entry)
+                continue
+            for res in results:
+                folder = study_folder_name(res, used) if out is not None else None
+                entry = _batch_entry(path, res, folder, out)
+                if out is not None:
+                    try:
+                        written = write_study_outputs(res, out / folder, report=not args.no_report)
+                    except Exception as exc:  # noqa: BLE001 - the other studies are still written
+                        message = f"outputs not written to {out / folder}: {_one_line(exc)}"
+                        print(f"{PROG}: error: {message}", file=sys.stderr)
+                        entry.update(status="failed", output=None)
+                        entry["errors"].append(message)
+                    else:
+                        entry["output"] = str(written.path)
+                        entry["output_problems"] = list(written.problems or [])
+                        if written.report is not None:
+                            entry["report"] = str(written.report.html)
+                        progress("written", path=str(written.path), study_uid=res.study.study_uid)
+                doc = res.to_dict()
+                entry.update(_record_run(registry, args, path, doc, started))
+                entries.append(entry)
+                if args.json:
+                    docs.append(doc)
+                elif not args.quiet:
+                    print("\n".join(_summary_lines(entry, res)))
+    finally:
+        if registry is not None:
+            registry.close()
+    batch = _batch_doc(entries)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        from heartprint._atomic import atomic_file
+
+        with atomic_file(out / "batch.json") as tmp:
+            tmp.write_text(dumps(batch))
     if args.json:
-        print(dumps(results if len(args.studies) > 1 else next(iter(results.values()), {})))
-    if not args.json:
+        print(dumps({**batch, "results": docs}))
+    elif not args.quiet:
         from heartprint import DISCLAIMER
 
+        c = batch["counts"]
+        print(f"{batch['n_studies']} stud{'y' if batch['n_studies'] == 1 else 'ies'}: {c['ok']} ok, "
+              f"{c['partial']} partial, {c['failed']} failed" + (f"; batch.json in {out}" if out is not None else ""))
         print(DISCLAIMER)
-    return EXIT_OK if failed == 0 else EXIT_USAGE
+    if any(e.get("registry_error") for e in entries):
+        return EXIT_FAILED
+    return EXIT_OK if entries and batch["status"] == "ok" else EXIT_FAILED
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, HeartprintError) else f"{type(exc).__name__}: {text}"
 
 
 def _add_analyze(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "analyze",
-        help="analyse studies: find the series heartprint can measure, write measurements and label maps",
-        description="Scan each STUDY (DICOM folder, .zip or file), classify its series and analyse those "
-        "with an analyser (cine short axis: volumes, EF, mass, wall thickness, QC). Research use only.",
+        help="analyse studies: every patient and study under each path, measurements, label maps and reports",
+        description="Scan each STUDY (DICOM folder, .zip or file) for every patient and study it holds, classify "
+        "their series and analyse those with an analyser (cine SAX, LGE, T1 mapping, calcium CT). Each "
+        "(patient, study) is written to DIR/<study folder> and listed in DIR/batch.json. Every option and path is "
+        "checked before any analysis starts. Exit status: 0 every study ok; 1 a study or series failed; 2 a bad "
+        "argument. Research use only.",
     )
     p.add_argument("studies", nargs="+", metavar="STUDY")
-    p.add_argument("--out", metavar="DIR", help="write DIR/<study>/measurements.json and labels/*.nii.gz")
-    p.add_argument("--json", action="store_true", help="print the full results as JSON")
-    p.add_argument("--height-cm", type=float, help="patient height (cm) for BSA, overrides DICOM")
-    p.add_argument("--weight-kg", type=float, help="patient weight (kg) for BSA, overrides DICOM")
+    p.add_argument("--out", metavar="DIR", help="write DIR/<study folder>/ (measurements.json, labels/, DICOM SEG/SR, "
+                   "FHIR, report) per study and DIR/batch.json")
+    p.add_argument("--json", action="store_true", help="print the batch and full results as JSON (no progress, no text)")
+    p.add_argument("--quiet", action="store_true", help="no progress and no summary (errors still on stderr)")
+    p.add_argument("--sex", choices=("male", "female", "other"), help="patient sex, overrides DICOM (0010,0040)")
+    p.add_argument("--age", type=float, metavar="YEARS", help="patient age in years, overrides DICOM (0010,1010)")
+    p.add_argument("--height-cm", type=float, metavar="CM", help="patient height (cm) for BSA, overrides DICOM")
+    p.add_argument("--weight-kg", type=float, metavar="KG", help="patient weight (kg) for BSA, overrides DICOM")
+    p.add_argument("--facts", metavar="FILE", help="patient facts for the interpretation: JSON in the "
+                   "heartprint.phenotype/1 'patient' form ({\"patient\": {...}} or the object itself)")
     p.add_argument("--kind", action="append", metavar="UID=KIND", help="override a series' kind (repeatable)")
     p.add_argument("--no-tta", action="store_true", help="no test-time flip augmentation (faster)")
+    p.add_argument("--no-report", action="store_true", help="write no report.html/pdf (faster)")
     p.add_argument("--registry", metavar="URL", help="record each study as a run in this registry "
-                   "(SQLite file path or sqlite:///…, postgresql://…); failed studies as failed runs")
+                   "(SQLite file path or sqlite:///…, postgresql://…); unreadable inputs as failed runs")
     p.set_defaults(func=cmd_analyze)
 
 
@@ -328,14 +593,21 @@ def _utc_now():  # noqa: ANN202
 
 def _record_run(registry, args: argparse.Namespace, path: Path, outcome: dict[str, Any] | str,  # noqa: ANN001
                 started) -> dict[str, Any]:  # noqa: ANN001
-    """Record one analysed study (its result dict) or failure (its message); ``{"run_id": …}``."""
+    """Record one analysed study (its ``heartprint.study/2`` dict) or an unreadable input (its
+    message); ``{"run_id": …}``, or ``{"registry_error": …}`` when the registry refused it (the
+    batch goes on)."""
     if registry is None:
         return {}
-    params = {"height_cm": args.height_cm, "weight_kg": args.weight_kg, "kind_overrides": _parse_overrides(args.kind),
-              "tta": not args.no_tta}
-    if isinstance(outcome, str):
-        return {"run_id": registry.record_failure(str(path), outcome, parameters=params, started_at=started)}
-    return {"run_id": registry.record_study_result(outcome, parameters=params, started_at=started)}
+    params = {"height_cm": args.height_cm, "weight_kg": args.weight_kg, "sex": args.sex, "age_years": args.age,
+              "facts": args.facts, "kind_overrides": _parse_overrides(args.kind), "tta": not args.no_tta}
+    try:
+        if isinstance(outcome, str):
+            return {"run_id": registry.record_failure(str(path), outcome, parameters=params, started_at=started)}
+        return {"run_id": registry.record_study_result(outcome, parameters=params, started_at=started)}
+    except HeartprintError as exc:
+        message = " ".join(str(exc).split())
+        print(f"{PROG}: error: registry: {message}", file=sys.stderr)
+        return {"registry_error": message}
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
@@ -431,196 +703,31 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
 
 # -- demo ----------------------------------------------------------------------------------
 
-#: (truth key, measurement code, label) of the cine rows compared by ``heartprint demo``.
-_DEMO_ROWS = (
-    ("lv_edv_ml", "lv_edv", "LV EDV (mL)"),
-    ("lv_esv_ml", "lv_esv", "LV ESV (mL)"),
-    ("lv_ef_percent", "lv_ef", "LVEF (%)"),
-    ("lv_mass_ed_g", "lv_mass", "LV mass (g)"),
-    ("rv_edv_ml", "rv_edv", "RV EDV (mL)"),
-    ("rv_esv_ml", "rv_esv", "RV ESV (mL)"),
-    ("rv_ef_percent", "rv_ef", "RVEF (%)"),
-    ("heart_rate_bpm", "heart_rate", "heart rate (/min)"),
-)
-_DEMO_KINDS = ("cine_sax", "lge", "t1_map", "ct_calcium")
-#: ``--small``: fewer cine phases (the slices, matrix and every other series are unchanged).
-_DEMO_SMALL = {"n_phases": 10}
-
-
-def _write_outputs(result: Any, out_dir: Path, *, quiet: bool = False) -> tuple[Path, Any]:
-    """Write a study's outputs (measurements, labels, SEG/SR, FHIR: ``write_study_outputs``)
-    and then its report into ``out_dir``; returns the folder and the report files (or None)."""
-    from heartprint.io.results import write_study_outputs
-
-    segmented = [s for s in result.series if s.labels is not None]
-    doc = result.to_dict()
-    written = write_study_outputs(
-        doc,
-        {s.series_uid: s.labels for s in segmented},
-        out_dir,
-        sources={s.series_uid: s.source_headers for s in segmented if s.source_headers},
-    )
-    images = {s.series_uid: s.image for s in segmented if s.image is not None}
-    return written, _write_report(doc, written, {s.series_uid: s.labels for s in segmented}, images, quiet=quiet)
-
-
-def _write_report(doc: dict[str, Any], out_dir: Path, labels: dict[str, Any], images: dict[str, Any], *, quiet: bool = False):  # noqa: ANN202
-    """Write ``report.html``/``report.pdf`` into ``out_dir`` (beside measurements.json).
-
-    ``images`` are the source images the pipeline loaded (for the segmentation overlays). A
-    missing ``report`` extra is a note on stderr, never a failed analysis. Returns the
-    :class:`heartprint.report.ReportFiles` or ``None``.
-    """
-    try:
-        from heartprint.report import render_report
-    except ImportError as exc:
-        print(f"{PROG}: note: no report written (pip install 'heartprint[report]'): {exc}", file=sys.stderr)
-        return None
-    for uid in labels:
-        if uid not in images:
-            print(f"{PROG}: note: report overlays of series {uid} skipped: its source image is not available", file=sys.stderr)
-    try:
-        files = render_report(doc, images=images, labels=labels, out_dir=out_dir)
-    except HeartprintError as exc:
-        print(f"{PROG}: note: no report written: {' '.join(str(exc).split())}", file=sys.stderr)
-        return None
-    for note in files.notes:
-        print(f"{PROG}: note: {note}", file=sys.stderr)
-    if not quiet:
-        print(f"report written to {files.html}" + (f" and {files.pdf}" if files.pdf else ""))
-    return files
-
-
-def _demo_row(modality: str, label: str, exact: Any, measured: Any) -> dict[str, Any]:
-    """One compared quantity: numbers get an error (points for %, else relative), classes agree or not."""
-    row: dict[str, Any] = {"modality": modality, "quantity": label, "exact": exact, "measured": measured}
-    if isinstance(exact, str) or measured is None:
-        row["error"] = None if measured is None else ("agrees" if measured == exact else "differs")
-    elif label.endswith("(%)"):
-        row["error"] = f"{measured - exact:+.1f} pt"
-    else:
-        row["error"] = f"{100 * (measured - exact) / exact:+.1f}%" if exact else f"{measured - exact:+.1f}"
-    return row
-
-
-def _demo_rows(by_kind: dict[str, Any], truth: dict[str, Any]) -> list[dict[str, Any]]:
-    """Measured vs exact for every modality of the phantom patient (``heartprint demo``)."""
-    from heartprint.cmr import transmurality_class
-
-    rows: list[dict[str, Any]] = []
-    cine = by_kind.get("cine_sax")
-    values = {m["code"]: m["value"] for m in cine.result.get("measurements", []) if m.get("segment") is None} if cine else {}
-    for key, code, label in _DEMO_ROWS:
-        rows.append(_demo_row("cine", label, float(truth["cine"][key]), values.get(code)))
-    lge = by_kind.get("lge")
-    res, lt = (lge.result if lge else {}), truth["lge"]
-    rows.append(_demo_row("LGE", "scar extent, of LV (%)", lt["scar_pct_lv"], res.get("scar_pct_lv")))
-    rows.append(_demo_row("LGE", "scar volume (mL)", lt["scar_ml"], res.get("scar_ml")))
-    for seg, st in sorted(lt["segments"].items(), key=lambda kv: int(kv[0])):
-        got = (res.get("segments") or {}).get(seg) or {}
-        rows.append(_demo_row("LGE", f"segment {seg} transmurality class", transmurality_class(st["transmurality_pct"]),
-                              got.get("transmurality_class")))
-    t1 = by_kind.get("t1_map")
-    glob = (t1.result.get("global") or {}) if t1 else {}
-    rows.append(_demo_row("T1", "native T1 myocardium (ms)", truth["t1"]["t1_myocardium_ms"], glob.get("mean")))
-    ct = by_kind.get("ct_calcium")
-    res, tot = (ct.result if ct else {}), truth["ct_calcium"]["total"]
-    rows.append(_demo_row("CT", "Agatston score", tot["agatston"], res.get("agatston")))
-    rows.append(_demo_row("CT", "calcium volume (mm3)", tot["volume_mm3"], res.get("volume_mm3")))
-    return rows
-
-
-def _fmt_demo_value(v: Any) -> str:
-    return "-" if v is None else (v if isinstance(v, str) else f"{v:.1f}")
-
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """``heartprint demo [--out DIR] [--small]``: a multi-modality phantom patient → the pipeline
-    (exactly as ``heartprint analyze``) → registry, report, SEG/SR/FHIR → measured vs exact."""
-    import shutil
+    """``heartprint demo [--out DIR] [--small]``: the phantom patient → :func:`heartprint.demo.run_demo`
+    (the pipeline exactly as ``heartprint analyze``, registry, outputs per study) → measured vs exact.
 
-    from heartprint.io.results import dumps
-    from heartprint.phantoms import write_demo_patient
-    from heartprint.pipeline import analyze_study
-
-    out = Path(args.out)
-    dicom_dir = out / "dicom"
-    if dicom_dir.exists():
-        shutil.rmtree(dicom_dir)
-    study_dirs, truth = write_demo_patient(dicom_dir, seed=args.seed, **(_DEMO_SMALL if args.small else {}))
-    n_files = sum(1 for p in dicom_dir.rglob("*.dcm"))
-    print(f"wrote a synthetic patient {truth['patient']['patient_id']}: {n_files} DICOM files in {dicom_dir}\n"
-          f"  CMR study {study_dirs[0]} (cine SAX, LGE, MOLLI T1; one frame of reference)\n"
-          f"  CT study  {study_dirs[1]} (calcium score)")
-    registry, reg_path = None, out / "registry.sqlite"
-    try:
-        if reg_path.exists():
-            reg_path.unlink()  # the demo's own registry: one run per demo
-        registry = _open_registry(str(reg_path))
-    except HeartprintError as exc:
-        print(f"{PROG}: note: no registry written: {' '.join(str(exc).split())}", file=sys.stderr)
-    started = _utc_now()
-    result = analyze_study(dicom_dir)  # both studies of the patient, as `heartprint analyze DIR` reads them
-    doc = result.to_dict()
-    run_id = None
-    if registry is not None:
-        try:
-            run_id = registry.record_study_result(doc, patient_id=truth["patient"]["patient_id"],
-                                                  parameters={"demo": True, "seed": args.seed, "small": args.small},
-                                                  started_at=started)
-        finally:
-            registry.close()
-    written, report = _write_outputs(result, out / "result", quiet=True)
-    (out / "truth.json").write_text(dumps(truth))
-
-    by_kind = {s.kind: s for s in result.series if s.status == "analysed"}
-    print(f"\nanalysed {len(result.series)} series:")
-    for s in result.series:
-        print(f"  {s.kind:<11} {s.status:<9} {s.seconds:5.1f} s" + (f"  ({s.message})" if s.message else ""))
-    rows = _demo_rows(by_kind, truth)
-    print(f"\n{'':<8}{'':<36}{'exact':>10}{'measured':>10}{'error':>10}")
-    for r in rows:
-        print(f"{r['modality']:<8}{r['quantity']:<36}{_fmt_demo_value(r['exact']):>10}"
-              f"{_fmt_demo_value(r['measured']):>10}{r['error'] or '-':>10}")
-    for kind in ("cine_sax", "lge", "t1_map", "ct_calcium"):
-        s = by_kind.get(kind)
-        if s is None:
-            continue
-        flags = [q for q in s.result.get("qc", []) if q["severity"] not in ("info",)]
-        print(f"QC {kind}: {s.result.get('qc_status', 'ok')}" + "".join(f"\n  {q['code']}: {q['message']}" for q in flags))
-    problems = json.loads((written / "measurements.json").read_text()).get("output_problems", [])
-    for p in problems:
-        print(f"{PROG}: note: {p['output']}: {p['reason']}", file=sys.stderr)
-
-    files = {"dicom": str(dicom_dir), "result": str(written), "measurements": str(written / "measurements.json"),
-             "labels": str(written / "labels"), "truth": str(out / "truth.json")}
-    for p in sorted((written / "dicom").glob("*.dcm")) if (written / "dicom").is_dir() else []:
-        files[p.stem.split("_")[0]] = str(p)  # "seg", "sr" (one labelled series: the cine)
-    if (written / "fhir_bundle.json").is_file():
-        files["fhir"] = str(written / "fhir_bundle.json")
-    if report is not None:
-        files["report_html"] = str(report.html)
-        if report.pdf:
-            files["report_pdf"] = str(report.pdf)
-    if run_id is not None:
-        files["registry"] = str(reg_path)
-    summary = {"patient_id": truth["patient"]["patient_id"], "run_id": run_id, "files": files, "rows": rows,
-               "series": [{k: v for k, v in s.to_dict().items() if k != "result"} for s in result.series]}
-    (out / "demo_summary.json").write_text(dumps(summary))
-    print("\nwritten:")
-    for key, path in files.items():
-        print(f"  {key:<14} {path}")
-    if run_id is not None:
-        print(f"  registry run {run_id} (list with: {PROG} registry {reg_path})")
-    print(f"  summary        {out / 'demo_summary.json'}")
+    Exit 1 if a phantom series was not analysed or a study's status is not ``ok``.
+    """
     from heartprint import DISCLAIMER
+    from heartprint.demo import format_demo, run_demo
 
+    run = run_demo(Path(args.out), seed=args.seed, small=args.small, report=not args.no_report,
+                   progress=_progress_for(args))
+    print(format_demo(run, prog=PROG))
     print(DISCLAIMER)
-    missing = [k for k in _DEMO_KINDS if k not in by_kind]
-    if missing:
-        print(f"{PROG}: error: the phantom's {', '.join(missing)} series were not analysed", file=sys.stderr)
-        return EXIT_INTERNAL
-    return EXIT_OK
+    for note in run.notes:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
+    if run.missing_kinds:
+        print(f"{PROG}: error: the phantom's {', '.join(run.missing_kinds)} series were not analysed", file=sys.stderr)
+    for st in run.studies:
+        if st.result.status != "ok":
+            print(f"{PROG}: error: study {st.result.study.study_uid} ({st.folder}): {st.result.status}", file=sys.stderr)
+        if st.write_error is not None:
+            print(f"{PROG}: error: study {st.result.study.study_uid}: outputs not written: {st.write_error}",
+                  file=sys.stderr)
+    return EXIT_OK if run.ok else EXIT_FAILED
 
 
 def _add_demo(subparsers: argparse._SubParsersAction) -> None:
@@ -628,13 +735,16 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> None:
         "demo",
         help="write a synthetic patient (cine, LGE, T1 mapping, calcium CT), analyse it and compare with its exact answers",
         description="Write a phantom patient as DICOM (a CMR study with cine SAX, LGE and MOLLI T1 sharing one heart, "
-        "and a calcium-score CT study), analyse it exactly as `heartprint analyze` does, record the run in a "
-        "registry (DIR/registry.sqlite, needs the store extra), write the report, DICOM SEG/SR and FHIR, and print "
-        "measured vs exact values. Research use only.",
+        "and a calcium-score CT study), analyse it exactly as `heartprint analyze` does, record each study as a run in "
+        "a registry (DIR/registry.sqlite, needs the store extra), write each study's outputs (report, DICOM SEG/SR, "
+        "FHIR) to DIR/result/<study folder>/, and print measured vs exact values. Exit status 1 if a phantom series "
+        "was not analysed or a study is not ok. Research use only.",
     )
     p.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--small", action="store_true", help="fewer cine phases (faster; for tests)")
+    p.add_argument("--no-report", action="store_true", help="write no report.html/pdf (faster)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on the terminal")
     p.set_defaults(func=cmd_demo)
 
 
@@ -775,9 +885,17 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _a
 # -- entry point ---------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line: ``heartprint: error: <message>``."""
+
+    def error(self, message: str):  # noqa: ANN201 - NoReturn
+        msg = " ".join(str(message).split())
+        self.exit(EXIT_USAGE, f"{PROG}: error: {msg} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="heartprint: cardiac imaging phenotyping (research and decision support only).",
     )

@@ -40,8 +40,11 @@ from heartprint.store._models import (
 
 __all__ = ["STUDY_SCHEMA", "Registry", "RegistryError", "RunInfo"]
 
-#: The StudyResult JSON schema :meth:`Registry.record_study_result` reads.
-STUDY_SCHEMA = "heartprint.study/1"
+#: The StudyResult JSON schema :meth:`Registry.record_study_result` reads
+#: (:meth:`heartprint.results.StudyResult.to_dict`).
+STUDY_SCHEMA = "heartprint.study/2"
+#: The earlier schema, whose series kept their results under ``"result"``; still read.
+_STUDY_SCHEMA_V1 = "heartprint.study/1"
 
 
 class RegistryError(HeartprintError):
@@ -116,22 +119,35 @@ def _validated(kind: type, items: Iterable[Any], where: str) -> list[Any]:
     return out
 
 
-def _parse_study_result(result: Mapping[str, Any]) -> tuple[list[str], list[_SeriesIn], list[Finding], dict[str, Any]]:
-    """Check a StudyResult dict and turn it into validated pieces (before any write)."""
+def _parse_study_result(
+    result: Mapping[str, Any],
+) -> tuple[list[str], list[_SeriesIn], list[Finding], dict[str, Any], str | None]:
+    """Check a StudyResult dict and turn it into validated pieces (before any write): study
+    UIDs, series, study-level findings, model versions and the patient ID."""
     if not isinstance(result, Mapping):
         raise InvalidInputError(f"study result of type {type(result).__name__}: expected a dict (StudyResult.to_dict())")
     schema = result.get("schema")
-    if schema != STUDY_SCHEMA:
+    if schema not in (STUDY_SCHEMA, _STUDY_SCHEMA_V1):
         raise InvalidInputError(f"study result schema={schema!r}: expected {STUDY_SCHEMA!r}")
+    v1 = schema == _STUDY_SCHEMA_V1
     study_uids = [str(u) for u in result.get("study_uids") or [] if u]
+    study = result.get("study")
+    if not study_uids and isinstance(study, Mapping) and study.get("study_uid"):
+        study_uids = [str(study["study_uid"])]
+    patient = result.get("patient")
+    patient_id = (str(patient.get("patient_id")) if isinstance(patient, Mapping) and patient.get("patient_id")
+                  else None)
     series_in, models = [], {}
     for j, s in enumerate(result.get("series") or []):
+        if not isinstance(s, Mapping):
+            raise InvalidInputError(f"series #{j}: expected an object, got {type(s).__name__}")
         uid = str(s.get("series_uid") or "")
         where = f"series #{j} {uid or '(no UID)'}"
-        res = s.get("result") or {}
-        seg = res.get("segmentation")
-        if isinstance(seg, Mapping) and seg.get("model"):
-            models[str(seg["model"])] = seg.get("model_sha256")
+        # study/2: a series holds its measurements, qc and qc_status itself; study/1 under "result"
+        res = (s.get("result") or {}) if v1 else s
+        model = res.get("segmentation") if v1 else res.get("model")
+        if isinstance(model, Mapping) and model.get("model"):
+            models[str(model["model"])] = model.get("model_sha256")
         series_in.append(
             _SeriesIn(
                 uid=uid,
@@ -139,7 +155,7 @@ def _parse_study_result(result: Mapping[str, Any]) -> tuple[list[str], list[_Ser
                 status=str(s.get("status") or "unknown"),
                 message=s.get("message") or None,
                 seconds=s.get("seconds"),
-                result_schema=res.get("schema"),
+                result_schema=res.get("schema") if v1 else schema,
                 qc_status=res.get("qc_status"),
                 measurements=_validated(Measurement, res.get("measurements"), where),
                 qc=_validated(QCFlag, res.get("qc"), where),
@@ -147,7 +163,10 @@ def _parse_study_result(result: Mapping[str, Any]) -> tuple[list[str], list[_Ser
             )
         )
     findings = _validated(Finding, result.get("findings"), "study")
-    return study_uids, series_in, findings, models
+    interpretation = result.get("interpretation")
+    if isinstance(interpretation, Mapping):  # study/2: the guideline findings of the study's interpretation
+        findings += _validated(Finding, interpretation.get("findings"), "interpretation")
+    return study_uids, series_in, findings, models, patient_id
 
 
 def _measurement_row(m: Measurement) -> dict[str, Any]:
@@ -257,12 +276,14 @@ class Registry:
         Parameters
         ----------
         result
-            The ``heartprint.study/1`` dict: ``source``, ``study_uids``, ``heartprint_version``,
-            ``series[]`` with ``series_uid``, ``kind``, ``status``, ``message``, ``seconds`` and
-            ``result.measurements`` / ``result.qc`` / ``result.findings`` (optional), plus
-            optional study-level ``findings``.
+            The ``heartprint.study/2`` dict: ``source``, ``study_uids``, ``heartprint_version``,
+            ``patient.patient_id``, ``series[]`` with ``series_uid``, ``kind``, ``status``,
+            ``message``, ``seconds``, ``qc_status``, ``measurements``, ``qc`` and ``model``
+            (optional), and the ``interpretation``'s ``findings`` (optional). (A ``heartprint.study/1`` dict,
+            whose series kept these under ``result``, is still read.)
         patient_id
-            The patient's identifier; links the run and its studies to that patient.
+            The patient's identifier; links the run and its studies to that patient. Default:
+            the document's ``patient.patient_id``; given, it must agree with it.
         parameters
             The analysis options (JSON-able), kept with the run.
         started_at
@@ -281,7 +302,12 @@ class Registry:
         RegistryError
             The database refused the write; nothing is written.
         """
-        study_uids, series_in, study_findings, models = _parse_study_result(result)
+        study_uids, series_in, study_findings, models, doc_patient = _parse_study_result(result)
+        if patient_id is None:
+            patient_id = doc_patient
+        elif doc_patient is not None and str(patient_id) != doc_patient:
+            raise InvalidInputError(f"patient_id={patient_id!r} but the study result is of patient {doc_patient!r}: "
+                                    "not recorded, because its results would be attributed to the wrong patient")
         source = str(result.get("source") or "")
         version = str(result.get("heartprint_version") or __version__)
         params = dict(parameters or {})
@@ -289,7 +315,7 @@ class Registry:
 
         def fill(session: Session) -> str:
             run = self._new_run(session, "running", source, study_uids, patient_id, params, started, version)
-            run.result_schema = STUDY_SCHEMA
+            run.result_schema = str(result.get("schema"))
             run.model_versions = models
             run.skipped_files = list(result.get("skipped_files") or [])
             session.flush()

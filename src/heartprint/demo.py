@@ -1,0 +1,334 @@
+"""``heartprint demo``: a phantom patient through the user's path, checked against its exact answers.
+
+:func:`run_demo` writes the multi-modality phantom patient as DICOM (a CMR study with cine SAX,
+LGE and MOLLI T1 sharing one heart, and a calcium-score CT study), analyses it exactly as
+``heartprint analyze`` does (:func:`heartprint.pipeline.analyze`: one
+:class:`~heartprint.results.StudyResult` per study, the CMR study's history naming the CT
+study), records each study as a run in a registry (needs the ``store`` extra), writes each
+study's outputs with :func:`heartprint.outputs.write_study_outputs`, and compares the measured
+values with the phantom's exact ones (:func:`demo_rows`).
+
+Layout of ``OUT``::
+
+    OUT/dicom/cmr/{cine,lge,molli}/*.dcm   the phantom's CMR study
+    OUT/dicom/ct/calcium/*.dcm             the phantom's CT study
+    OUT/truth.json                         the exact answers
+    OUT/registry.sqlite                    one run per study (store extra)
+    OUT/result/<study folder>/             measurements.json, labels/, dicom/seg_*.dcm + sr_*.dcm,
+                                           fhir_bundle.json, report.html/.pdf — one per study
+    OUT/demo_summary.json                  the files written, the compared rows, the studies
+
+``OUT/dicom`` and ``OUT/result`` are the demo's own and are replaced on every run. The command
+line (``heartprint.cli``) only parses arguments, shows progress and sets the exit status.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from heartprint.errors import HeartprintError
+from heartprint.results import SeriesResult, StudyResult
+
+__all__ = ["DEMO_KINDS", "DemoRun", "DemoStudy", "demo_rows", "format_demo", "run_demo"]
+
+#: (truth key, measurement code, label) of the cine rows compared by the demo.
+CINE_ROWS = (
+    ("lv_edv_ml", "lv_edv", "LV EDV (mL)"),
+    ("lv_esv_ml", "lv_esv", "LV ESV (mL)"),
+    ("lv_ef_percent", "lv_ef", "LVEF (%)"),
+    ("lv_mass_ed_g", "lv_mass", "LV mass (g)"),
+    ("rv_edv_ml", "rv_edv", "RV EDV (mL)"),
+    ("rv_esv_ml", "rv_esv", "RV ESV (mL)"),
+    ("rv_ef_percent", "rv_ef", "RVEF (%)"),
+    ("heart_rate_bpm", "heart_rate", "heart rate (/min)"),
+)
+#: The series kinds of the phantom patient, each of which must be analysed.
+DEMO_KINDS = ("cine_sax", "lge", "t1_map", "ct_calcium")
+#: ``small=True``: fewer cine phases (the slices, matrix and every other series are unchanged).
+SMALL = {"n_phases": 10}
+
+
+def _no_progress(stage: str, **info: Any) -> None:
+    return None
+
+
+@dataclass
+class DemoStudy:
+    """One study of the phantom patient: its result, output folder, files and registry run."""
+
+    result: StudyResult
+    folder: str
+    path: Path
+    files: dict[str, Any] = field(default_factory=dict)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    run_id: str | None = None
+    #: why the study's outputs could not be written (``None``: written)
+    write_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        return {
+            "folder": self.folder, "study_uid": r.study.study_uid,
+            "date": r.study.date.isoformat() if r.study.date else None, "modalities": list(r.study.modalities),
+            "status": r.status, "history": [h.study_uid for h in r.history], "run_id": self.run_id,
+            "files": self.files, "output_problems": self.problems, "write_error": self.write_error,
+            "series": [{"series_uid": s.series_uid, "kind": s.kind, "status": s.status,
+                        "seconds": round(float(s.seconds), 3), "message": s.message} for s in r.series],
+        }
+
+
+@dataclass
+class DemoRun:
+    """What :func:`run_demo` did: the phantom written, the studies analysed and written, the rows."""
+
+    out: Path
+    dicom_dir: Path
+    study_dirs: list[Path]
+    truth: dict[str, Any]
+    studies: list[DemoStudy]
+    rows: list[dict[str, Any]]
+    summary_path: Path
+    registry_path: Path | None = None
+    #: things the user should know that did not stop the demo (no registry, an output not made)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_files(self) -> int:
+        return sum(1 for _ in self.dicom_dir.rglob("*.dcm"))
+
+    @property
+    def analysed(self) -> dict[str, SeriesResult]:
+        """Kind → the analysed series of that kind (the phantom has one of each)."""
+        return {s.kind: s for st in self.studies for s in st.result.analysed()}
+
+    @property
+    def missing_kinds(self) -> list[str]:
+        """The phantom's kinds that were not analysed."""
+        return [k for k in DEMO_KINDS if k not in self.analysed]
+
+    @property
+    def ok(self) -> bool:
+        """Every phantom series analysed, every study's status ``ok`` and its outputs written."""
+        return (not self.missing_kinds and bool(self.studies)
+                and all(s.result.status == "ok" and s.write_error is None for s in self.studies))
+
+    def summary(self) -> dict[str, Any]:
+        files = {"dicom": str(self.dicom_dir), "truth": str(self.out / "truth.json"), "result": str(self.out / "result")}
+        if self.registry_path is not None:
+            files["registry"] = str(self.registry_path)
+        return {
+            "patient_id": self.truth["patient"]["patient_id"],
+            "status": "ok" if self.ok else "failed",
+            "missing_kinds": self.missing_kinds,
+            "run_ids": [s.run_id for s in self.studies if s.run_id],
+            "files": files,
+            "rows": self.rows,
+            "studies": [s.to_dict() for s in self.studies],
+        }
+
+
+def _demo_row(modality: str, label: str, exact: Any, measured: Any) -> dict[str, Any]:
+    """One compared quantity: numbers get an error (points for %, else relative), classes agree or not."""
+    row: dict[str, Any] = {"modality": modality, "quantity": label, "exact": exact, "measured": measured}
+    if isinstance(exact, str) or measured is None:
+        row["error"] = None if measured is None else ("agrees" if measured == exact else "differs")
+    elif label.endswith("(%)"):
+        row["error"] = f"{measured - exact:+.1f} pt"
+    else:
+        row["error"] = f"{100 * (measured - exact) / exact:+.1f}%" if exact else f"{measured - exact:+.1f}"
+    return row
+
+
+def _segment(details: dict[str, Any], seg: str | int) -> dict[str, Any]:
+    segs = details.get("segments") or {}
+    got = segs.get(str(seg))
+    if got is None:
+        try:
+            got = segs.get(int(seg))
+        except (TypeError, ValueError):
+            got = None
+    return got if isinstance(got, dict) else {}
+
+
+def demo_rows(results: Sequence[StudyResult], truth: dict[str, Any]) -> list[dict[str, Any]]:
+    """Measured vs exact for every modality of the phantom patient.
+
+    Measured values are read from the typed results: the cine rows from the cine series'
+    :meth:`~heartprint.results.SeriesResult.global_values`; LGE scar % of LV and scar volume
+    from ``lge_extent`` and ``lge_scar_volume``, each scarred segment's transmurality class from
+    ``details["segments"]``; T1 from the global ``native_t1``; CT from ``cac_agatston`` and
+    ``cac_volume``. A series that was not analysed leaves its rows' measured values empty.
+    """
+    from heartprint.cmr import transmurality_class
+
+    by_kind = {s.kind: s for r in results for s in r.analysed()}
+
+    def values(kind: str) -> dict[str, float]:
+        s = by_kind.get(kind)
+        return s.global_values() if s is not None else {}
+
+    rows: list[dict[str, Any]] = []
+    cine = values("cine_sax")
+    for key, code, label in CINE_ROWS:
+        rows.append(_demo_row("cine", label, float(truth["cine"][key]), cine.get(code)))
+    lge, lt = values("lge"), truth["lge"]
+    lge_details = by_kind["lge"].details if "lge" in by_kind else {}
+    rows.append(_demo_row("LGE", "scar extent, of LV (%)", lt["scar_pct_lv"], lge.get("lge_extent")))
+    rows.append(_demo_row("LGE", "scar volume (mL)", lt["scar_ml"], lge.get("lge_scar_volume")))
+    for seg, st in sorted(lt["segments"].items(), key=lambda kv: int(kv[0])):
+        rows.append(_demo_row("LGE", f"segment {seg} transmurality class", transmurality_class(st["transmurality_pct"]),
+                              _segment(lge_details, seg).get("transmurality_class")))
+    rows.append(_demo_row("T1", "native T1 myocardium (ms)", truth["t1"]["t1_myocardium_ms"],
+                          values("t1_map").get("native_t1")))
+    ct, tot = values("ct_calcium"), truth["ct_calcium"]["total"]
+    rows.append(_demo_row("CT", "Agatston score", tot["agatston"], ct.get("cac_agatston")))
+    rows.append(_demo_row("CT", "calcium volume (mm3)", tot["volume_mm3"], ct.get("cac_volume")))
+    return rows
+
+
+def _open_registry(path: Path, notes: list[str]) -> Any:
+    """The demo's own registry (a fresh SQLite file), or ``None`` with a note why not."""
+    try:
+        from heartprint.store import Registry
+    except ImportError as exc:
+        notes.append(f"no registry written (pip install 'heartprint[store]'): {exc}")
+        return None
+    if path.exists():
+        path.unlink()  # the demo's own registry: one run per study of this demo
+    try:
+        return Registry(str(path))
+    except HeartprintError as exc:
+        notes.append(f"no registry written: {' '.join(str(exc).split())}")
+        return None
+
+
+def _study_files(path: Path, written: Any) -> dict[str, Any]:
+    files: dict[str, Any] = {"result": str(path), "measurements": str(path / "measurements.json")}
+    if (path / "labels").is_dir():
+        files["labels"] = str(path / "labels")
+    dicom = sorted((path / "dicom").glob("*.dcm")) if (path / "dicom").is_dir() else []
+    for key in ("seg", "sr"):
+        found = [str(p) for p in dicom if p.name.startswith(f"{key}_")]
+        if found:
+            files[key] = found
+    if (path / "fhir_bundle.json").is_file():
+        files["fhir"] = str(path / "fhir_bundle.json")
+    report = getattr(written, "report", None)
+    if report is not None:
+        files["report_html"] = str(report.html)
+        if getattr(report, "pdf", None):
+            files["report_pdf"] = str(report.pdf)
+    return files
+
+
+def run_demo(out: str | Path, *, seed: int = 0, small: bool = False, report: bool = True,
+             progress: Callable[..., None] = _no_progress) -> DemoRun:
+    """Write the phantom patient under ``out``, analyse it, record and write every study, and
+    compare with the exact answers (layout in the module docstring).
+
+    ``progress(stage, **info)`` receives the pipeline's stages and ``written`` (``path``) per
+    study folder. Raises :class:`~heartprint.errors.HeartprintError` only if the phantom
+    cannot be written or read at all; a series that fails is in the result (see
+    :attr:`DemoRun.ok`).
+    """
+    from heartprint.io.results import dumps
+    from heartprint.outputs import study_folder_name, write_study_outputs
+    from heartprint.phantoms import write_demo_patient
+    from heartprint.pipeline import AnalysisOptions, analyze
+
+    out = Path(out)
+    dicom_dir, result_dir = out / "dicom", out / "result"
+    for own in (dicom_dir, result_dir):
+        if own.exists():
+            shutil.rmtree(own)
+    study_dirs, truth = write_demo_patient(dicom_dir, seed=seed, **(SMALL if small else {}))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "truth.json").write_text(dumps(truth))
+    notes: list[str] = []
+    reg_path = out / "registry.sqlite"
+    registry = _open_registry(reg_path, notes)
+    started = datetime.now(timezone.utc)
+    results = analyze(dicom_dir, AnalysisOptions(), progress=progress)
+    used: set[str] = set()
+    studies: list[DemoStudy] = []
+    try:
+        for res in results:
+            folder = study_folder_name(res, used)
+            try:
+                written = write_study_outputs(res, result_dir / folder, report=report)
+            except Exception as exc:  # noqa: BLE001 - the other study is still written; the demo fails
+                reason = " ".join(str(exc).split())
+                reason = reason if isinstance(exc, HeartprintError) else f"{type(exc).__name__}: {reason}"
+                st = DemoStudy(res, folder, result_dir / folder, write_error=reason)
+                notes.append(f"{res.study.study_uid}: outputs not written to {result_dir / folder}: {reason}")
+            else:
+                progress("written", path=str(written.path), study_uid=res.study.study_uid)
+                st = DemoStudy(res, folder, Path(written.path), _study_files(Path(written.path), written),
+                               list(written.problems or []))
+            notes.extend(f"{res.study.study_uid}: {p.get('output', 'output')}: {p.get('reason', '')}" for p in st.problems)
+            if registry is not None:
+                try:
+                    st.run_id = registry.record_study_result(
+                        res.to_dict(), parameters={"demo": True, "seed": seed, "small": small}, started_at=started)
+                except HeartprintError as exc:
+                    notes.append(f"registry: study {res.study.study_uid} not recorded: {' '.join(str(exc).split())}")
+            studies.append(st)
+    finally:
+        if registry is not None:
+            registry.close()
+    run = DemoRun(out=out, dicom_dir=dicom_dir, study_dirs=list(study_dirs), truth=truth, studies=studies,
+                  rows=demo_rows(results, truth), summary_path=out / "demo_summary.json",
+                  registry_path=reg_path if any(s.run_id for s in studies) else None, notes=notes)
+    run.summary_path.write_text(dumps(run.summary()))
+    return run
+
+
+def _fmt_value(v: Any) -> str:
+    return "-" if v is None else (v if isinstance(v, str) else f"{v:.1f}")
+
+
+def format_demo(run: DemoRun, *, prog: str = "heartprint") -> str:
+    """The demo's text report: the phantom written, the studies and series analysed, measured
+    vs exact, QC, and the files written."""
+    lines = [f"wrote a synthetic patient {run.truth['patient']['patient_id']}: {run.n_files} DICOM files in {run.dicom_dir}",
+             f"  CMR study {run.study_dirs[0]} (cine SAX, LGE, MOLLI T1; one frame of reference)",
+             f"  CT study  {run.study_dirs[1]} (calcium score)", ""]
+    lines.append(f"analysed {len(run.studies)} studies:")
+    for st in run.studies:
+        r = st.result
+        date = r.study.date.isoformat() if r.study.date else "no date"
+        lines.append(f"  study {date} {'/'.join(r.study.modalities) or '-'} {r.study.study_uid}: {r.status}")
+        for h in r.history:
+            lines.append(f"    history: {'/'.join(h.modalities) or '-'} study {h.study_uid}"
+                         f" ({h.date.isoformat() if h.date else 'no date'})")
+        for s in r.series:
+            lines.append(f"    {s.kind:<11} {s.status:<12} {s.seconds:5.1f} s" + (f"  ({s.message})" if s.message else ""))
+    lines += ["", f"{'':<8}{'':<36}{'exact':>10}{'measured':>10}{'error':>10}"]
+    for row in run.rows:
+        lines.append(f"{row['modality']:<8}{row['quantity']:<36}{_fmt_value(row['exact']):>10}"
+                     f"{_fmt_value(row['measured']):>10}{row['error'] or '-':>10}")
+    analysed = run.analysed
+    for kind in DEMO_KINDS:
+        s = analysed.get(kind)
+        if s is None:
+            continue
+        flags = [q for q in s.qc if str(getattr(q.severity, "value", q.severity)) != "info"]
+        lines.append(f"QC {kind}: {s.qc_status}" + "".join(f"\n  {q.code}: {q.message}" for q in flags))
+    lines += ["", "written:"]
+    for key, path in run.summary()["files"].items():
+        lines.append(f"  {key:<14} {path}")
+    for st in run.studies:
+        lines.append(f"  study {st.folder}:")
+        for key, path in st.files.items():
+            for p in (path if isinstance(path, list) else [path]):
+                lines.append(f"    {key:<12} {p}")
+        if st.run_id:
+            lines.append(f"    registry run {st.run_id}")
+    if run.registry_path is not None:
+        lines.append(f"  (list the runs with: {prog} registry {run.registry_path})")
+    lines.append(f"  summary        {run.summary_path}")
+    return "\n".join(lines)
