@@ -1,15 +1,17 @@
-"""Regenerate the report example images in docs/ from a `heartprint demo --out DIR` folder.
+"""Regenerate the report example images in docs/ from the demo patient.
 
-    .venv/bin/heartprint demo --out /tmp/demo
-    .venv/bin/python docs/make_report_examples.py /tmp/demo
+    .venv/bin/python docs/make_report_examples.py            # writes the demo patient to a temporary folder
+    .venv/bin/python docs/make_report_examples.py DICOM_DIR  # or analyses an existing DICOM folder
 
-Writes docs/report_bullseye.png, report_overlay.png, report_curves.png and
-report_screenshot.png (headless Chromium, palette-quantised to stay small).
+Runs :func:`heartprint.pipeline.analyze` on the demo patient (CMR: cine, LGE, T1; CT: calcium),
+takes the CMR study, and writes docs/report_bullseye.png (wall thickness, LGE transmurality,
+native T1 side by side), report_overlay.png (basal, mid-ventricular and apical slices at ED and
+ES), report_curves.png and report_screenshot.png (the rendered report in headless Chromium),
+palette-quantised to stay small.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -18,9 +20,8 @@ from pathlib import Path
 
 from PIL import Image as PILImage
 
-from heartprint.io import load
-from heartprint.io.nifti import read_nifti
-from heartprint.report import bullseye, choose_overlay_slices, overlay_figure, volume_curves_figure
+from heartprint.pipeline import analyze
+from heartprint.report import bullseye, choose_overlay_slices, overlay_figure, render_report, volume_curves_figure
 from heartprint.report._style import png_bytes
 
 DOCS = Path(__file__).resolve().parent
@@ -33,29 +34,52 @@ def _save(png: bytes, name: str) -> None:
     print(f"{path} {path.stat().st_size // 1024} KB")
 
 
-def main(demo: Path) -> None:
-    doc = json.loads((demo / "result" / "measurements.json").read_text())
-    series = next(s for s in doc["series"] if s["kind"] == "cine_sax")
-    res, uid = series["result"], series["series_uid"]
-    _save(png_bytes(bullseye(res["segments"]["wall_thickness_mm"], label="ED wall thickness (mm)", vmin=0, vmax=15)),
-          "report_bullseye.png")
-    _save(png_bytes(volume_curves_figure(res["curves"], res["phases"])), "report_curves.png")
-    img = load(demo / "dicom", series_uid=uid)
-    lab = read_nifti(demo / "result" / "labels" / f"{uid}.nii.gz")
-    ph = res["phases"]
-    slices = choose_overlay_slices(lab.array, ph["lv_ed"], res.get("coverage"))
-    _save(png_bytes(overlay_figure(img, lab, phases={"ED": ph["lv_ed"], "ES": ph["lv_es"]}, slices=slices)),
+def _side_by_side(pngs: list[bytes]) -> bytes:
+    import io
+
+    imgs = [PILImage.open(io.BytesIO(p)).convert("RGB") for p in pngs]
+    out = PILImage.new("RGB", (sum(i.width for i in imgs), max(i.height for i in imgs)), "white")
+    x = 0
+    for i in imgs:
+        out.paste(i, (x, 0))
+        x += i.width
+    buf = io.BytesIO()
+    out.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def main(dicom: Path, work: Path) -> None:
+    results = analyze(dicom)
+    cmr = next(r for r in results if "MR" in r.study.modalities)
+    maps = [sm for s in cmr.analysed() for sm in s.segment_maps]
+    _save(_side_by_side([png_bytes(bullseye(dict(sm.values), label=sm.label, cmap=sm.cmap, vmin=sm.vmin, vmax=sm.vmax))
+                         for sm in maps]), "report_bullseye.png")
+    cine = next(s for s in cmr.analysed() if s.figure_data.get("curves"))
+    fd = cine.figure_data
+    _save(png_bytes(volume_curves_figure(fd["curves"], fd["phases"])), "report_curves.png")
+    ph = fd["phases"]
+    slices = choose_overlay_slices(cine.labels.array, ph["lv_ed"], fd.get("coverage"))
+    _save(png_bytes(overlay_figure(cine.image, cine.labels, phases={"ED": ph["lv_ed"], "ES": ph["lv_es"]}, slices=slices)),
           "report_overlay.png")
-    chromium = shutil.which("chromium")
+    files = render_report(cmr, work / "report", pdf=False)
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium:
-        with tempfile.TemporaryDirectory() as tmp:
-            shot = Path(tmp) / "shot.png"
-            subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                            "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp}/profile",
-                            f"--screenshot={shot}", "--window-size=900,1500",
-                            (demo / "result" / "report.html").resolve().as_uri()], capture_output=True, check=True, timeout=120)
-            _save(shot.read_bytes(), "report_screenshot.png")
+        shot = work / "shot.png"
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--disable-component-update", "--no-first-run", f"--user-data-dir={work}/profile",
+                        f"--screenshot={shot}", "--window-size=900,1500", files.html.resolve().as_uri()],
+                       capture_output=True, check=True, timeout=120)
+        _save(shot.read_bytes(), "report_screenshot.png")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    with tempfile.TemporaryDirectory() as tmp:
+        if len(sys.argv) > 1:
+            src = Path(sys.argv[1])
+        else:
+            from heartprint.phantoms import write_demo_patient
+
+            src = Path(tmp) / "dicom"
+            src.mkdir()
+            write_demo_patient(src, seed=0, n_phases=10)
+        main(src, Path(tmp))

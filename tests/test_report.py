@@ -1,11 +1,14 @@
-"""heartprint.report: content, bull's-eye geometry, HTML in headless Chromium, PDF via poppler."""
+"""heartprint.report on typed results: header, sections by analyser, bull's-eyes from segment
+maps, clinical precision, plain patient-facing text, HTML in headless Chromium, PDF via poppler."""
 
 from __future__ import annotations
 
-import json
+import dataclasses
+import html as htmllib
 import re
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -15,49 +18,117 @@ pytest.importorskip("matplotlib")
 pytest.importorskip("jinja2")
 
 from heartprint import DISCLAIMER  # noqa: E402
+from heartprint.clinical.interpret import Interpretation  # noqa: E402
 from heartprint.errors import InvalidInputError  # noqa: E402
-from heartprint.report import BULLSEYE_LAYOUT, build_report, bullseye, render_report  # noqa: E402
-from heartprint.report._content import format_value  # noqa: E402
+from heartprint.measure import Finding, Measurement, QCFlag, Recommendation, ReferenceRange  # noqa: E402
+from heartprint.report import BULLSEYE_LAYOUT, build_report, bullseye, choose_overlay_slices, render_report  # noqa: E402
+from heartprint.report._content import format_value, plain_text, readable_name  # noqa: E402
+from heartprint.report._render import render_html  # noqa: E402
+from heartprint.results import (  # noqa: E402
+    PatientIdentity, Provenanced, SegmentValues, SeriesResult, StudyInfo, StudyResult,
+)
 
-SHA = "ab" * 32
-MEMBER_SHA = "cd" * 32
+UID = "1.2.826.0.1.3680043.8.498.11111111111111111111"
+UID_LGE = "1.2.826.0.1.3680043.8.498.22222222222222222222"
+UID_T2 = "1.2.826.0.1.3680043.8.498.33333333333333333333"
+STUDY_UID = "1.2.826.0.1.3680043.8.498.99999999999999999999"
 
 
 # -- fixtures ------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def study():
-    """A real cine result (phantom labels → cine analysis → interpretation, male so ranges attach)."""
-    from heartprint.cmr import analyze_cine_function
-    from heartprint.phantoms import make_cine_sax
-    from heartprint.pipeline import SeriesAnalysis, StudyResult, interpret_study
+def demo(tmp_path_factory):
+    """The small demo patient through the real pipeline: a CMR study (cine, LGE, T1) and a
+    calcium CT study of the same patient (each the other's history)."""
+    from heartprint.phantoms import write_demo_patient
+    from heartprint.pipeline import analyze
 
-    ph = make_cine_sax(n_phases=12, matrix=(128, 128), seed=3)
-    res = analyze_cine_function(ph.image, ph.labels, height_cm=175, weight_kg=75).to_dict()
-    res["segmentation"] = {"model": "test-net", "model_sha256": SHA, "test_time_augmentation": False,
-                           "ensemble": [{"file": "member.onnx", "sha256": MEMBER_SHA}]}
-    uid = ph.image.series_uid or "1.2.3.4"
-    labels = ph.image.with_array(ph.labels)
-    sa = SeriesAnalysis(uid, "cine_sax", "analysed", res, labels)
-    sr = StudyResult("phantom", [sa, SeriesAnalysis("9.9.9", "lge", "not_analysed", message="no analyser for kind 'lge' yet")],
-                     [], [ph.image.study_uid or "1.2"])
-    sr.interpretation = interpret_study(sr, facts={"sex": "male", "age": 60})
-    doc = json.loads(json.dumps(sr.to_dict(), default=float))
-    return {"doc": doc, "uid": uid, "image": ph.image, "labels": labels}
+    root = tmp_path_factory.mktemp("demo_dicom")
+    write_demo_patient(root, seed=0, n_phases=10)
+    results = analyze(root)
+    cmr = next(r for r in results if "MR" in r.study.modalities)
+    ct = next(r for r in results if "CT" in r.study.modalities)
+    return {"cmr": cmr, "ct": ct, "root": root}
 
 
 @pytest.fixture(scope="module")
-def rendered(study, tmp_path_factory):
+def cmr_ctx(demo):
+    return build_report(demo["cmr"])
+
+
+@pytest.fixture(scope="module")
+def rendered(demo, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    files = render_report(study["doc"], images={study["uid"]: study["image"]}, labels={study["uid"]: study["labels"]},
-                          out_dir=out)
-    return files
+    return render_report(demo["cmr"], out)
 
 
-def _value(doc, code):
-    res = doc["series"][0]["result"]
-    return next(m["value"] for m in res["measurements"] if m["code"] == code and m.get("segment") is None)
+@pytest.fixture(scope="module")
+def rendered_ct(demo, tmp_path_factory):
+    return render_report(demo["ct"], tmp_path_factory.mktemp("report_ct"), pdf=False)
+
+
+def _patient_facing(html: str) -> str:
+    """Visible text of everything before the technical appendix."""
+    body = html[html.index("<body>"): html.index('<section id="appendix">')]
+    text = re.sub(r"<[^>]+>", " ", body)
+    return re.sub(r"\s+", " ", htmllib.unescape(text))
+
+
+def _row(ctx, code):
+    return next(m for sec in ctx["sections"] for s in sec["series"] for m in s["measurements"] if m["code"] == code)
+
+
+def _value(result, code):
+    return next(m.value for s in result.analysed() for m in s.measurements if m.code == code and m.segment is None)
+
+
+def _section(ctx, sid):
+    return next(s for s in ctx["sections"] if s["id"] == sid)
+
+
+def _handmade(**kw) -> StudyResult:
+    """A small hand-built study: one cine series (with a QC warning), a failed LGE series, and
+    a series of a kind no analyser takes."""
+    ms = [
+        Measurement(code="lv_ef", name="LV ejection fraction", value=55.7588, unit="%", source=UID, modality="MR",
+                    reference_range=ReferenceRange(low=57.0, high=77.0, population="men", reference="Ref A (✅S: abstract)"),
+                    z_score=-1.234),
+        Measurement(code="lv_edv", name="LV end-diastolic volume", value=141.449, unit="mL", phase="ED", source=UID,
+                    modality="MR"),
+        Measurement(code="lv_mass", name="LV myocardial mass (ED)", value=133.19, unit="g", phase="ED", source=UID,
+                    modality="MR", reference="Density 1.05 g/mL (constant not verified against the paper; "
+                                             "clinical_reference.md tag ⚠M)"),
+        Measurement(code="lv_max_wall_thickness", name="LV maximal end-diastolic wall thickness", value=12.8272,
+                    unit="mm", source=UID, modality="MR"),
+        Measurement(code="bsa", name="Body surface area", value=1.90941, unit="m2", source=UID, modality="MR"),
+    ] + [Measurement(code="lv_wall_thickness", name=f"LV wall thickness, segment {k}", value=8.0 + k / 10, unit="mm",
+                     segment=k, source=UID, modality="MR") for k in range(1, 17)]
+    cine = SeriesResult(
+        UID, "cine_sax", "analysed", measurements=ms, series_description="CINE SAX",
+        qc=[QCFlag(code="segments_incomplete", severity="warning",
+                   message=f"segments_incomplete: segment 17 has no value in series {UID} (file /data/x/a.dcm)"),
+            QCFlag(code="orientation", severity="info", message="consensus orientation used"),
+            QCFlag(code="bad_fit", severity="error", message="fit residual 0.35123 above 0.1")],
+        segment_maps=[SegmentValues("lv_wall_thickness", "ED wall thickness (mm)", "mm",
+                                    {k: 8.0 + k / 10 for k in range(1, 17)}, 0.0, 15.0, "viridis")],
+        method="summation of discs",
+        model={"model": "test-net", "model_sha256": "ab" * 32, "test_time_augmentation": False,
+               "ensemble": [{"file": "member.onnx", "sha256": "cd" * 32}]},
+    )
+    lge = SeriesResult(UID_LGE, "lge", "failed", series_description="LGE PSIR",
+                       message=f"series {UID_LGE}: needs an analysed cine_sax series in the same study")
+    t2 = SeriesResult(UID_T2, "t2_map", "not_analysed", series_description="T2 MAP", message="no analyser for kind 't2_map' yet")
+    patient = PatientIdentity(
+        patient_id="P-1", name="DOE^JANE", sex=Provenanced("female", "DICOM"),
+        birth_date=Provenanced(date(1970, 5, 1), "DICOM"), height_cm=Provenanced(165.0, "command line"),
+        weight_kg=Provenanced(60.0, "DICOM"), bsa_m2=Provenanced(1.66, "derived (BSA mosteller from height 165 cm)"),
+    )
+    args = dict(source="/data/studies/p1", patient=patient,
+                study=StudyInfo(STUDY_UID, date(2024, 3, 2), "CMR heart", modalities=("MR",)),
+                series=[cine, lge, t2])
+    args.update(kw)
+    return StudyResult(**args)
 
 
 # -- bull's-eye ----------------------------------------------------------------------------
@@ -123,113 +194,300 @@ def test_bullseye_missing_segments_are_grey():
     plt.close(fig)
 
 
-# -- content -------------------------------------------------------------------------------
+def test_overlay_slices_base_mid_apex_without_levels():
+    lab = np.zeros((2, 9, 20, 20), np.uint8)
+    for z in range(9):  # cavity shrinks from slice 0 (base) to slice 8 (apex)
+        r = 9 - z
+        lab[0, z, 10 - r // 2: 10 + r // 2 + 1, 10 - r // 2: 10 + r // 2 + 1] = 1
+    got = choose_overlay_slices(lab, 0)
+    assert list(got) == ["basal", "mid-ventricular", "apical"] and got["basal"] < got["mid-ventricular"] < got["apical"]
+    got = choose_overlay_slices(lab, 0, {"base_first": False})  # geometry says the base is at the end
+    assert got["basal"] > got["apical"]
+    levels = {"1": "apex", "2": "apical", "3": "apical", "4": "mid", "5": "mid", "6": "basal", "7": "basal"}
+    assert choose_overlay_slices(lab, 0, {"levels_ed": levels}) == {"basal": 7, "mid-ventricular": 5, "apical": 3}
 
 
-def test_sections_by_clinical_question_and_not_assessed(study):
-    ctx = build_report(study["doc"], figures=False)
+# -- the demo study through the pipeline ---------------------------------------------------
+
+
+def test_cmr_report_draws_three_bullseyes_from_segment_maps(demo, cmr_ctx, rendered):
+    figs = [f for sec in cmr_ctx["sections"] for s in sec["series"] for f in s["figures"] if f["figure_kind"] == "bullseye"]
+    assert sorted(f["code"] for f in figs) == ["lge_transmurality", "lv_wall_thickness", "native_t1"]
+    html = rendered.html.read_text(encoding="utf-8")
+    assert html.count('data-figure="bullseye"') == 3
+    titles = re.findall(r'data-figure="bullseye"><img [^>]*data-title="([^"]+)"', html)
+    assert any("wall thickness" in t for t in titles)
+    assert any("LGE transmurality" in t for t in titles)
+    assert any("native T1" in t.replace("Native", "native") for t in titles)
+    # each bull's-eye sits in its analyser's section
+    tissue = _section(cmr_ctx, "tissue")
+    assert {f["code"] for s in tissue["series"] for f in s["figures"] if f["figure_kind"] == "bullseye"} == {"lge_transmurality", "native_t1"}
+
+
+def test_header_names_patient_study_and_sources(demo, cmr_ctx, rendered):
+    r = demo["cmr"]
+    p = cmr_ctx["header"]["patient"]
+    assert p["name"] == "PHANTOM, DEMO" and p["id"] == "HP-DEMO-0001"
+    assert p["sex"] == {"value": "male", "source": "DICOM"}
+    assert p["age"]["value"] == "50 years" and p["age"]["source"] == "DICOM"
+    assert p["height"] == {"value": "175 cm", "source": "DICOM"} and p["weight"] == {"value": "75 kg", "source": "DICOM"}
+    assert p["bsa"]["value"] == "1.91 m²" and p["bsa"]["source"].startswith("calculated from height and weight")
+    text = _patient_facing(rendered.html.read_text(encoding="utf-8"))
+    for s in ("PHANTOM, DEMO", "HP-DEMO-0001", "male (DICOM)", "50 years (DICOM)", r.study.date.isoformat(),
+              r.study.description, "175 cm (DICOM)", "75 kg (DICOM)", "1.91 m²", "Mosteller"):
+        assert s in text, s
+
+
+def test_header_says_command_line_for_an_overridden_height(demo):
+    from heartprint.pipeline import AnalysisOptions, patient_identity
+
+    r = demo["cmr"]
+    headers = r.series[0].source_headers
+    patient = patient_identity(headers, AnalysisOptions(height_cm=180))
+    ctx = build_report(dataclasses.replace(r, patient=patient), figures=False)
+    p = ctx["header"]["patient"]
+    assert p["height"] == {"value": "180 cm", "source": "command line"}
+    assert p["weight"] == {"value": "75 kg", "source": "DICOM"}
+    text = _patient_facing(render_html(ctx))
+    assert "180 cm (command line)" in text and "75 kg (DICOM)" in text
+
+
+def test_studies_used_lists_this_study_and_history(demo, cmr_ctx, rendered):
+    r, ct = demo["cmr"], demo["ct"]
+    used = cmr_ctx["header"]["studies_used"]
+    assert [u["description"] for u in used] == [r.study.description, ct.study.description]
+    assert used[0]["role"] == "this study" and used[1]["modalities"] == "CT"
+    html = rendered.html.read_text(encoding="utf-8")
+    block = html[html.index('id="studies-used"'): html.index("</table>", html.index('id="studies-used"'))]
+    assert r.study.description in block and ct.study.description in block
+
+
+def test_clinical_precision(demo, cmr_ctx, rendered):
+    r = demo["cmr"]
+    ef = _row(cmr_ctx, "lv_ef")["value"]
+    assert ef == str(round(_value(r, "lv_ef"))) and "." not in ef
+    assert _row(cmr_ctx, "lv_edv")["value"] == f"{_value(r, 'lv_edv'):.0f}"
+    assert _row(cmr_ctx, "lv_massi")["value"] == f"{_value(r, 'lv_massi'):.0f}"
+    assert _row(cmr_ctx, "lv_max_wall_thickness")["value"] == f"{_value(r, 'lv_max_wall_thickness'):.1f}"
+    assert _row(cmr_ctx, "native_t1")["value"] == f"{_value(r, 'native_t1'):.0f}"
+    assert _row(cmr_ctx, "bsa")["value"] == f"{_value(r, 'bsa'):.2f}"
+    assert _row(cmr_ctx, "heart_rate")["value"] == f"{_value(r, 'heart_rate'):.0f}"
+    assert _row(cmr_ctx, "lge_extent")["value"] == f"{_value(r, 'lge_extent'):.0f}"
+    html = rendered.html.read_text(encoding="utf-8")
+    assert re.search(r'data-code="lv_ef"><td>[^<]*(?:<[^>]+>[^<]*)*?</td><td class="num">' + ef + "</td>", html)
+    # per-segment LGE transmurality whole numbers, wall thickness one decimal
+    seg = {g["code"]: g for sec in cmr_ctx["sections"] for s in sec["series"] for g in s["segmental"]}
+    assert all(re.fullmatch(r"\d+", v["value"]) for v in seg["lge_transmurality"]["values"].values())
+    assert all(re.fullmatch(r"\d+\.\d", v["value"]) for v in seg["lv_wall_thickness"]["values"].values())
+    assert format_value(12.8272, "lv_max_wall_thickness", "mm") == "12.8"
+    assert format_value(55.7588, "lv_ef", "%") == "56" and format_value(-0.2, None, "%") == "0"
+
+
+@pytest.mark.parametrize("which", ["cmr", "ct"])
+def test_patient_facing_text_is_plain(demo, rendered, rendered_ct, which):
+    files = rendered if which == "cmr" else rendered_ct
+    r = demo[which]
+    html = files.html.read_text(encoding="utf-8")
+    text = _patient_facing(html)
+    uids = [s.series_uid for s in r.series] + [r.study.study_uid] + [h.study_uid for h in r.history]
+    for uid in uids:
+        assert uid not in text
+    assert str(demo["root"]) not in text and r.source not in text
+    for bad in ("⚠", "✅", "☑", "{'", "None", "Provenanced(", "ReferenceRange(", "verified_by", "(0010,", "(0018,",
+                "clinical_reference", ".md", "[('"):
+        assert bad not in text, (bad, text[max(0, text.find(bad) - 100): text.find(bad) + 100])
+    assert not re.search(r"\b\d+\.\d{3,}\s?(?:%|mm|mL|ms|g)\b", text), "machine-precision number in patient-facing text"
+    # the UIDs are in the technical appendix
+    appendix = html[html.index('<section id="appendix">'):]
+    assert "Series and software" in appendix and all(s.series_uid in appendix for s in r.series)
+
+
+def test_overlays_at_three_levels(cmr_ctx, rendered):
+    overlay = next(f for sec in cmr_ctx["sections"] for s in sec["series"] for f in s["figures"] if f["figure_kind"] == "overlay")
+    assert overlay["levels"] == ["basal", "mid-ventricular", "apical"]
+    html = rendered.html.read_text(encoding="utf-8")
+    cap = re.search(r'data-figure="overlay">.*?<figcaption>(.*?)</figcaption>', html, re.S).group(1)
+    for level in ("basal", "mid-ventricular", "apical"):
+        assert level in cap
+    kinds = re.findall(r'data-figure="(\w+)"', html)
+    assert {"curves", "overlay", "bullseye"} <= set(kinds)
+
+
+def test_z_scores_shown_where_they_exist(demo, cmr_ctx, rendered):
+    ann = {m.code: m.z_score for m in demo["cmr"].interpretation.measurements if m.segment is None and m.z_score is not None}
+    assert "lv_edv" in ann
+    row = _row(cmr_ctx, "lv_edv")
+    assert row["z"] == f"z = {ann['lv_edv']:+.1f}"
+    assert _row(cmr_ctx, "lv_ef")["z"] == ("" if "lv_ef" not in ann else f"z = {ann['lv_ef']:+.1f}")
+    html = rendered.html.read_text(encoding="utf-8")
+    assert f'<td class="z">{row["z"]}</td>' in html
+
+
+def test_ct_study_report(demo, rendered_ct):
+    ctx = build_report(demo["ct"], figures=False)
+    cor = _section(ctx, "coronary")
+    assert cor["assessed"] and cor["series"][0]["label"].startswith("Coronary calcium scoring CT")
+    assert _row(ctx, "cac_agatston")["value"] == f"{_value(demo['ct'], 'cac_agatston'):.0f}"
+    assert [u["modalities"] for u in ctx["header"]["studies_used"]] == ["CT", "MR"]
+    html = rendered_ct.html.read_text(encoding="utf-8")
+    assert 'data-figure="lesions"' in html
+    assert "not recorded" in html  # CT headers carry no height or weight
+
+
+# -- hand-built results --------------------------------------------------------------------
+
+
+def test_sections_come_from_analysers_and_unanalysed_series_are_listed():
+    ctx = build_report(_handmade(), figures=False)
     ids = [s["id"] for s in ctx["sections"]]
     assert ids == ["function", "ischaemia", "tissue", "coronary", "aetiology", "recommendations"]
-    sec = {s["id"]: s for s in ctx["sections"]}
-    assert sec["function"]["assessed"]
+    fn, tissue = _section(ctx, "function"), _section(ctx, "tissue")
+    assert fn["assessed"] and fn["series"][0]["label"] == "Cine short-axis CMR (CINE SAX)"
     for sid in ("ischaemia", "coronary"):
-        assert not sec[sid]["assessed"] and sec[sid]["not_assessed"].startswith("Not assessed")
-    # a series found but not analysed is named in its section
-    assert "lge series 9.9.9" in sec["tissue"]["not_assessed"]
+        assert not _section(ctx, sid)["assessed"] and _section(ctx, sid)["not_assessed"].startswith("Not assessed")
+    # the failed LGE series is named in its section, without its UID
+    assert len(tissue["unanalysed"]) == 1 and "could not be analysed" in tissue["unanalysed"][0]
+    assert UID_LGE not in tissue["unanalysed"][0]
+    # a kind no analyser takes: the plain "found but not analysed" list
+    assert len(ctx["not_analysed"]) == 1 and "T2 MAP" in ctx["not_analysed"][0]
+    html = render_html(ctx)
+    assert "Series found but not analysed" in html
 
 
-def test_rows_carry_unit_range_and_flag(study):
-    doc = json.loads(json.dumps(study["doc"]))
-    ctx = build_report(doc, figures=False)
-    rows = {r["code"]: r for r in ctx["sections"][0]["series"][0]["measurements"]}
-    edv = rows["lv_edv"]
-    assert edv["unit"] == "mL" and edv["range"].endswith("mL") and edv["flag"] in ("normal", "high", "low")
-    assert edv["range_ref"] and "Hudsmith" in ctx["references"][edv["range_ref"] - 1]
-    # a range on the measurement itself wins and flags high/low
-    res = doc["series"][0]["result"]
-    ef = next(m for m in res["measurements"] if m["code"] == "lv_ef")
-    ef["reference_range"] = {"low": 10.0, "high": 20.0, "population": "test", "reference": "test ref"}
-    hr = next(m for m in res["measurements"] if m["code"] == "heart_rate")
-    hr["reference_range"] = {"low": 100.0, "high": None}
-    rows = {r["code"]: r for r in build_report(doc, figures=False)["sections"][0]["series"][0]["measurements"]}
-    assert rows["lv_ef"]["flag"] == "high" and rows["lv_ef"]["range"] == "10.0–20.0 %"
-    assert rows["heart_rate"]["flag"] == "low" and rows["heart_rate"]["range"] == "≥ 100.0 /min"
+def test_qc_plain_sentences_grouped_by_severity():
+    ctx = build_report(_handmade(), figures=False)
+    assert [g["severity"] for g in ctx["qc"]] == ["error", "warning", "info"]
+    assert ctx["qc_flag_count"] == 2
+    warn = ctx["qc"][1]["items"][0]
+    assert warn["text"].startswith("Segment 17 has no value in the series") and warn["text"].endswith(".")
+    assert UID not in warn["text"] and "/data" not in warn["text"] and "segments_incomplete" not in warn["text"]
+    assert ctx["qc"][0]["items"][0]["text"] == "Fit residual 0.35 above 0.1."
+    text = _patient_facing(render_html(ctx))
+    assert "Errors" in text and "Warnings" in text and "For information" in text
 
 
-def test_findings_show_evidence_and_citation(study):
-    doc = json.loads(json.dumps(study["doc"]))
-    doc["interpretation"]["findings"].append({
-        "code": "cad_rads_3", "statement": "CAD-RADS 3", "status": "present", "rule": "heartprint.clinical.cadrads.cad_rads",
-        "citation": "Cury RC et al. CAD-RADS 2.0. JCCT 2022", "inputs": {"max_stenosis": {"value": 55.0, "unit": "%"}},
-        "missing": [], "details": {}})
-    ctx = build_report(doc, figures=False)
-    cor = next(s for s in ctx["sections"] if s["id"] == "coronary")
-    f = cor["findings"][0]
-    assert cor["assessed"] and f["evidence"] == ["max_stenosis = 55.0 %"] and "Cury" in f["citation"]
+def test_header_of_handmade_study():
+    ctx = build_report(_handmade(), figures=False)
+    p = ctx["header"]["patient"]
+    assert p["name"] == "DOE, JANE" and p["sex"]["value"] == "female"
+    assert p["birth_date"] == {"value": "1970-05-01", "source": "DICOM"}
+    assert p["age"] == {"value": "53 years", "source": "calculated from the birth date and the study date"}
+    assert p["height"] == {"value": "165 cm", "source": "command line"}
+    assert readable_name("DOE^JANE^Q^DR^JR") == "DOE, DR JANE Q JR" and readable_name("") == ""
+    empty = build_report(_handmade(patient=PatientIdentity()), figures=False)["header"]["patient"]
+    assert empty["name"] == "not recorded" and empty["height"]["value"] == "not recorded"
 
 
-# -- rendered files ------------------------------------------------------------------------
+def test_rows_carry_unit_range_flag_z_and_unverified_note():
+    ctx = build_report(_handmade(), figures=False)
+    ef = _row(ctx, "lv_ef")
+    assert ef["value"] == "56" and ef["range"] == "57–77 %" and ef["flag"] == "low" and ef["z"] == "z = -1.2"
+    assert ef["range_ref"] and "Ref A" in ctx["appendix"]["references"][ef["range_ref"] - 1]
+    assert not any("✅" in ref for ref in ctx["appendix"]["references"])
+    mass = _row(ctx, "lv_mass")
+    assert mass["unverified"] and not ef["unverified"]
+    text = _patient_facing(render_html(ctx))
+    assert "has not been checked against the source publication" in text
+    assert "⚠" not in text and "clinical_reference" not in text
 
 
-def test_html_is_self_contained_with_figures_versions_and_disclaimer(rendered, study):
+def test_findings_and_recommendations_in_plain_words():
+    f_cad = Finding(code="cad_rads_3", statement="CAD-RADS 3 (max stenosis 55.4321 %)", status="present",
+                    rule="heartprint.clinical.cadrads.cad_rads", citation="Cury RC et al. CAD-RADS 2.0. JCCT 2022 (✅S)",
+                    inputs={"max_stenosis": {"value": 55.4321, "unit": "%", "source": UID, "modality": "CT"}})
+    f_lge = Finding(code="lge_ischaemic_pattern", statement="Ischaemic LGE", status="present",
+                    rule="heartprint.clinical.multimodality.lge_findings", citation="Kim RJ 2000",
+                    details={"viability_note": "LGE >50 % transmural: low likelihood of recovery (Kim RJ 2000; ⚠M)"})
+    f_na = Finding(code="lake_louise", statement="not assessable: native_t1=999.505 given without a site normal range",
+                   status="not_assessable", rule="heartprint.clinical.tissue.lake_louise", citation="Ferreira 2018",
+                   missing=["site normal range: pass native_t1_normal=ReferenceRange(high=...)"])
+    rec = Recommendation(code="ccta", action="CCTA for >5–50 % ⚠M (class not verified)", citation="ESC 2024 (class ⚠M)",
+                         recommendation_class="I", level_of_evidence="B", findings=["ptp"])
+    interp = Interpretation(findings=[f_cad, f_lge], recommendations=[rec], not_assessable=[f_na])
+    ctx = build_report(_handmade(interpretation=interp), figures=False)
+    cad = _section(ctx, "coronary")["findings"][0]
+    assert cad["statement"] == "CAD-RADS 3 (max stenosis 55 %)."
+    assert cad["evidence"] == ["coronary diameter stenosis = 55 % (CT)"] and cad["citation"] == "Cury RC et al. CAD-RADS 2.0. JCCT 2022"
+    lge = _section(ctx, "tissue")["findings"][0]
+    assert lge["unverified"] and lge["notes"] == ["LGE >50 % transmural: low likelihood of recovery."]
+    na = _section(ctx, "tissue")["not_assessable"][0]
+    assert "ReferenceRange" not in na["statement"] + " ".join(na["missing"]) and "999.505" not in na["statement"]
+    r = _section(ctx, "recommendations")["recommendations"][0]
+    assert r["action"] == "CCTA for >5–50 %." and r["unverified"] and r["class"] == "I" and r["level"] == "B"
+    text = _patient_facing(render_html(ctx))
+    assert "⚠" not in text and "✅" not in text and "heartprint.clinical" not in text
+    assert "The recommendation or its class has not been checked against the source publication." in text
+
+
+def test_interpretation_failure_and_absence_are_said():
+    ctx = build_report(_handmade(interpretation_error=f"bad value in series {UID}"), figures=False)
+    assert ctx["interpretation_note"].startswith("The guideline interpretation failed") and UID not in ctx["interpretation_note"]
+    assert _section(ctx, "aetiology")["not_assessed"] == "Not assessed: the interpretation of the measurements failed."
+    ctx = build_report(_handmade(), figures=False)
+    assert "not interpreted" in ctx["interpretation_note"]
+
+
+def test_figures_chosen_by_figure_data_not_kind():
+    from heartprint.phantoms import make_cine_sax
+
+    ph = make_cine_sax(n_phases=8, matrix=(96, 96), seed=3)
+    lesion = {"centroid_index": [5, 40, 60], "centroid_lps_mm": [10.0, 20.0, 30.0], "agatston": 120.0, "artery": "LAD"}
+    arc = list(np.linspace(0, 60, 31))
+    vessel = {"centreline": {"name": "LAD"}, "arc_mm": arc, "diameter_mm": [3.0 if not 20 <= a <= 30 else 1.5 for a in arc],
+              "reference_diameter_mm": [3.0] * 31,
+              "lesions": [{"start_mm": 20.0, "end_mm": 30.0, "mla_arc_mm": 25.0, "diameter_stenosis_pct": 50.0}]}
+    cine_like = SeriesResult("9.1", "cine_sax", "analysed", figure_data={
+        "overlay": "cine", "phases": {"lv_ed": 0, "lv_es": 3}, "curves": {"time_ms": [0, 100, 200], "lv_cavity": [100, 80, 90]}},
+        image=ph.image, labels=ph.image.with_array(ph.labels))
+    # a calcium series with lesions, one with none, and a stenosis profile on a calcium-kind series
+    cal = SeriesResult("9.2", "ct_calcium", "analysed", figure_data={"lesions": [lesion]})
+    cal_none = SeriesResult("9.3", "ct_calcium", "analysed", figure_data={"lesions": []})
+    prof = SeriesResult("9.4", "ct_calcium", "analysed", figure_data={"vessels": [vessel]})
+    no_img = SeriesResult("9.5", "cine_sax", "analysed", figure_data={"overlay": "cine", "phases": {"lv_ed": 0, "lv_es": 3}})
+    r = _handmade(series=[cine_like, cal, cal_none, prof, no_img])
+    ctx = build_report(r)
+    kinds = {s["kind"] + "/" + str(i): [f["figure_kind"] for f in s["figures"]] for sec in ctx["sections"]
+             for i, s in enumerate(sec["series"])}
+    fn = [[f["figure_kind"] for f in s["figures"]] for s in _section(ctx, "function")["series"]]
+    assert fn == [["curves", "overlay"], []], kinds
+    cor = [[f["figure_kind"] for f in s["figures"]] for s in _section(ctx, "coronary")["series"]]
+    assert cor == [["lesions"], [], ["stenosis"]]
+    assert any("Segmentation overlays not drawn" in n for n in _section(ctx, "function")["notes"])
+
+
+def test_render_rejects_a_dict_and_writes_self_contained_files(rendered, tmp_path):
+    with pytest.raises(InvalidInputError, match="StudyResult"):
+        render_report({"schema": "heartprint.study/1"}, tmp_path)
     html = rendered.html.read_text(encoding="utf-8")
+    assert rendered.html.name == "report.html" and (rendered.pdf is None or rendered.pdf.name == "report.pdf")
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", html), "external resource in the report"
     assert "<link" not in html and "<script" not in html
     style = html[html.index("<style>"): html.index("</style>")]
     assert '"DejaVu Sans"' in style and "&#34;" not in style  # CSS inlined unescaped
-    imgs = re.findall(r'<img src="data:image/png;base64,', html)
-    assert len(imgs) == 3  # volume curves, overlays, bull's-eye
     assert html.count(DISCLAIMER) == 2 and html.index(DISCLAIMER) < html.index("Ventricular function")
-    assert "test-net" in html and SHA in html and MEMBER_SHA in html
+    assert "heartprint-sax-unet" in html[html.index('<section id="appendix">'):]
     assert "Not assessed" in html
     assert not list(rendered.html.parent.glob(".*tmp")), "temporary files left behind"
 
 
-def test_overlays_skipped_with_note_without_images(study, tmp_path):
-    files = render_report(study["doc"], out_dir=tmp_path, pdf=False)
-    html = files.html.read_text(encoding="utf-8")
-    assert files.pdf is None
-    assert "Segmentation overlays not drawn" in html and len(re.findall(r"<img ", html)) == 2
-
-
-def test_pdf_missing_weasyprint_is_a_note(study, tmp_path, monkeypatch):
+def test_text_only_and_pdf_missing_weasyprint_is_a_note(tmp_path, monkeypatch):
     from heartprint.report import _render
 
     monkeypatch.setattr(_render, "_weasyprint", lambda: (None, "PDF not written: WeasyPrint is unavailable (test)"))
-    files = render_report(study["doc"], out_dir=tmp_path)
-    assert files.pdf is None and files.notes and "WeasyPrint is unavailable" in files.html.read_text(encoding="utf-8")
+    files = render_report(_handmade(), tmp_path, figures=False)
+    html = files.html.read_text(encoding="utf-8")
+    assert files.pdf is None and files.notes and "WeasyPrint is unavailable" in html
+    assert "<img " not in html
 
 
-def test_rejects_non_study_dict(tmp_path):
-    with pytest.raises(InvalidInputError, match="heartprint.study/1"):
-        render_report({"schema": "other"}, out_dir=tmp_path)
-
-
-def test_ct_hooks_draw_calcium_map_and_stenosis_profile(study, tmp_path):
-    doc = json.loads(json.dumps(study["doc"]))
-    lesion = {"centroid_index": [5, 40, 60], "centroid_lps_mm": [10.0, 20.0, 30.0], "agatston": 120.0, "artery": "LAD"}
-    arc = list(np.linspace(0, 60, 31))
-    diam = [3.0 if not 20 <= a <= 30 else 1.5 for a in arc]
-    vessel = {"centreline": {"name": "LAD"}, "arc_mm": arc, "diameter_mm": diam, "reference_diameter_mm": [3.0] * 31,
-              "lesions": [{"start_mm": 20.0, "end_mm": 30.0, "mla_arc_mm": 25.0, "diameter_stenosis_pct": 50.0}]}
-    doc["series"] += [
-        {"series_uid": "5.5", "kind": "ct_calcium", "status": "analysed", "result": {"agatston": 120.0, "lesions": [lesion], "measurements": [], "qc": []}},
-        {"series_uid": "6.6", "kind": "ct_angio", "status": "analysed", "result": {"vessels": [vessel], "measurements": [], "qc": []}},
-        {"series_uid": "7.7", "kind": "ct_calcium", "status": "analysed", "result": {"agatston": 0.0, "lesions": [], "measurements": [], "qc": []}},
-    ]
-    ctx = build_report(doc)
-    cor = next(s for s in ctx["sections"] if s["id"] == "coronary")
-    titles = [f["title"] for s in cor["series"] for f in s["figures"]]
-    assert titles == ["Calcium lesion map", "Stenosis profiles"]  # no lesions: skipped, not a crash
-
-
-def test_cli_helper_writes_report_when_source_unreadable(study, tmp_path, capsys):
-    from heartprint.cli import _write_report
-
-    files = _write_report(study["doc"], tmp_path, {study["uid"]: study["labels"]}, {}, quiet=False)  # no source image
-    err = capsys.readouterr()
-    assert files is not None and files.html.is_file() and "report written to" in err.out
-    assert "overlays of series" in err.err
+def test_plain_text_rules():
+    assert plain_text(f"overlay of series {UID}: shape (3, 4)") == "overlay of the series: shape (3, 4)"
+    assert plain_text("section 7.1.1.1 (HCM)") == "section 7.1.1.1 (HCM)"  # not a UID
+    assert plain_text("rate from (0018,1088) tag") == "rate from tag"
+    assert plain_text("value None; {'a': 1}") == "value unknown; a: 1"
+    assert plain_text("see /data/p1/x.dcm now") == "see now"
+    assert plain_text("LVEF 55.7588 %, BSA 1.90941 m2, max 12.8272 mm") == "LVEF 56 %, BSA 1.91 m2, max 12.8 mm"
+    assert plain_text("lv_ef low") == "LV ejection fraction low"
 
 
 # -- headless Chromium and poppler ---------------------------------------------------------
@@ -251,14 +509,16 @@ def _nonblank(png_path: Path) -> None:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
-def test_html_in_headless_chromium(rendered, study, tmp_path):
+def test_html_in_headless_chromium(rendered, cmr_ctx, tmp_path):
     url = rendered.html.resolve().as_uri()
     dom = _chromium(["--dump-dom", url], tmp_path / "profile").stdout
     assert "</html>" in dom
     for code in ("lv_ef", "lv_edv", "rv_edv"):
         assert f'data-code="{code}"><td>' in dom
-        assert f'<td class="num">{format_value(_value(study["doc"], code))}</td>' in dom
-    assert len(re.findall(r'<img src="data:image/png;base64,', dom)) == 3
+        assert f'<td class="num">{_row(cmr_ctx, code)["value"]}</td>' in dom
+    n_figs = sum(len(s["figures"]) for sec in cmr_ctx["sections"] for s in sec["series"])
+    assert len(re.findall(r'<img src="data:image/png;base64,', dom)) == n_figs >= 5
+    assert "PHANTOM, DEMO" in dom
     shot = tmp_path / "shot.png"
     _chromium([f"--screenshot={shot}", "--window-size=1000,1400", url], tmp_path / "profile")
     _nonblank(shot)
@@ -266,12 +526,12 @@ def test_html_in_headless_chromium(rendered, study, tmp_path):
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
                     reason="poppler-utils not installed (apt-get install poppler-utils)")
-def test_pdf_page_and_text(rendered, study, tmp_path):
+def test_pdf_page_and_text(rendered, cmr_ctx, tmp_path):
     if rendered.pdf is None:
         pytest.skip("WeasyPrint unavailable: no PDF")
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(rendered.pdf), str(tmp_path / "p")], check=True)
     _nonblank(next(tmp_path.glob("p*.png")))
     text = subprocess.run(["pdftotext", str(rendered.pdf), "-"], capture_output=True, text=True, check=True).stdout
-    for code in ("lv_ef", "lv_edv"):
-        assert format_value(_value(study["doc"], code)) in text
-    assert "decision support" in text
+    for code in ("lv_ef", "lv_edv", "lv_max_wall_thickness"):
+        assert _row(cmr_ctx, code)["value"] in text
+    assert "decision support" in text and "PHANTOM, DEMO" in text and "HP-DEMO-0001" in text

@@ -462,7 +462,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     result, written to ``DIR/<study folder>`` and listed in ``DIR/batch.json``. The batch goes
     on after a study fails. Exit 0 only if every study's status is ``ok``, else 1.
     """
-    from heartprint.io.results import dumps
+    from heartprint.outputs import dumps
     from heartprint.pipeline import analyze
 
     options = _analysis_options(args)

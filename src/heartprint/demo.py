@@ -235,7 +235,7 @@ def run_demo(out: str | Path, *, seed: int = 0, small: bool = False, report: boo
     cannot be written or read at all; a series that fails is in the result (see
     :attr:`DemoRun.ok`).
     """
-    from heartprint.io.results import dumps
+    from heartprint.outputs import dumps
     from heartprint.outputs import study_folder_name, write_study_outputs
     from heartprint.phantoms import write_demo_patient
     from heartprint.pipeline import AnalysisOptions, analyze

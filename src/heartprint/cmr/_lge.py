@@ -58,11 +58,14 @@ import numpy as np
 from scipy import ndimage
 
 from heartprint import DISCLAIMER
-from heartprint.anatomy._aha import AHA_REFERENCE, AHASegmentation, aha_segments, segment_of_angle
+from heartprint.anatomy._aha import AHA_REFERENCE, AHASegmentation, segment_of_angle
 from heartprint.anatomy._plane import SlicePlane
 from heartprint.anatomy.territories import SEGMENT_TERRITORY, TERRITORY_REFERENCE
 from heartprint.cmr._function import MASS_REFERENCE, MYOCARDIAL_DENSITY_G_PER_ML
-from heartprint.cmr._mapping import check_mask_grid, mid_wall_mask, normalised_depth
+from heartprint.cmr._regions import as_labels as _as_labels
+from heartprint.cmr._regions import check_mask_grid, mid_wall_mask, normalised_depth  # noqa: F401 (re-exported)
+from heartprint.cmr._regions import qc_status as _qc_status
+from heartprint.cmr._regions import segment_map as _segments
 from heartprint.cmr._thickness import _first_down_crossing, _signed_distance
 from heartprint.errors import InvalidInputError
 from heartprint.image import Image
@@ -144,42 +147,6 @@ class LGEResult:
             "qc": [f.to_dict() for f in self.qc],
             **self.extra,
         }
-
-
-def _as_labels(labels: Any, image: Image, name: str = "myocardium_labels") -> np.ndarray:
-    if isinstance(labels, Image):
-        check_mask_grid(labels.shape3d, image.shape3d, mask_name=name, image_name="image",
-                        mask_affine=labels.affine, image_affine=image.affine)
-        arr = np.asarray(labels.array)
-    else:
-        arr = np.asarray(labels)
-    if arr.ndim == 2 and len(image.shape3d) == 3 and image.shape3d[0] == 1:
-        arr = arr[None]
-    check_mask_grid(arr.shape, image.shape3d, mask_name=name, image_name="image")
-    if arr.dtype == bool:  # a myocardium mask alone: the cavity is what the wall encloses
-        myo = arr
-        cav = np.stack([ndimage.binary_fill_holes(m) & ~m for m in myo])
-        arr = np.where(myo, LV_MYOCARDIUM, np.where(cav, LV_CAVITY, 0)).astype(np.uint8)
-    return arr
-
-
-def _segments(affine: np.ndarray, labels: np.ndarray, *, levels: dict[int, str] | None = None,
-              insertion_points_lps=None) -> tuple[np.ndarray, AHASegmentation]:
-    """AHA segment map; ``levels`` (slice → level) overrides the automatic basal/mid/apical split."""
-    aha = aha_segments(affine, labels, insertion_points_lps=insertion_points_lps)
-    seg = aha.segments.copy()
-    if levels:
-        plane = SlicePlane.from_affine(np.asarray(affine, float))
-        for z, level in levels.items():
-            if z not in aha.frames:
-                continue
-            myo = labels[z] == LV_MYOCARDIUM
-            yx = np.argwhere(myo)
-            phi = aha.frames[z].phi(plane.ab(yx), origin=aha.origin)
-            seg[z] = 0
-            seg[z][tuple(yx.T)] = segment_of_angle(phi, level)  # type: ignore[arg-type]
-            aha.levels[z] = level
-    return seg, aha
 
 
 def _border_rule(scar: np.ndarray, myo: np.ndarray, cav: np.ndarray) -> np.ndarray:
@@ -463,12 +430,6 @@ def quantify_lge(
         extra={"scar_pct_lv_by_threshold": compare, "references": [FLETT_REFERENCE, SCMR_POSTPROCESSING_REFERENCE,
                                                                    AHA_REFERENCE, TERRITORY_REFERENCE]},
     )
-
-
-def _qc_status(flags: list[dict]) -> str:
-    order = {"info": 1, "warning": 2, "error": 3}
-    worst = max((order.get(f.get("severity"), 0) for f in flags), default=0)
-    return {0: "ok", 1: "info", 2: "warning", 3: "error"}[worst]
 
 
 def analyse_lge_series(

@@ -52,7 +52,16 @@ from typing import Any, Iterable, Literal, Sequence
 import numpy as np
 from scipy import ndimage
 
-from heartprint.errors import GeometryError, InvalidInputError
+from heartprint.cmr._regions import as_labels as _as_labels
+from heartprint.cmr._regions import (  # noqa: F401 (re-exported: they were defined here)
+    check_mask_grid,
+    mid_wall_mask,
+    normalised_depth,
+    segment_map_statistics,
+)
+from heartprint.cmr._regions import qc_status as _qc_status
+from heartprint.cmr._regions import segment_map as _segments
+from heartprint.errors import InvalidInputError
 from heartprint.image import Image
 
 __all__ = [
@@ -565,76 +574,6 @@ def map_from_vendor(stored: Any, *, slope: float = 1.0, intercept: float = 0.0, 
 
 
 # ----------------------------------------------------------------------------- ROIs and segments
-def mid_wall_mask(myocardium: np.ndarray, cavity: np.ndarray, spacing_yx: tuple[float, float]) -> np.ndarray:
-    """The middle third of the wall: myocardium voxels whose normalised depth lies in [1/3, 2/3].
-
-    Depth = ``d_endo / (d_endo + d_epi)`` with Euclidean distances (mm, real in-plane
-    spacing) to the LV cavity and to the outside of cavity ∪ myocardium, per slice. This
-    keeps regions of interest away from blood-pool (and epicardial fat) partial volume, as
-    the SCMR/EACVI mapping consensus recommends for ROIs (conservative, in the mid-wall).
-    ``myocardium`` and ``cavity`` are ``(z, y, x)`` booleans.
-    """
-    depth = normalised_depth(myocardium, cavity, spacing_yx)
-    return myocardium & (depth >= 1.0 / 3.0) & (depth <= 2.0 / 3.0)
-
-
-def normalised_depth(myocardium: np.ndarray, cavity: np.ndarray, spacing_yx: tuple[float, float]) -> np.ndarray:
-    """Per-voxel normalised wall depth (0 endocardium → 1 epicardium), NaN outside the myocardium."""
-    myo = np.asarray(myocardium, bool)
-    cav = np.asarray(cavity, bool)
-    out = np.full(myo.shape, np.nan)
-    for z in range(myo.shape[0]):
-        if not myo[z].any():
-            continue
-        lv = myo[z] | cav[z]
-        if cav[z].any():
-            d_endo = ndimage.distance_transform_edt(~cav[z], sampling=spacing_yx) - 0.5 * min(spacing_yx)
-        else:  # apical cap: depth from the LV centre line is undefined; use the epicardial distance only
-            d_endo = np.zeros(myo[z].shape)
-        d_epi = ndimage.distance_transform_edt(lv, sampling=spacing_yx) - 0.5 * min(spacing_yx)
-        d_endo = np.maximum(d_endo, 0)
-        d_epi = np.maximum(d_epi, 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            dep = d_endo / (d_endo + d_epi)
-        dep = np.where(np.isfinite(dep), dep, 0.5)
-        out[z][myo[z]] = dep[myo[z]]
-    return out
-
-
-def check_mask_grid(mask_shape: tuple[int, ...], image_shape: tuple[int, ...], *, mask_name: str = "myocardium_labels",
-                    image_name: str = "image", mask_affine: np.ndarray | None = None,
-                    image_affine: np.ndarray | None = None) -> None:
-    """Raise :class:`GeometryError` naming both grids unless the mask lies on the image grid."""
-    if tuple(mask_shape) != tuple(image_shape):
-        raise GeometryError(f"{mask_name} grid {tuple(mask_shape)} does not match {image_name} grid {tuple(image_shape)}")
-    if mask_affine is not None and image_affine is not None and not np.allclose(mask_affine, image_affine, atol=1e-3):
-        raise GeometryError(
-            f"{mask_name} affine {np.round(mask_affine, 4).tolist()} does not match {image_name} affine "
-            f"{np.round(image_affine, 4).tolist()} (resample the mask onto the image grid first)"
-        )
-
-
-def segment_map_statistics(
-    values: np.ndarray, segments: np.ndarray, roi: np.ndarray | None = None
-) -> dict[int, dict[str, float]]:
-    """Mean, SD and voxel count of ``values`` per AHA segment (1–17) inside ``roi``.
-
-    ``values``, ``segments`` (int, 0 outside the myocardium) and ``roi`` (bool) share one
-    ``(z, y, x)`` grid; non-finite values are ignored.
-    """
-    vals = np.asarray(values, dtype=float)
-    seg = np.asarray(segments)
-    keep = np.isfinite(vals) & (seg > 0)
-    if roi is not None:
-        keep &= np.asarray(roi, bool)
-    out: dict[int, dict[str, float]] = {}
-    for s in range(1, 18):
-        v = vals[keep & (seg == s)]
-        if v.size:
-            out[s] = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size)}
-    return out
-
-
 @dataclass
 class _SegmentInfo:
     segments: np.ndarray
@@ -647,8 +586,6 @@ MAPPING_SCHEMA = "heartprint.cmr.t1_mapping/1"
 
 
 def _labels_for(image_grid: Image, myocardium_labels, cine, cine_labels):
-    from heartprint.cmr._lge import _as_labels
-
     if myocardium_labels is not None:
         return _as_labels(myocardium_labels, image_grid), "user", None
     if cine is not None:
@@ -669,8 +606,6 @@ def map_region_summary(
     single-slice map is taken as the mid-ventricular level unless ``levels`` says otherwise.
     Blood pool: LV cavity eroded by 2 pixels (away from the papillary muscles and wall).
     """
-    from heartprint.cmr._lge import _segments
-
     lab = np.asarray(labels)
     if levels is None and lab.shape[0] == 1:
         levels = {0: "mid"}
@@ -716,7 +651,6 @@ def analyse_t1_series(
     fit_qc, measurements[], qc[], qc_status``.
     """
     from heartprint import DISCLAIMER
-    from heartprint.cmr._lge import _qc_status
     from heartprint.measure import Measurement, QCFlag, Severity
 
     qc: list[QCFlag] = []

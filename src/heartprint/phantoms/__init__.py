@@ -25,7 +25,8 @@ from heartprint.phantoms._cine_sax import (
     CinePhantom,
     make_cine_sax,
 )
-from heartprint.phantoms._dicom import write_cine_sax_dicom, write_demo_study
+from heartprint.phantoms._demo import write_demo_study
+from heartprint.phantoms._dicom import write_cine_sax_dicom
 from heartprint.phantoms._patient import DemoPatient, make_demo_patient, write_demo_patient
 from heartprint.phantoms._geometry import truncated_ellipsoid_volume_mm3
 from heartprint.phantoms._tissue import TissuePhantom, make_lge_sax, make_molli_series, make_t2_series, make_t2star_series, write_tissue_dicom

@@ -12,10 +12,8 @@ when all are complete, so a failure never leaves a half-written series.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydicom.uid import MRImageStorage
@@ -24,7 +22,7 @@ from heartprint.errors import InvalidInputError
 from heartprint.phantoms._dicom_common import (SeriesHeader, _ds, check_out_dir, image_dataset, image_uids,
                                                set_image_plane, set_mr_acquisition, set_pixels, write_series)
 
-__all__ = ["write_cine_sax_dicom", "write_demo_study"]
+__all__ = ["write_cine_sax_dicom"]
 
 
 def write_cine_sax_dicom(
@@ -118,20 +116,3 @@ def write_cine_sax_dicom(
                 yield f"IM_z{z:03d}_t{t:03d}.dcm", ds
 
     return write_series(out, datasets())
-
-
-def write_demo_study(out_dir: str | os.PathLike, seed: int = 0, **kwargs: Any) -> tuple[list[Path], dict[str, Any]]:
-    """Make the default cine SAX phantom and write it as DICOM under ``out_dir``.
-
-    Keyword arguments go to :func:`~heartprint.phantoms.make_cine_sax`. Returns the file
-    paths and the JSON-able truth (with ``study_uid`` and ``series_uid`` added).
-    """
-    from heartprint.phantoms._cine_sax import make_cine_sax
-
-    phantom = make_cine_sax(seed=seed, **kwargs)
-    paths = write_cine_sax_dicom(phantom, out_dir)
-    truth = dict(phantom.truth)
-    truth["study_uid"] = phantom.image.study_uid
-    truth["series_uid"] = phantom.image.series_uid
-    json.dumps(truth)  # fail here, not in the caller, if anything is not JSON-able
-    return paths, truth

@@ -255,7 +255,7 @@ def _render(tubes: list[_Tube], spacing: tuple[float, float, float], margin: flo
     if noise_sd > 0:
         arr = arr + np.random.default_rng(seed).normal(0.0, noise_sd, arr.shape)
     arr = arr.reshape(shape).astype(np.float32)
-    image = Image(arr, img0.affine, modality="CT", kind="ccta")
+    image = Image(arr, img0.affine, modality="CT", kind="ct_angio")  # heartprint.io.classify.SeriesKind.CT_ANGIO
     return image, image.with_array(lumen.reshape(shape).astype(np.uint8)), image.with_array(
         vessel.reshape(shape).astype(np.uint8))
 

@@ -1,22 +1,35 @@
-"""What a report says, as plain data: sections by clinical question, measurement rows with
-reference ranges and flags, findings with their evidence and citations, QC flags, versions.
+"""What a report says, as plain data: the patient and the studies used, sections by clinical
+question, measurement rows with reference ranges, flags and z-scores, findings with their
+evidence and citations, QC in plain sentences, and a technical appendix.
 
-:func:`build_report` turns a ``heartprint.study/1`` result dict (and optionally the source
-images and label maps) into the context the HTML template renders. Figures are made here
-(as PNG data URIs) so that the template only lays out.
+:func:`build_report` turns a typed :class:`~heartprint.results.StudyResult` into the context
+the HTML template renders. Figures are made here (as PNG data URIs) so that the template only
+lays out. Nothing here keeps a table of series kinds: a series' section and title come from its
+analyser (:func:`heartprint.pipeline.analyser_for`), its bull's-eyes from
+``series.segment_maps`` and its other figures from what ``series.figure_data`` holds.
+
+Patient-facing text (everything before the appendix "Series and software") passes through
+:func:`plain_text`: no series UIDs, file names, DICOM tags, verification tags or Python
+reprs; machine-precision numbers rounded by :data:`PRECISION`. An unverified constant or
+threshold is said in words (:data:`UNVERIFIED_NOTE`).
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+import re
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from heartprint import DISCLAIMER, __version__
-from heartprint.errors import HeartprintError
-from heartprint.image import Image
+from heartprint.errors import HeartprintError, InvalidInputError
+from heartprint.measure import Measurement, QCFlag, Severity
+from heartprint.results import Provenanced, SegmentValues, SeriesResult, StudyInfo, StudyResult
 
-__all__ = ["SECTIONS", "KIND_SECTION", "SEGMENT_MAPS", "build_report", "format_value", "flag_for"]
+__all__ = [
+    "PRECISION", "PRECISION_BY_CODE", "SECTIONS", "UNVERIFIED_NOTE", "build_report", "decimals_for", "display_unit",
+    "flag_for", "format_value", "plain_text", "readable_name",
+]
 
 #: Report sections: id, title, the clinical question it answers.
 SECTIONS: tuple[tuple[str, str, str], ...] = (
@@ -29,14 +42,6 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("recommendations", "Recommendations", "What is the next step, and on which guideline is it based?"),
 )
 
-#: Series kind → section that reports it.
-KIND_SECTION: dict[str, str] = {
-    "cine_sax": "function", "cine_lax": "function", "echo_cine": "function", "flow": "function",
-    "nm_perfusion": "ischaemia", "perfusion": "ischaemia", "stress_perfusion": "ischaemia",
-    "lge": "tissue", "t1_map": "tissue", "t2_map": "tissue", "t2star_map": "tissue", "ecv": "tissue",
-    "ct_calcium": "coronary", "ct_angio": "coronary", "ccta": "coronary",
-}
-
 #: What kind of data each section needs, for its "not assessed" line.
 _NEEDS: dict[str, str] = {
     "function": "a cine short-axis CMR, echo or gated study",
@@ -48,6 +53,7 @@ _NEEDS: dict[str, str] = {
 }
 
 #: Keywords in a finding's rule or code → section (first match wins; default "function").
+#: This routes guideline rules, not series kinds.
 _FINDING_SECTION: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("aetiology", ("aetiology",)),
     ("recommendations", ("pathway",)),
@@ -56,21 +62,57 @@ _FINDING_SECTION: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ischaemia", ("ischaemi", "ischemi", "perfusion", "ffr", "ptp", "pretest", "multimodality")),
 )
 
-#: Per-segment maps drawn as bull's-eyes: key in ``result["segments"]`` → (label, cmap, vmin, vmax).
-#: vmax ``None`` = the data's maximum (at least vmin + 1).
-SEGMENT_MAPS: dict[str, tuple[str, str, float | None, float | None]] = {
-    "wall_thickness_mm": ("ED wall thickness (mm)", "viridis", 0.0, 15.0),
-    "transmurality_percent": ("LGE transmurality (%)", "cividis", 0.0, 100.0),
-    "native_t1_ms": ("native T1 (ms)", "viridis", None, None),
-    "ecv_percent": ("ECV (%)", "cividis", 20.0, 50.0),
-    "perfusion_score": ("perfusion score (0-4)", "cividis", 0.0, 4.0),
-}
-
 _STATUS_LABEL = {"present": "present", "absent": "absent", "not_assessable": "not assessable"}
 
+# -- precision -------------------------------------------------------------------------------
 
-def format_value(value: Any) -> str:
-    """A measurement value for display: 0-2 decimals by magnitude; "–" when missing."""
+#: Decimals shown, by UCUM unit (clinical reporting precision). EF, ECV, transmurality and
+#: every other percentage, volumes (mL, mL/m2), mass (g, g/m2), T1/T2 (ms), heart rate, scores
+#: and counts: whole numbers; wall thickness (mm) 0.1; BSA (m2) 0.01. Units not listed fall back
+#: to 0-2 decimals by magnitude (:func:`format_value` without a unit).
+PRECISION: dict[str, int] = {
+    "%": 0, "mL": 0, "mL/m2": 0, "g": 0, "g/m2": 0, "mg": 0, "mm3": 0, "mL/s": 0,
+    "ms": 0, "/min": 0, "1": 0, "HU": 0, "mm[Hg]": 0, "cm": 0, "kg": 0, "a": 0, "pg/mL": 0, "ng/L": 0,
+    "mm": 1, "mm2": 1, "L/min": 1, "L/min/m2": 1, "cm/s": 0, "kg/m2": 1,
+    "m2": 2, "mL/min/g": 2, "m/s": 1,
+}
+
+#: Decimals by concept code where the unit alone does not decide (wins over :data:`PRECISION`).
+PRECISION_BY_CODE: dict[str, int] = {
+    "bsa": 2, "lv_ef": 0, "rv_ef": 0, "lge_transmurality": 0, "ecv": 0, "native_t1": 0, "t2": 0, "t2star": 1,
+    "cac_agatston": 0, "heart_rate": 0, "lv_wall_thickness": 1, "lv_max_wall_thickness": 1,
+    "ffr": 2, "ct_ffr": 2, "rwt": 2, "mfr": 1, "e_e_prime": 1, "mitral_e_a": 1, "t2_ratio": 1,
+}
+
+#: UCUM unit → how a reader writes it.
+_UNIT_DISPLAY: dict[str, str] = {
+    "1": "", "m2": "m²", "mL/m2": "mL/m²", "g/m2": "g/m²", "L/min/m2": "L/min/m²", "kg/m2": "kg/m²",
+    "mm2": "mm²", "mm3": "mm³", "mm[Hg]": "mmHg", "a": "years", "umol/L": "µmol/L", "mL/min/{1.73_m2}": "mL/min/1.73 m²",
+}
+
+#: Said wherever a constant, threshold or class has not been checked against its source.
+UNVERIFIED_NOTE = "This threshold has not been checked against the source publication."
+
+
+def decimals_for(code: str | None = None, unit: str | None = None) -> int | None:
+    """Decimals to show for a value of concept ``code`` in ``unit`` (``None``: by magnitude)."""
+    if code and code in PRECISION_BY_CODE:
+        return PRECISION_BY_CODE[code]
+    if unit is not None and unit in PRECISION:
+        return PRECISION[unit]
+    return None
+
+
+def display_unit(unit: str | None) -> str:
+    """A UCUM unit as a reader writes it (``mL/m2`` → ``mL/m²``, ``1`` → empty)."""
+    if unit is None:
+        return ""
+    return _UNIT_DISPLAY.get(unit, unit)
+
+
+def format_value(value: Any, code: str | None = None, unit: str | None = None) -> str:
+    """A value for display at clinical precision (:data:`PRECISION`, :data:`PRECISION_BY_CODE`);
+    without a known code or unit 0-2 decimals by magnitude; "–" when missing."""
     if value is None:
         return "–"
     if isinstance(value, bool):
@@ -81,24 +123,30 @@ def format_value(value: Any) -> str:
         return str(value)
     if not math.isfinite(v):
         return "–"
-    a = abs(v)
-    if a >= 1000:
-        return f"{v:.0f}"
-    if a >= 10:
-        return f"{v:.1f}"
-    return f"{v:.2f}"
+    d = decimals_for(code, unit)
+    if d is None:
+        a = abs(v)
+        d = 0 if a >= 1000 else 1 if a >= 10 else 2
+    text = f"{v:.{d}f}"
+    return text.lstrip("-") if float(text) == 0 else text  # no "-0"
 
 
-def flag_for(value: Any, rr: Mapping[str, Any] | None) -> str:
-    """``"high"``, ``"low"`` or ``"normal"`` against a reference range; ``""`` without one."""
-    if not rr or value is None:
+def format_z(z: float | None) -> str:
+    """``z = +1.2`` (one decimal, signed); empty without a z-score."""
+    if z is None or not math.isfinite(float(z)):
+        return ""
+    return f"z = {float(z):+.1f}"
+
+
+def flag_for(value: Any, rr: Any) -> str:
+    """``"high"``, ``"low"`` or ``"normal"`` against a reference range (a
+    :class:`~heartprint.measure.ReferenceRange` or a mapping with ``low``/``high``); ``""`` without one."""
+    lo, hi = _range_bounds(rr)
+    if value is None or (lo is None and hi is None):
         return ""
     try:
         v = float(value)
     except (TypeError, ValueError):
-        return ""
-    lo, hi = rr.get("low"), rr.get("high")
-    if lo is None and hi is None:
         return ""
     if lo is not None and v < float(lo):
         return "low"
@@ -107,21 +155,204 @@ def flag_for(value: Any, rr: Mapping[str, Any] | None) -> str:
     return "normal"
 
 
-def _range_text(rr: Mapping[str, Any] | None, unit: str) -> str:
+def _range_bounds(rr: Any) -> tuple[float | None, float | None]:
     if not rr:
-        return ""
-    lo, hi = rr.get("low"), rr.get("high")
+        return None, None
+    if isinstance(rr, Mapping):
+        return rr.get("low"), rr.get("high")
+    return getattr(rr, "low", None), getattr(rr, "high", None)
+
+
+def _range_text(rr: Any, code: str | None, unit: str) -> str:
+    lo, hi = _range_bounds(rr)
+    u = display_unit(unit)
     if lo is not None and hi is not None:
-        return f"{format_value(lo)}–{format_value(hi)} {unit}".strip()
+        return f"{format_value(lo, code, unit)}–{format_value(hi, code, unit)} {u}".strip()
     if lo is not None:
-        return f"≥ {format_value(lo)} {unit}".strip()
+        return f"≥ {format_value(lo, code, unit)} {u}".strip()
     if hi is not None:
-        return f"≤ {format_value(hi)} {unit}".strip()
+        return f"≤ {format_value(hi, code, unit)} {u}".strip()
     return ""
 
 
-def _key(m: Mapping[str, Any]) -> tuple:
-    return (m.get("code"), m.get("segment"), m.get("phase"), m.get("source"))
+# -- plain text ------------------------------------------------------------------------------
+
+_TAG = r"(?:⚠\s*M|✅\s*[SP]|☑\s*C)"
+_UNVERIFIED_RE = re.compile(r"⚠|\bunverified\b|\bnot verified\b|\bnot checked against\b", re.I)
+_UID = r"\d+(?:\.\d+){3,}"
+_UNIT_RE = r"mL/m2|mL/m²|g/m2|g/m²|L/min/m2|mL/s|mL|ms|mm3|mm2|mm|m2|m²|%|g|/min|cm|kg|HU"
+
+
+def _concept_name(code: str) -> str | None:
+    from heartprint.concepts import CONCEPTS
+
+    c = CONCEPTS.get(code)
+    if c is None:
+        return None
+    name = c.name
+    return name[0].lower() + name[1:] if len(name) > 1 and name[1].islower() else name
+
+
+def _round_match(m: re.Match[str]) -> str:
+    num, space, unit = m.group(1), m.group(2), m.group(3)
+    if unit:
+        ucum = {"m²": "m2", "mL/m²": "mL/m2", "g/m²": "g/m2"}.get(unit, unit)
+        return f"{format_value(float(num), None, ucum)}{space}{unit}"
+    v = float(num)  # no unit: three significant figures, at least whole numbers
+    return f"{v:.{0 if abs(v) >= 100 else 1 if abs(v) >= 10 else 2}f}"
+
+
+def _drop_uid(m: re.Match[str]) -> str:
+    """A DICOM UID (dotted digits, 12+ characters) goes; a section number such as 7.1.1.1 stays."""
+    return "" if len(m.group(1)) >= 12 else m.group(0)
+
+
+def plain_text(text: Any, *, numbers: bool = True) -> str:
+    """``text`` as a clinician reads it: verification tags, DICOM tags, file names and paths,
+    series UIDs and Python reprs removed or said in words; snake_case identifiers spelled out
+    (concept codes by their names); numbers with machine precision rounded to
+    :data:`PRECISION` (``numbers=False`` leaves numbers as written, e.g. in citations)."""
+    if text is None:
+        return ""
+    s = str(text)
+    # parenthetical remarks about verification, and the tags themselves
+    s = re.sub(r"\s*\((?:[^()]|\([^()]*\))*?(?:" + _TAG + r"|verified|verification|clinical_reference)(?:[^()]|\([^()]*\))*\)",
+               "", s, flags=re.I)
+    s = re.sub(r"[;,]?\s*" + _TAG + r"(?:\s*(?:wording|\([^()]*\)))?", "", s)
+    # DICOM tags, file names and paths, UIDs
+    s = re.sub(r"\s*\(\s*[0-9A-Fa-f]{4}\s*,\s*[0-9A-Fa-f]{4}\s*\)", "", s)
+    s = re.sub(r"\b[\w\-]+\.(?:md|py|json|onnx|nii(?:\.gz)?|dcm|csv|txt|zip)\b", "", s)
+    s = re.sub(r"(?<![\w/.])(?:[A-Za-z]:)?(?:[/\\][\w.\-]+){2,}[/\\]?", "", s)
+    s = re.sub(r"\b(series|study|instance)\s+(?:UID\s+)?(" + _UID + r")\b",
+               lambda m: f"the {m.group(1)}" if len(m.group(2)) >= 12 else m.group(0), s, flags=re.I)
+    s = re.sub(r"\s*\b(" + _UID + r")\b", _drop_uid, s)
+    # Python reprs: keyword=Class(...), Class(k=v), lists/tuples/dicts of literals, None/True/False
+    s = re.sub(r"[:;,]?\s*\b(?:pass|supply|give|set)\s+\w+=[A-Za-z_]\w*\([^()]*\)", "", s)
+    s = re.sub(r"\b\w+=[A-Z]\w*\([^()]*\)", "", s)
+    s = re.sub(r"\b[A-Z]\w*\((?:[^()]*=[^()]*)\)", "", s)
+
+    def _unrepr(m: re.Match[str]) -> str:
+        inner = re.sub(r"[\[\]{}()'\"]", "", m.group(0))
+        return re.sub(r"\s*,\s*", ", ", inner).strip(", ")
+
+    s = re.sub(r"\[[^\[\]]*['\"(][^\[\]]*\]|\{[^{}]*['\"][^{}]*\}", _unrepr, s)
+    s = re.sub(r"'([\w./\-]+)'", r"\1", s)
+    s = re.sub(r"\bNone\b", "unknown", s)
+    s = re.sub(r"\bTrue\b", "yes", s)
+    s = re.sub(r"\bFalse\b", "no", s)
+
+    # snake_case identifiers: concept names, else words
+    def _ident(m: re.Match[str]) -> str:
+        word = m.group(0)
+        return _concept_name(word) or word.replace("_", " ")
+
+    s = re.sub(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", _ident, s)
+    s = re.sub(r"(\w)=(?=[\d\-.])", r"\1 = ", s)
+    if numbers:
+        s = re.sub(r"(?<![\w.])(-?\d+\.\d{2,})(\s?)(" + _UNIT_RE + r")?(?![\w/²³])", _round_match, s)
+    # tidy what the removals left
+    s = re.sub(r"\(\s*[;,]?\s*\)", "", s)
+    s = re.sub(r"\(\s*[;,]\s*", "(", s)
+    s = re.sub(r"\s*[;,]\s*\)", ")", s)
+    s = re.sub(r"\s+([,;.:)])", r"\1", s)
+    s = re.sub(r"([;,:])(?=[^\s\d])", r"\1 ", s)
+    s = re.sub(r"[;,]\s*([.;,])", r"\1", s)
+    s = re.sub(r"\s{2,}", " ", s).strip()
+    s = re.sub(r"[:;,]\s*$", "", s)
+    return s
+
+
+def _sentence(text: Any) -> str:
+    s = plain_text(text)
+    if not s:
+        return ""
+    s = s[0].upper() + s[1:]
+    return s if s[-1] in ".!?" else s + "."
+
+
+def _unverified(*texts: Any) -> bool:
+    return any(t is not None and _UNVERIFIED_RE.search(str(t)) for t in texts)
+
+
+def readable_name(name: str | None) -> str:
+    """A DICOM person name (``FAMILY^GIVEN^MIDDLE^PREFIX^SUFFIX``) as ``FAMILY, GIVEN MIDDLE``."""
+    if not name:
+        return ""
+    first = str(name).split("=")[0]  # alphabetic group; ideographic/phonetic groups follow "="
+    parts = [p.strip() for p in first.split("^")] + [""] * 5
+    family, given, middle, prefix, suffix = parts[:5]
+    rest = " ".join(p for p in (prefix, given, middle) if p)
+    out = f"{family}, {rest}" if family and rest else family or rest
+    return f"{out} {suffix}".strip() if suffix else out
+
+
+# -- header ----------------------------------------------------------------------------------
+
+
+def _source_text(source: str, what: str) -> str:
+    s = (source or "").strip()
+    if s.lower().startswith("derived"):
+        if what == "bsa":
+            m = re.search(r"BSA\s+([A-Za-z][\w\-]*)", s)
+            formula = f", {m.group(1).capitalize()} formula" if m else ""
+            return f"calculated from height and weight{formula}"
+        return "calculated"
+    return plain_text(s, numbers=False) or "unknown source"
+
+
+def _prov(p: Provenanced | None, what: str, fmt: Callable[[Any], str]) -> dict[str, str]:
+    if p is None or p.value is None:
+        return {"value": "not recorded", "source": ""}
+    return {"value": fmt(p.value), "source": _source_text(p.source, what)}
+
+
+def _age_text(years: Any) -> str:
+    y = float(years)
+    if y < 2:
+        months = int(round(y * 12))
+        return f"{months} month{'s' if months != 1 else ''}"
+    return f"{int(math.floor(y + 1e-9))} years"
+
+
+def _age_at(birth: date, when: date) -> float:
+    years = when.year - birth.year - ((when.month, when.day) < (birth.month, birth.day))
+    return float(years)
+
+
+def _study_row(info: StudyInfo, role: str) -> dict[str, str]:
+    return {
+        "role": role,
+        "date": info.date.isoformat() if info.date else "date not recorded",
+        "description": plain_text(info.description, numbers=False) or "no description",
+        "modalities": ", ".join(info.modalities),
+        "accession": info.accession_number,
+    }
+
+
+def _header(result: StudyResult) -> dict[str, Any]:
+    p = result.patient
+    age = _prov(p.age_years, "age", _age_text)
+    if p.age_years is None and p.birth_date is not None and isinstance(p.birth_date.value, date) and result.study.date:
+        age = {"value": _age_text(_age_at(p.birth_date.value, result.study.date)),
+               "source": "calculated from the birth date and the study date"}
+    patient = {
+        "name": readable_name(p.name) or "not recorded",
+        "id": p.patient_id or "not recorded",
+        "issuer": p.issuer or "",
+        "sex": _prov(p.sex, "sex", lambda v: str(v)),
+        "age": age,
+        "birth_date": _prov(p.birth_date, "birth_date", lambda v: v.isoformat() if isinstance(v, date) else str(v)),
+        "height": _prov(p.height_cm, "height", lambda v: f"{format_value(v, None, 'cm')} cm"),
+        "weight": _prov(p.weight_kg, "weight", lambda v: f"{format_value(v, None, 'kg')} kg"),
+        "bsa": _prov(p.bsa_m2, "bsa", lambda v: f"{format_value(v, 'bsa', 'm2')} m²"),
+    }
+    study = _study_row(result.study, "this study")
+    used = [study] + [_study_row(h, "earlier or same-day study of this patient, used for the interpretation")
+                      for h in sorted(result.history, key=lambda h: (h.date or date.min), reverse=True)]
+    return {"patient": patient, "study": study, "studies_used": used}
+
+
+# -- measurements ----------------------------------------------------------------------------
 
 
 class _Refs:
@@ -131,6 +362,7 @@ class _Refs:
         self.items: list[str] = []
 
     def number(self, text: str | None) -> int | None:
+        text = plain_text(text, numbers=False) if text else ""
         if not text:
             return None
         if text not in self.items:
@@ -138,152 +370,303 @@ class _Refs:
         return self.items.index(text) + 1
 
 
-def _measurement_row(m: Mapping[str, Any], ranges: Mapping[tuple, Mapping[str, Any]], refs: _Refs) -> dict[str, Any]:
-    rr = m.get("reference_range") or ranges.get(_key(m)) or ranges.get(_key(m)[:3] + (None,))
-    unit = m.get("unit") or ""
-    flag = flag_for(m.get("value"), rr)
+class _Annotations:
+    """Reference ranges and z-scores the interpretation attached to its copies of the
+    measurements, found again by (code, segment, source) and, failing that, (code, segment)."""
+
+    def __init__(self, interpretation: Any) -> None:
+        self.by_source: dict[tuple, Measurement] = {}
+        self.by_code: dict[tuple, Measurement] = {}
+        for m in getattr(interpretation, "measurements", None) or []:
+            if m.reference_range is None and m.z_score is None:
+                continue
+            self.by_source.setdefault((m.code, m.segment, m.vessel, m.source), m)
+            self.by_code.setdefault((m.code, m.segment, m.vessel), m)
+
+    def get(self, m: Measurement) -> Measurement | None:
+        return self.by_source.get((m.code, m.segment, m.vessel, m.source)) or self.by_code.get((m.code, m.segment, m.vessel))
+
+
+def _measurement_row(m: Measurement, ann: _Annotations, refs: _Refs) -> dict[str, Any]:
+    other = ann.get(m)
+    rr = m.reference_range or (other.reference_range if other is not None else None)
+    z = m.z_score if m.z_score is not None else (other.z_score if other is not None else None)
     rr_ref = None
-    if rr:
-        rr_ref = refs.number("; ".join(x for x in (rr.get("population"), rr.get("reference")) if x))
+    if rr is not None and (rr.population or rr.reference):
+        rr_ref = refs.number("; ".join(x for x in (rr.population, rr.reference) if x))
     return {
-        "code": m.get("code"),
-        "name": m.get("name") or m.get("code"),
-        "value": format_value(m.get("value")),
-        "unit": unit,
-        "phase": m.get("phase") or "",
-        "segment": m.get("segment"),
-        "range": _range_text(rr, unit),
+        "code": m.code,
+        "name": plain_text(m.name, numbers=False) or m.code,
+        "value": format_value(m.value, m.code, m.unit),
+        "unit": display_unit(m.unit),
+        "phase": m.phase or "",
+        "segment": m.segment,
+        "vessel": m.vessel,
+        "range": _range_text(rr, m.code, m.unit),
         "range_ref": rr_ref,
-        "flag": flag,
-        "method": m.get("method") or "",
-        "method_ref": refs.number(m.get("reference")),
+        "flag": flag_for(m.value, rr),
+        "z": format_z(z),
+        "method": plain_text(m.method, numbers=False),
+        "method_ref": refs.number(m.reference),
+        "unverified": _unverified(m.reference, m.method, rr.reference if rr is not None else None),
     }
 
 
-def _finding_section(f: Mapping[str, Any]) -> str:
-    text = f"{f.get('rule', '')} {f.get('code', '')}".lower()
+# -- findings --------------------------------------------------------------------------------
+
+
+def _finding_section(code: str, rule: str) -> str:
+    text = f"{rule} {code}".lower()
     for section, words in _FINDING_SECTION:
         if any(w in text for w in words):
             return section
     return "function"
 
 
-def _evidence(f: Mapping[str, Any]) -> list[str]:
-    out = []
-    for name, inp in (f.get("inputs") or {}).items():
+#: Names guideline rules give their inputs → the concept code they stand for.
+_INPUT_ALIASES: dict[str, str] = {
+    "lvef": "lv_ef", "rvef": "rv_ef", "lvmi": "lv_massi", "lvedvi": "lv_edvi", "lvesvi": "lv_esvi", "rvedvi": "rv_edvi",
+    "max_wall_thickness": "lv_max_wall_thickness", "wall_thickness": "lv_max_wall_thickness",
+    "agatston_score": "cac_agatston", "agatston": "cac_agatston", "native_t1_ms": "native_t1", "t1": "native_t1",
+    "ecv_percent": "ecv", "max_stenosis": "stenosis",
+}
+
+
+def _input_name(name: str, inp: Any) -> str:
+    code = inp.get("code") if isinstance(inp, Mapping) else None
+    seg = inp.get("segment") if isinstance(inp, Mapping) else None
+    key = str(code or name)
+    if seg is None and code is None:
+        m = re.fullmatch(r"(.+?)_(\d{1,2})", key)
+        if m and 1 <= int(m.group(2)) <= 17:
+            key, seg = m.group(1), int(m.group(2))
+    if code is None:
+        key = _INPUT_ALIASES.get(key, key)
+        if key not in _INPUT_ALIASES.values():
+            bare = re.sub(r"_(?:ms|mm|pct|percent|ml|g|cm|kg)$", "", key)
+            key = _INPUT_ALIASES.get(bare, bare)
+    base = _concept_name(key) or plain_text(key, numbers=False)
+    vessel = inp.get("vessel") if isinstance(inp, Mapping) else None
+    where = ", ".join(x for x in (f"segment {seg}" if seg is not None else "", vessel or "") if x)
+    return f"{base} ({where})" if where else base
+
+
+def _evidence(inputs: Mapping[str, Any], details: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+    said: set[tuple[str, str]] = set()  # (name, value): the same number under two input names once
+    for name, inp in (inputs or {}).items():
+        label = _input_name(str(name), inp)
         if inp is None:
-            out.append(f"{name}: unknown")
+            text = f"{label}: unknown"
         elif isinstance(inp, Mapping):
-            val = f"{format_value(inp.get('value'))} {inp.get('unit') or ''}".strip()
+            if "value" not in inp:
+                continue
+            unit = inp.get("unit")
+            code = inp.get("code") or name
+            val = f"{format_value(inp.get('value'), str(code), unit)} {display_unit(unit)}".strip()
             extra = f" ({inp['modality']})" if inp.get("modality") else ""
-            out.append(f"{name} = {val}{extra}")
+            if (label.lower(), val) in said:
+                continue
+            said.add((label.lower(), val))
+            text = f"{label} = {val}{extra}"
+        elif isinstance(inp, (int, float)) and not isinstance(inp, bool):
+            text = f"{label} = {format_value(inp)}"
+        elif isinstance(inp, (str, bool)):
+            text = f"{label}: {plain_text(format_value(inp) if isinstance(inp, bool) else inp)}"
         else:
-            out.append(f"{name} = {format_value(inp)}")
-    details = f.get("details") or {}
+            continue  # structured inputs (lists, nested tables) are not evidence a reader can use
+        if text not in seen:
+            seen.add(text)
+            out.append(text)
     for key, label in (("evidence_for", "for"), ("evidence_against", "against")):
         for e in details.get(key) or []:
-            text = e.get("text") if isinstance(e, Mapping) else str(e)
-            out.append(f"{label}: {text}")
+            t = e.get("text") if isinstance(e, Mapping) else e
+            if t:
+                out.append(f"{label}: {plain_text(t)}")
     return out
 
 
-def _finding_item(f: Mapping[str, Any]) -> dict[str, Any]:
+def _finding_item(f: Any) -> dict[str, Any]:
+    details = dict(getattr(f, "details", None) or {})
+    extra = [_sentence(v) for k, v in details.items() if isinstance(v, str) and k.endswith("_note")]
+    unverified = _unverified(f.statement, f.citation, *extra_texts(details))
     return {
-        "code": f.get("code", ""),
-        "statement": f.get("statement", ""),
-        "status": f.get("status", ""),
-        "status_label": _STATUS_LABEL.get(f.get("status", ""), f.get("status", "")),
-        "rule": f.get("rule", ""),
-        "citation": f.get("citation", ""),
-        "evidence": _evidence(f),
-        "missing": list(f.get("missing") or []),
+        "code": f.code,
+        "statement": _sentence(f.statement),
+        "status": f.status,
+        "status_label": _STATUS_LABEL.get(f.status, f.status.replace("_", " ")),
+        "rule": f.rule,
+        "citation": plain_text(f.citation, numbers=False),
+        "evidence": _evidence(f.inputs, details),
+        "missing": [plain_text(x) for x in f.missing if plain_text(x)],
+        "notes": [x for x in extra if x],
+        "unverified": unverified,
     }
 
 
-def _figure(make: Callable[[], Any], title: str, alt: str, caption: str, notes: list[str]) -> dict[str, Any] | None:
+def extra_texts(details: Mapping[str, Any]) -> list[str]:
+    """Strings in a finding's details that speak about verification (``unverified``,
+    ``verification`` keys and ``*_note`` values)."""
+    out = []
+    for k, v in details.items():
+        if isinstance(v, str) and (k in ("unverified", "verification") or k.endswith("_note")):
+            out.append(v if k != "unverified" else f"unverified: {v}")
+    return out
+
+
+def _recommendation_item(r: Any) -> dict[str, Any]:
+    cls = plain_text(r.recommendation_class or "", numbers=False)
+    return {
+        "action": _sentence(r.action),
+        "class": cls if re.fullmatch(r"I{1,3}[ab]?|III", cls or "") else "",
+        "level": r.level_of_evidence if r.level_of_evidence in ("A", "B", "C") else "",
+        "because": [plain_text(x) for x in r.findings],
+        "rationale": _sentence(r.rationale) if r.rationale else "",
+        "citation": plain_text(r.citation, numbers=False),
+        "unverified": _unverified(r.action, r.citation, r.recommendation_class, r.rationale),
+    }
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+
+def _figure(make: Callable[[], Any], title: str, alt: str, caption: str, notes: list[str], *,
+            figure_kind: str, **extra: Any) -> dict[str, Any] | None:
     from heartprint.report._style import data_uri, png_bytes
 
     try:
         fig = make()
     except HeartprintError as exc:
-        notes.append(f"{title}: not drawn ({exc})")
+        notes.append(_sentence(f"{title}: not drawn ({exc})"))
         return None
     if fig is None:
         return None
-    return {"title": title, "uri": data_uri(png_bytes(fig)), "alt": alt, "caption": caption}
+    return {"title": title, "uri": data_uri(png_bytes(fig)), "alt": alt, "caption": caption, "figure_kind": figure_kind,
+            **extra}
 
 
-def _series_figures(series: Mapping[str, Any], images: Mapping[str, Image], labels: Mapping[str, Image],
-                    notes: list[str]) -> list[dict[str, Any]]:
-    """The figures of one analysed series (by kind)."""
+def _bullseye_figure(sm: SegmentValues, notes: list[str]) -> dict[str, Any] | None:
     from heartprint.report import _figures as F
 
-    uid, kind, res = series.get("series_uid", ""), series.get("kind", ""), series.get("result") or {}
-    figs: list[dict[str, Any]] = []
-
-    def add(fig: dict[str, Any] | None) -> None:
-        if fig is not None:
-            figs.append(fig)
-
-    curves, phases = res.get("curves"), res.get("phases") or {}
-    if curves and curves.get("time_ms"):
-        add(_figure(lambda: F.volume_curves_figure(curves, phases), "Volume curves",
-                    "LV and RV cavity volume against time with end-diastole and end-systole marked",
-                    "Cavity volumes per phase (summation of discs); dashed lines mark end-diastole (ED), "
-                    "dotted lines end-systole (ES).", notes))
-    if kind in ("cine_sax",):
-        img, lab = images.get(uid), labels.get(uid)
-        if img is None or lab is None:
-            missing = " and ".join(x for x, v in (("source images", img), ("label maps", lab)) if v is None)
-            notes.append(f"Segmentation overlays not drawn: the {missing} of series {uid} were not given to the report.")
-        elif "lv_ed" in phases and "lv_es" in phases:
-            sl = F.choose_overlay_slices(lab.array, int(phases["lv_ed"]), res.get("coverage"))
-            if sl:
-                order = {k: sl[k] for k in ("basal", "mid-ventricular") if k in sl}
-                add(_figure(lambda: F.overlay_figure(img, lab, phases={"ED": int(phases["lv_ed"]), "ES": int(phases["lv_es"])},
-                                                     slices=order),
-                            "Segmentation overlays", "Segmentation contours on the cine images at end-diastole and end-systole",
-                            "Automatic segmentation on the source images: LV endocardium, LV epicardium and RV "
-                            "endocardium at ED and ES, basal and mid-ventricular slices. Check the contours before "
-                            "using the numbers.", notes))
-            else:
-                notes.append(f"Segmentation overlays not drawn: no LV label at ED in series {uid}.")
-    for key, values in (res.get("segments") or {}).items():
-        if key not in SEGMENT_MAPS or not isinstance(values, Mapping) or not values:
-            continue
-        label, cmap, vmin, vmax = SEGMENT_MAPS[key]
-        finite = [float(v) for v in values.values() if v is not None and math.isfinite(float(v))]
-        hi = vmax if vmax is not None else (max(finite) if finite else None)
-        if hi is not None and finite and vmax is not None:
-            hi = max(hi, max(finite))
-        add(_figure(lambda v=values, lb=label, c=cmap, lo=vmin, h=hi: F.bullseye(v, label=lb, cmap=c, vmin=lo, vmax=h),
-                    f"AHA 17-segment map: {label}", f"Bull's-eye plot of {label} per AHA segment",
-                    "AHA 17-segment model (Cerqueira 2002): basal ring outside, apex in the centre, anterior at "
-                    "the top, septum on the left. Grey hatched segments have no value.", notes))
-    if kind == "ct_calcium":
-        add(_figure(lambda: F.calcium_lesion_map(res, images.get(uid)), "Calcium lesion map",
-                    "Coronary calcium lesions by artery", "Each lesion at its centroid, sized by Agatston score, "
-                    "coloured by artery.", notes))
-    if kind in ("ct_angio", "ccta"):
-        add(_figure(lambda: F.stenosis_profile_figure(res), "Stenosis profiles",
-                    "Lumen diameter along each coronary artery", "Lumen and reference diameter along each "
-                    "centreline; shaded: lesions with their diameter stenosis.", notes))
-    return figs
+    finite = [float(v) for v in sm.values.values() if v is not None and math.isfinite(float(v))]
+    if not finite:
+        return None
+    hi = sm.vmax
+    if hi is not None:
+        hi = max(hi, max(finite))
+    d = decimals_for(sm.code, sm.unit)
+    fmt = "{:.%df}" % (1 if d is None else d)
+    label = plain_text(sm.label, numbers=False) or sm.code
+    label = label[0].upper() + label[1:]
+    return _figure(lambda: F.bullseye(dict(sm.values), label=label, cmap=sm.cmap, vmin=sm.vmin, vmax=hi, fmt=fmt),
+                   f"AHA 17-segment map: {label}", f"Bull's-eye plot of {label} per AHA segment",
+                   "AHA 17-segment model (Cerqueira 2002): basal ring outside, apex in the centre, anterior at "
+                   "the top, septum on the left. Grey hatched segments have no value.", notes,
+                   figure_kind="bullseye", code=sm.code)
 
 
-def _versions(result: Mapping[str, Any]) -> list[dict[str, str]]:
-    rows = [{"what": "heartprint", "version": str(result.get("heartprint_version") or __version__), "detail": ""}]
-    for s in result.get("series") or []:
-        seg = (s.get("result") or {}).get("segmentation") or {}
-        if seg:
-            tta = seg.get("test_time_augmentation")
-            rows.append({
-                "what": f"segmentation model ({s.get('kind')}, series {s.get('series_uid')})",
-                "version": str(seg.get("model") or "unknown"),
-                "detail": f"sha256 {seg.get('model_sha256') or 'unknown'}"
-                + "".join(f"; ensemble member {m.get('file')} sha256 {m.get('sha256')}" for m in seg.get("ensemble") or [])
-                + ("" if tta is None else f"; test-time augmentation {'on' if tta else 'off'}"),
-            })
+def _overlay_figure(series: SeriesResult, notes: list[str]) -> dict[str, Any] | None:
+    from heartprint.report import _figures as F
+
+    fd = series.figure_data
+    img, lab = series.image, series.labels
+    if img is None or lab is None:
+        missing = " and ".join(x for x, v in (("source images", img), ("label map", lab)) if v is None)
+        notes.append(f"Segmentation overlays not drawn: the {missing} of this series were not available to the report.")
+        return None
+    phases = fd.get("phases") or {}
+    if img.array.ndim != 4 or "lv_ed" not in phases or "lv_es" not in phases:
+        notes.append("Segmentation overlays not drawn: the series has no end-diastolic and end-systolic phase.")
+        return None
+    ed, es = int(phases["lv_ed"]), int(phases["lv_es"])
+    sl = F.choose_overlay_slices(lab.array, ed, fd.get("coverage"))
+    if not sl:
+        notes.append("Segmentation overlays not drawn: no left-ventricular cavity was segmented at end-diastole.")
+        return None
+    levels = list(sl)
+    where = ", ".join(f"{k} (slice {v})" for k, v in sl.items())  # numbered as in the figure and the methods
+    return _figure(lambda: F.overlay_figure(img, lab, phases={"ED": ed, "ES": es}, slices=sl),
+                   "Segmentation overlays", "Segmentation contours on the cine images at end-diastole and end-systole",
+                   "Automatic segmentation on the source images: LV endocardium, LV epicardium and RV endocardium "
+                   f"at end-diastole (ED) and end-systole (ES); slices: {where}. Check the contours before using "
+                   "the numbers.", notes, figure_kind="overlay", levels=levels)
+
+
+def _series_figures(series: SeriesResult, notes: list[str]) -> list[dict[str, Any]]:
+    """The figures of one analysed series, chosen by what its ``figure_data`` and
+    ``segment_maps`` hold (never by its kind)."""
+    from heartprint.report import _figures as F
+
+    fd = series.figure_data or {}
+    figs: list[dict[str, Any] | None] = []
+    curves, phases = fd.get("curves"), fd.get("phases") or {}
+    if isinstance(curves, Mapping) and curves.get("time_ms"):
+        figs.append(_figure(lambda: F.volume_curves_figure(curves, phases), "Volume curves",
+                            "LV and RV cavity volume against time with end-diastole and end-systole marked",
+                            "Cavity volumes per phase (summation of discs); dashed lines mark end-diastole (ED), "
+                            "dotted lines end-systole (ES).", notes, figure_kind="curves"))
+    if fd.get("overlay"):
+        figs.append(_overlay_figure(series, notes))
+    for sm in series.segment_maps:
+        figs.append(_bullseye_figure(sm, notes))
+    if fd.get("lesions"):
+        data = {"lesions": fd["lesions"], "agatston": series.global_values().get("cac_agatston")}
+        img = series.image if series.image is not None and series.image.array.ndim == 3 else None
+        figs.append(_figure(lambda: F.calcium_lesion_map(data, img), "Calcium lesion map",
+                            "Coronary calcium lesions by artery", "Each lesion at its centroid, sized by its Agatston "
+                            "score, coloured by artery.", notes, figure_kind="lesions"))
+    if fd.get("vessels"):
+        figs.append(_figure(lambda: F.stenosis_profile_figure({"vessels": fd["vessels"]}), "Stenosis profiles",
+                            "Lumen diameter along each coronary artery", "Lumen and reference diameter along each "
+                            "centreline; shaded: lesions with their diameter stenosis.", notes, figure_kind="stenosis"))
+    return [f for f in figs if f is not None]
+
+
+# -- series, QC, appendix --------------------------------------------------------------------
+
+
+def _analyser(kind: str) -> Any:
+    from heartprint.pipeline import analyser_for
+
+    return analyser_for(kind)
+
+
+def _series_label(series: SeriesResult, analyser: Any) -> str:
+    title = analyser.title if analyser is not None else f"{series.kind.replace('_', ' ')} series"
+    title = title[0].upper() + title[1:] if title else "Series"
+    desc = plain_text(series.series_description, numbers=False)
+    return f"{title} ({desc})" if desc else title
+
+
+_SEVERITY_GROUPS = (
+    ("error", "Errors", "The numbers of the series concerned should not be used."),
+    ("warning", "Warnings", "Check the images and contours before using the numbers of the series concerned."),
+    ("info", "For information", ""),
+)
+
+
+def _qc_sentence(q: QCFlag) -> str:
+    msg = re.sub(r"^\s*[a-z0-9_]+\s*:\s*", "", q.message or "")  # a leading "code:" identifier
+    return _sentence(msg) or _sentence(q.code)
+
+
+def _model_rows(series: SeriesResult, label: str) -> list[dict[str, str]]:
+    model = series.model or {}
+    if not model:
+        return []
+    tta = model.get("test_time_augmentation")
+    detail = f"sha256 {model.get('model_sha256') or 'unknown'}"
+    detail += "".join(f"; ensemble member {m.get('file')} sha256 {m.get('sha256')}" for m in model.get("ensemble") or [])
+    if tta is not None:
+        detail += f"; test-time augmentation {'on' if tta else 'off'}"
+    return [{"what": f"segmentation model ({label})", "version": str(model.get("model") or "unknown"), "detail": detail}]
+
+
+def _versions(result: StudyResult) -> list[dict[str, str]]:
+    rows = [{"what": "heartprint", "version": __version__, "detail": ""}]
+    for s in result.analysed():
+        rows += _model_rows(s, _series_label(s, _analyser(s.kind)))
     for mod in ("matplotlib", "weasyprint", "jinja2"):
         try:
             from importlib.metadata import version
@@ -294,117 +677,144 @@ def _versions(result: Mapping[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
-def build_report(
-    result: Mapping[str, Any],
-    *,
-    images: Mapping[str, Image] | None = None,
-    labels: Mapping[str, Image] | None = None,
-    figures: bool = True,
-    title: str | None = None,
-) -> dict[str, Any]:
-    """The report's content (JSON-able apart from figure data URIs) from a study result.
+def _methods(glob: Sequence[Mapping[str, Any]], regional: Mapping[str, Mapping[str, Any]],
+             series_method: str) -> list[dict[str, str]]:
+    """Method text → the measurements it made (one line per distinct method, in order),
+    leaving out methods that only repeat the series' method."""
+    by_method: dict[str, list[str]] = {}
+    items = [(r["name"], r["method"]) for r in glob]
+    items += [(f"{g['name']} per segment", next(iter(g["values"].values()))["method"]) for g in regional.values()]
+    for name, method in items:
+        if method and method != series_method:
+            names = by_method.setdefault(method, [])
+            if name not in names:
+                names.append(name)
+    return [{"name": ", ".join(names), "method": method} for method, names in by_method.items()]
+
+
+def _empty_section(sid: str, title: str, question: str) -> dict[str, Any]:
+    return {"id": sid, "title": title, "question": question, "series": [], "findings": [], "not_assessable": [],
+            "differential": [], "recommendations": [], "figures": [], "notes": [], "unanalysed": []}
+
+
+def build_report(result: StudyResult, *, figures: bool = True) -> dict[str, Any]:
+    """The report's content (JSON-able apart from figure data URIs) from a typed study result.
 
     Parameters
     ----------
     result
-        ``heartprint.study/1`` dict (:meth:`heartprint.pipeline.StudyResult.to_dict`).
-    images, labels
-        Series UID → source :class:`~heartprint.Image` / label map, for overlays.
+        :class:`~heartprint.results.StudyResult` (from :func:`heartprint.pipeline.analyze`).
+        Overlays use each series' ``image`` and ``labels``.
     figures
         Draw figures (PNG data URIs); ``False`` for a text-only report.
+
+    Returns
+    -------
+    dict
+        ``header`` (patient, this study, studies used), ``sections`` (by clinical question),
+        ``not_analysed`` (series found but not analysed), ``qc`` (plain sentences grouped by
+        severity), ``appendix`` (series UIDs, methods, software and model versions,
+        references), ``disclaimer`` and notes.
     """
-    images, labels = dict(images or {}), dict(labels or {})
+    if not isinstance(result, StudyResult):
+        raise InvalidInputError(f"build_report: expected a heartprint.results.StudyResult, got {type(result).__name__}")
     refs = _Refs()
-    interp = result.get("interpretation") or {}
-    interp_failed = interp.get("status") == "failed"
-    ranges: dict[tuple, Mapping[str, Any]] = {}
-    for m in interp.get("measurements") or []:
-        if m.get("reference_range"):
-            ranges.setdefault(_key(m), m["reference_range"])
-            ranges.setdefault(_key(m)[:3] + (None,), m["reference_range"])
-    sections = {sid: {"id": sid, "title": t, "question": q, "series": [], "findings": [], "not_assessable": [],
-                      "differential": [], "recommendations": [], "figures": [], "notes": [], "unanalysed": []}
-                for sid, t, q in SECTIONS}
-    qc_rows, series_rows = [], []
-    for s in result.get("series") or []:
-        kind, status, uid = s.get("kind", ""), s.get("status", ""), s.get("series_uid", "")
-        series_rows.append({"uid": uid, "kind": kind, "status": status, "message": s.get("message", "")})
-        sec = sections.get(KIND_SECTION.get(kind, ""))
-        if status != "analysed":
-            if sec is not None:
-                sec["unanalysed"].append(f"{kind} series {uid}: {status.replace('_', ' ')}"
-                                         + (f" ({s['message']})" if s.get("message") else ""))
+    interp = result.interpretation
+    ann = _Annotations(interp)
+    sections = {sid: _empty_section(sid, t, q) for sid, t, q in SECTIONS}
+    qc_groups: dict[str, list[dict[str, str]]] = {sev: [] for sev, _, _ in _SEVERITY_GROUPS}
+    not_analysed: list[str] = []
+    appendix_series: list[dict[str, Any]] = []
+    for s in result.series:
+        analyser = _analyser(s.kind)
+        label = _series_label(s, analyser)
+        appendix_series.append({"label": label, "kind": s.kind, "uid": s.series_uid, "status": s.status.replace("_", " "),
+                                "message": plain_text(s.message, numbers=False), "seconds": f"{s.seconds:.1f}",
+                                "method": plain_text(s.method, numbers=False), "methods": []})
+        sec = sections.get(analyser.section) if analyser is not None else None
+        if analyser is None or sec is None:
+            why = "no analysis for this kind of series yet" if s.status != "failed" else _sentence(s.message).rstrip(".")
+            not_analysed.append(f"{label}: {why}.")
             continue
-        res = s.get("result") or {}
-        for q in res.get("qc") or []:
-            qc_rows.append({"uid": uid, "kind": kind, "severity": q.get("severity", ""), "code": q.get("code", ""),
-                            "message": q.get("message", "")})
-        if sec is None:
-            sec = sections["function"]
-        rows = [_measurement_row(m, ranges, refs) for m in res.get("measurements") or []]
-        glob = [r for r in rows if r["segment"] is None]
-        segmental: dict[str, dict[str, Any]] = {}
+        if s.status != "analysed":
+            what = "could not be analysed" if s.status == "failed" else "was not analysed"
+            msg = _sentence(s.message)
+            sec["unanalysed"].append(f"The {label[0].lower() + label[1:]} series {what}" + (f": {msg}" if msg else "."))
+            continue
+        for q in s.qc:
+            sev = Severity(q.severity).value
+            qc_groups.setdefault(sev, []).append({"series": label, "text": _qc_sentence(q), "code": q.code})
+        rows = [_measurement_row(m, ann, refs) for m in s.measurements]
+        glob = [r for r in rows if r["segment"] is None and r["vessel"] is None]
+        regional: dict[str, dict[str, Any]] = {}
         for r in rows:
             if r["segment"] is not None:
-                g = segmental.setdefault(r["code"], {"name": r["name"], "unit": r["unit"], "phase": r["phase"], "values": {}})
+                name = _concept_name(r["code"]) or re.sub(r",?\s*segment\s+\d+\s*$", "", r["name"])
+                name = name[0].upper() + name[1:]
+                g = regional.setdefault(r["code"], {"name": name, "unit": r["unit"], "phase": r["phase"], "values": {}})
                 g["values"][int(r["segment"])] = r
-        if glob and not any(r["range"] for r in glob):
-            sec["notes"].append("No reference ranges shown (n/a): heartprint attaches verified ranges only when the "
-                                "patient's sex is known and a published range exists for the modality and method.")
-        figs = _series_figures(s, images, labels, sec["notes"]) if figures else []
+        figs = _series_figures(s, sec["notes"]) if figures else []
+        appendix_series[-1]["methods"] = _methods(glob, regional, appendix_series[-1]["method"])
         sec["series"].append({
-            "uid": uid, "kind": kind, "qc_status": res.get("qc_status", ""), "measurements": glob,
-            "segmental": [dict(code=c, **g) for c, g in segmental.items()], "method": res.get("method", ""),
-            "figures": figs,
+            "label": label, "kind": s.kind, "qc_status": s.qc_status, "measurements": glob,
+            "segmental": [dict(code=c, **g) for c, g in regional.items()], "figures": figs,
+            "unverified": any(r["unverified"] for r in rows),
+            "no_ranges": bool(glob) and not any(r["range"] for r in glob),
         })
-    for f in interp.get("findings") or []:
-        sections[_finding_section(f)]["findings"].append(_finding_item(f))
-    for f in interp.get("not_assessable") or []:
-        sections[_finding_section(f)]["not_assessable"].append(_finding_item(f))
-    for f in interp.get("differential") or []:
-        sections["aetiology"]["differential"].append(_finding_item(f))
-    for r in interp.get("recommendations") or []:
-        sections["recommendations"]["recommendations"].append({
-            "action": r.get("action", ""), "class": r.get("recommendation_class") or "",
-            "level": r.get("level_of_evidence") or "", "because": list(r.get("findings") or []),
-            "citation": r.get("citation", ""), "statement": r.get("statement", ""),
-        })
+    if interp is not None:
+        for f in interp.findings:
+            sections[_finding_section(f.code, f.rule)]["findings"].append(_finding_item(f))
+        for f in interp.not_assessable:
+            sections[_finding_section(f.code, f.rule)]["not_assessable"].append(_finding_item(f))
+        for f in interp.differential:
+            sections["aetiology"]["differential"].append(_finding_item(f))
+        for r in interp.recommendations:
+            sections["recommendations"]["recommendations"].append(_recommendation_item(r))
     for sid, sec in sections.items():
         data = sec["series"] or sec["findings"] or sec["differential"] or sec["recommendations"]
         sec["assessed"] = bool(data)
-        if not data:
-            why = [f"Not assessed: this study has no {_NEEDS[sid]}."]
-            if sid in ("aetiology", "recommendations") and not interp:
-                why = [f"Not assessed: the study's measurements were not interpreted ({_NEEDS[sid]} is needed)."]
-            elif sid in ("aetiology", "recommendations") and interp_failed:
-                why = [f"Not assessed: the interpretation failed ({interp.get('message', '')})."]
-            elif sid == "recommendations" and interp:
-                why = ["No recommendation follows from the findings with the data given (the rules ran; "
-                       "see 'not assessable' items for what more would be needed)."]
-            if sec["unanalysed"]:
-                why.append("Series found but not analysed: " + "; ".join(sec["unanalysed"]) + ".")
-            sec["not_assessed"] = " ".join(why)
-        else:
+        if data:
             sec["not_assessed"] = ""
-    severities = {"error": 0, "warning": 1, "info": 2}
-    qc_rows.sort(key=lambda q: severities.get(q["severity"], 3))
-    n_flags = sum(q["severity"] in ("warning", "error") for q in qc_rows)
+            continue
+        why = f"Not assessed: this study has no {_NEEDS[sid]}."
+        if sid in ("aetiology", "recommendations"):
+            if result.interpretation_error:
+                why = "Not assessed: the interpretation of the measurements failed."
+            elif interp is None:
+                why = "Not assessed: the study's measurements were not interpreted."
+            elif sid == "recommendations":
+                why = ("No recommendation follows from the findings with the data given (the guideline rules ran; "
+                       "see the items not assessable for what more would be needed).")
+        sec["not_assessed"] = why
+    qc = [{"severity": sev, "title": title, "advice": advice, "items": qc_groups.get(sev, [])}
+          for sev, title, advice in _SEVERITY_GROUPS if qc_groups.get(sev)]
+    n_flags = sum(len(g["items"]) for g in qc if g["severity"] in ("warning", "error"))
+    interp_note = ""
+    if result.interpretation_error:
+        interp_note = f"The guideline interpretation failed: {_sentence(result.interpretation_error)}"
+    elif interp is None:
+        interp_note = "The measurements were not interpreted (no guideline rules were run)."
+    history_uids = [{"label": f"{h.date.isoformat() if h.date else 'undated'} {plain_text(h.description, numbers=False)}".strip(),
+                     "uid": h.study_uid} for h in result.history]
     return {
-        "title": title or "heartprint study report",
-        "disclaimer": result.get("disclaimer") or DISCLAIMER,
+        "title": "heartprint study report",
+        "disclaimer": DISCLAIMER,
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "heartprint_version": result.get("heartprint_version") or __version__,
-        "source": result.get("source", ""),
-        "study_uids": list(result.get("study_uids") or []),
+        "heartprint_version": __version__,
+        "header": _header(result),
         "sections": [sections[sid] for sid, _, _ in SECTIONS],
-        "qc": qc_rows,
+        "not_analysed": not_analysed,
+        "qc": qc,
         "qc_flag_count": n_flags,
-        "series": series_rows,
-        "skipped_files": list(result.get("skipped_files") or []),
-        "interpretation_note": (f"The guideline interpretation failed: {interp.get('message', '')}" if interp_failed else
-                                "" if interp else "The measurements were not interpreted (no guideline rules were run)."),
-        "interpretation_notes": list(interp.get("notes") or []),
-        "versions": _versions(result),
-        "references": refs.items,
-        "output_problems": list(result.get("output_problems") or []),
+        "interpretation_note": interp_note,
+        "notes": [_sentence(n) for n in list(result.notes) + list(getattr(interp, "notes", None) or []) if _sentence(n)],
+        "appendix": {
+            "source": str(result.source or ""),
+            "study_uid": result.study.study_uid,
+            "history": history_uids,
+            "series": appendix_series,
+            "skipped_files": len(result.skipped_files),
+            "versions": _versions(result),
+            "references": refs.items,
+        },
     }

@@ -1,7 +1,8 @@
 """Report figures: AHA 17-segment bull's-eye, segmentation overlays, volume curves, and
 the CT hooks (calcium lesion map, stenosis profile).
 
-Each function takes arrays, :class:`heartprint.Image` objects or result dicts and returns
+Each function takes arrays, :class:`heartprint.Image` objects or plain data (a series'
+``figure_data``, a :class:`~heartprint.results.SegmentValues`' values) and returns
 a Matplotlib :class:`~matplotlib.figure.Figure` (Agg backend, report style); nothing here
 reads or writes files.
 """
@@ -29,6 +30,7 @@ __all__ = [
     "bullseye",
     "overlay_figure",
     "choose_overlay_slices",
+    "OVERLAY_LEVELS",
     "volume_curves_figure",
     "calcium_lesion_map",
     "stenosis_profile_figure",
@@ -161,34 +163,51 @@ def bullseye(
     return fig
 
 
-def choose_overlay_slices(labels: np.ndarray, phase: int, coverage: Mapping[str, Any] | None = None) -> dict[str, int]:
-    """A basal and a mid-ventricular slice index for overlays.
+#: Overlay slice levels, base to apex: name in the report → AHA level names that count for it.
+OVERLAY_LEVELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("basal", ("basal",)),
+    ("mid-ventricular", ("mid",)),
+    ("apical", ("apical",)),
+)
 
-    Uses the analysis' AHA levels (``coverage["levels_ed"]``: slice → basal/mid/apical)
-    when present, else thirds of the slices that hold LV at ``phase``. Returns
-    ``{"basal": z, "mid-ventricular": z}`` (only the levels found).
+
+def choose_overlay_slices(labels: np.ndarray, phase: int, coverage: Mapping[str, Any] | None = None) -> dict[str, int]:
+    """A basal, a mid-ventricular and an apical slice index for overlays (base to apex).
+
+    Uses the analysis' AHA levels (``coverage["levels_ed"]``: slice → ``basal``/``mid``/
+    ``apical``/``apex``) when they name at least two levels, else thirds of the slices that
+    hold LV cavity at ``phase`` (base at the end named by ``coverage["base_first"]``, or, if
+    that is unknown, at the end with the larger LV cavity). Each level's middle slice is taken.
+    Returns ``{"basal": z, "mid-ventricular": z, "apical": z}`` (only the levels found, in that
+    order); ``{}`` without LV cavity.
     """
-    levels: dict[str, list[int]] = {"basal": [], "mid": []}
-    for z, lev in ((coverage or {}).get("levels_ed") or {}).items():
-        if lev in levels:
-            levels[lev].append(int(z))
-    if not (levels["basal"] and levels["mid"]):
+    cov = coverage or {}
+    by_level: dict[str, list[int]] = {name: [] for name, _ in OVERLAY_LEVELS}
+    for z, lev in (cov.get("levels_ed") or {}).items():
+        for name, aha in OVERLAY_LEVELS:
+            if lev in aha:
+                by_level[name].append(int(z))
+    if sum(bool(v) for v in by_level.values()) < 2:
         lv = [z for z in range(labels.shape[1]) if np.any(labels[phase, z] == 1)]
         if not lv:
             return {}
         n = len(lv)
-        # base/apex order unknown without geometry: take the thirds in array order and
-        # let the base be the third with the larger LV cavity area
         thirds = [lv[: max(1, n // 3)], lv[n // 3: max(n // 3 + 1, 2 * n // 3)], lv[2 * n // 3:] or lv[-1:]]
-        area = [sum(int(np.sum(labels[phase, z] == 1)) for z in t) / len(t) for t in (thirds[0], thirds[2])]
-        levels = {"basal": thirds[0] if area[0] >= area[1] else thirds[2], "mid": thirds[1]}
-    out = {}
-    if levels["basal"]:
-        b = sorted(levels["basal"])
-        out["basal"] = b[len(b) // 2]
-    if levels["mid"]:
-        m = sorted(levels["mid"])
-        out["mid-ventricular"] = m[len(m) // 2]
+        base_first = cov.get("base_first")
+        if base_first is None:
+            # base/apex order unknown without geometry: the base is the end with the larger LV cavity
+            area = [sum(int(np.sum(labels[phase, z] == 1)) for z in t) / len(t) for t in (thirds[0], thirds[2])]
+            base_first = area[0] >= area[1]
+        if not base_first:
+            thirds = thirds[::-1]
+        by_level = {"basal": thirds[0], "mid-ventricular": thirds[1], "apical": thirds[2]}
+        if n < 3:  # too few slices for three distinct levels
+            by_level = {"basal": thirds[0], "mid-ventricular": [], "apical": thirds[2] if thirds[2] != thirds[0] else []}
+    out: dict[str, int] = {}
+    for name, _ in OVERLAY_LEVELS:
+        zs = sorted(by_level.get(name) or [])
+        if zs:
+            out[name] = zs[len(zs) // 2]
     return out
 
 
@@ -216,7 +235,7 @@ def overlay_figure(
     phases
         Column title → phase index, e.g. ``{"ED": 0, "ES": 9}``.
     slices
-        Row title → slice index, e.g. ``{"basal": 9, "mid-ventricular": 6}``.
+        Row title → slice index, e.g. ``{"basal": 9, "mid-ventricular": 6, "apical": 3}``.
     margin_mm
         Crop around the labelled heart.
 
@@ -330,7 +349,8 @@ def volume_curves_figure(curves: Mapping[str, Any], phases: Mapping[str, Any] | 
 
 
 def calcium_lesion_map(result: Mapping[str, Any], image: Image | None = None) -> Any | None:
-    """Coronary calcium lesions (hook for ``ct_calcium`` results); ``None`` without lesions.
+    """Coronary calcium lesions (a series' ``figure_data["lesions"]``, with ``agatston`` for
+    the title); ``None`` without lesions.
 
     With the CT ``image`` (``(z, y, x)`` HU), lesions are drawn on an axial maximum
     intensity projection at their centroid (``centroid_index``); without it, at their
@@ -373,8 +393,8 @@ def calcium_lesion_map(result: Mapping[str, Any], image: Image | None = None) ->
 
 
 def stenosis_profile_figure(result: Mapping[str, Any], *, max_vessels: int = 6) -> Any | None:
-    """Lumen diameter along each vessel with the reference diameter and lesions (hook for
-    CCTA results: ``result["vessels"]`` = stenosis profiles); ``None`` without profiles."""
+    """Lumen diameter along each vessel with the reference diameter and lesions (a series'
+    ``figure_data["vessels"]``: stenosis profiles); ``None`` without profiles."""
     import matplotlib.pyplot as plt
 
     vessels = [v for v in (result.get("vessels") or []) if v.get("arc_mm")][:max_vessels]

@@ -10,11 +10,9 @@ from typing import Any, Mapping
 
 from heartprint._atomic import atomic_file
 from heartprint.errors import InvalidInputError
-from heartprint.image import Image
+from heartprint.results import StudyResult
 
 __all__ = ["ReportFiles", "render_report", "render_html"]
-
-_SCHEMA = "heartprint.study/1"
 
 
 @dataclass(frozen=True)
@@ -37,8 +35,11 @@ def render_html(context: Mapping[str, Any], *, notes: list[str] | None = None) -
     except ImportError as exc:  # pragma: no cover - the report extra installs it
         raise InvalidInputError(f"the report needs jinja2 (pip install 'heartprint[report]'): {exc}") from None
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    from heartprint.report._content import UNVERIFIED_NOTE
+
     template = env.from_string(_template_text("report.html.j2"))
-    return template.render(r=context, css=_template_text("report.css"), render_notes=list(notes or []))
+    return template.render(r=context, css=_template_text("report.css"), render_notes=list(notes or []),
+                           unverified_note=UNVERIFIED_NOTE)
 
 
 def _weasyprint() -> tuple[Any, str]:
@@ -59,41 +60,32 @@ def _atomic_write(path: Path, data: bytes) -> None:
         os.chmod(tmp, 0o666 & ~umask)
 
 
-def render_report(
-    result: Mapping[str, Any],
-    *,
-    images: Mapping[str, Image] | None = None,
-    labels: Mapping[str, Image] | None = None,
-    out_dir: str | os.PathLike,
-    basename: str = "report",
-    pdf: bool = True,
-    title: str | None = None,
-) -> ReportFiles:
-    """Write ``<out_dir>/<basename>.html`` (self-contained) and ``<basename>.pdf``.
+def render_report(result: StudyResult, out_dir: str | os.PathLike, *, figures: bool = True,
+                  pdf: bool = True) -> ReportFiles:
+    """Write ``<out_dir>/report.html`` (self-contained) and ``<out_dir>/report.pdf``.
 
     Parameters
     ----------
     result
-        ``heartprint.study/1`` result dict (:meth:`heartprint.pipeline.StudyResult.to_dict`,
-        or a ``measurements.json`` read back).
-    images, labels
-        Series UID → source :class:`~heartprint.Image` and label map (``(t, z, y, x)`` for
-        cine); the segmentation overlays need both, other figures need neither. Without
-        them the overlays are skipped and the report says so.
+        The typed study result (:func:`heartprint.pipeline.analyze`). Overlays are drawn from
+        each series' ``image`` and ``labels``; without them the report says so.
     out_dir
-        Folder to write into (created if missing). Each file is written to a temporary
-        name beside its destination and moved into place.
+        Folder to write into (created if missing; the output writer passes a temporary folder it
+        moves into place). Each file is written to a temporary name beside its destination and
+        moved into place.
+    figures
+        Draw figures; ``False`` for a text-only report.
     pdf
-        Also write the PDF. If WeasyPrint cannot be imported the PDF is skipped, the
-        reason is listed in ``ReportFiles.notes`` and at the end of the HTML.
+        Also write the PDF. If WeasyPrint cannot be imported the PDF is skipped, the reason is
+        listed in ``ReportFiles.notes`` and at the end of the HTML.
 
     Returns
     -------
     ReportFiles
+        ``html``, ``pdf`` (``None`` when no PDF was made) and ``notes``.
     """
-    if not isinstance(result, Mapping) or result.get("schema") != _SCHEMA:
-        got = result.get("schema") if isinstance(result, Mapping) else type(result).__name__
-        raise InvalidInputError(f"render_report: expected a {_SCHEMA!r} result dict, got schema {got!r}")
+    if not isinstance(result, StudyResult):
+        raise InvalidInputError(f"render_report: expected a heartprint.results.StudyResult, got {type(result).__name__}")
     from heartprint.report._content import build_report
 
     out = Path(out_dir)
@@ -104,13 +96,13 @@ def render_report(
         html_cls, reason = _weasyprint()
         if html_cls is None:
             notes.append(reason)
-    context = build_report(result, images=images, labels=labels, title=title)
+    context = build_report(result, figures=figures)
     html = render_html(context, notes=notes)
-    html_path = out / f"{basename}.html"
+    html_path = out / "report.html"
     pdf_path: Path | None = None
     if html_cls is not None:
         data = html_cls(string=html, base_url=str(out)).write_pdf()
-        pdf_path = out / f"{basename}.pdf"
+        pdf_path = out / "report.pdf"
         _atomic_write(pdf_path, data)
     _atomic_write(html_path, html.encode("utf-8"))
     return ReportFiles(html=html_path, pdf=pdf_path, notes=notes)
