@@ -22,6 +22,7 @@ from PIL import Image as PILImage
 
 from heartprint.pipeline import analyze
 from heartprint.report import bullseye, choose_overlay_slices, overlay_figure, render_report, volume_curves_figure
+from heartprint.report._content import decimals_for
 from heartprint.report._style import png_bytes
 
 DOCS = Path(__file__).resolve().parent
@@ -52,15 +53,16 @@ def main(dicom: Path, work: Path) -> None:
     results = analyze(dicom)
     cmr = next(r for r in results if "MR" in r.study.modalities)
     maps = [sm for s in cmr.analysed() for sm in s.segment_maps]
-    _save(_side_by_side([png_bytes(bullseye(dict(sm.values), label=sm.label, cmap=sm.cmap, vmin=sm.vmin, vmax=sm.vmax))
+    _save(_side_by_side([png_bytes(bullseye(dict(sm.values), label=sm.label, cmap=sm.cmap, vmin=sm.vmin, vmax=sm.vmax,
+                                            fmt="{:.%df}" % (decimals_for(sm.code, sm.unit) or 0)))
                          for sm in maps]), "report_bullseye.png")
     cine = next(s for s in cmr.analysed() if s.figure_data.get("curves"))
     fd = cine.figure_data
     _save(png_bytes(volume_curves_figure(fd["curves"], fd["phases"])), "report_curves.png")
     ph = fd["phases"]
     slices = choose_overlay_slices(cine.labels.array, ph["lv_ed"], fd.get("coverage"))
-    _save(png_bytes(overlay_figure(cine.image, cine.labels, phases={"ED": ph["lv_ed"], "ES": ph["lv_es"]}, slices=slices)),
-          "report_overlay.png")
+    phases = {"ED": ph["lv_ed"], "ES": ph["lv_es"]}
+    _save(png_bytes(overlay_figure(cine.image, cine.labels, phases=phases, slices=slices)), "report_overlay.png")
     files = render_report(cmr, work / "report", pdf=False)
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium:

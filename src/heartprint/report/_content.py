@@ -19,7 +19,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
 
 from heartprint import DISCLAIMER, __version__
 from heartprint.errors import HeartprintError, InvalidInputError
@@ -87,7 +89,8 @@ PRECISION_BY_CODE: dict[str, int] = {
 #: UCUM unit → how a reader writes it.
 _UNIT_DISPLAY: dict[str, str] = {
     "1": "", "m2": "m²", "mL/m2": "mL/m²", "g/m2": "g/m²", "L/min/m2": "L/min/m²", "kg/m2": "kg/m²",
-    "mm2": "mm²", "mm3": "mm³", "mm[Hg]": "mmHg", "a": "years", "umol/L": "µmol/L", "mL/min/{1.73_m2}": "mL/min/1.73 m²",
+    "mm2": "mm²", "mm3": "mm³", "mm[Hg]": "mmHg", "a": "years", "umol/L": "µmol/L",
+    "mL/min/{1.73_m2}": "mL/min/1.73 m²",
 }
 
 #: Said wherever a constant, threshold or class has not been checked against its source.
@@ -216,7 +219,8 @@ def plain_text(text: Any, *, numbers: bool = True) -> str:
         return ""
     s = str(text)
     # parenthetical remarks about verification, and the tags themselves
-    s = re.sub(r"\s*\((?:[^()]|\([^()]*\))*?(?:" + _TAG + r"|verified|verification|clinical_reference)(?:[^()]|\([^()]*\))*\)",
+    paren = r"(?:[^()]|\([^()]*\))*"
+    s = re.sub(r"\s*\(" + paren + "?(?:" + _TAG + r"|verified|verification|clinical_reference)" + paren + r"\)",
                "", s, flags=re.I)
     s = re.sub(r"[;,]?\s*" + _TAG + r"(?:\s*(?:wording|\([^()]*\)))?", "", s)
     # DICOM tags, file names and paths, UIDs
@@ -384,7 +388,8 @@ class _Annotations:
             self.by_code.setdefault((m.code, m.segment, m.vessel), m)
 
     def get(self, m: Measurement) -> Measurement | None:
-        return self.by_source.get((m.code, m.segment, m.vessel, m.source)) or self.by_code.get((m.code, m.segment, m.vessel))
+        return (self.by_source.get((m.code, m.segment, m.vessel, m.source))
+                or self.by_code.get((m.code, m.segment, m.vessel)))
 
 
 def _measurement_row(m: Measurement, ann: _Annotations, refs: _Refs) -> dict[str, Any]:
@@ -490,7 +495,7 @@ def _evidence(inputs: Mapping[str, Any], details: Mapping[str, Any]) -> list[str
 def _finding_item(f: Any) -> dict[str, Any]:
     details = dict(getattr(f, "details", None) or {})
     extra = [_sentence(v) for k, v in details.items() if isinstance(v, str) and k.endswith("_note")]
-    unverified = _unverified(f.statement, f.citation, *extra_texts(details))
+    unverified = _unverified(f.statement, f.citation, *_extra_texts(details))
     return {
         "code": f.code,
         "statement": _sentence(f.statement),
@@ -505,7 +510,7 @@ def _finding_item(f: Any) -> dict[str, Any]:
     }
 
 
-def extra_texts(details: Mapping[str, Any]) -> list[str]:
+def _extra_texts(details: Mapping[str, Any]) -> list[str]:
     """Strings in a finding's details that speak about verification (``unverified``,
     ``verification`` keys and ``*_note`` values)."""
     out = []
@@ -552,14 +557,21 @@ def _bullseye_figure(sm: SegmentValues, notes: list[str]) -> dict[str, Any] | No
     finite = [float(v) for v in sm.values.values() if v is not None and math.isfinite(float(v))]
     if not finite:
         return None
-    hi = sm.vmax
+    lo, hi = sm.vmin, sm.vmax
     if hi is not None:
         hi = max(hi, max(finite))
+    if lo is None and hi is None:
+        # a scale from the data alone would paint a few ms of T1 noise as full-range contrast:
+        # span at least ±5 % of the median
+        mid = float(np.median(finite))
+        half = max((max(finite) - min(finite)) / 2, 0.05 * abs(mid))
+        centre = (max(finite) + min(finite)) / 2
+        lo, hi = centre - half, centre + half
     d = decimals_for(sm.code, sm.unit)
     fmt = "{:.%df}" % (1 if d is None else d)
     label = plain_text(sm.label, numbers=False) or sm.code
     label = label[0].upper() + label[1:]
-    return _figure(lambda: F.bullseye(dict(sm.values), label=label, cmap=sm.cmap, vmin=sm.vmin, vmax=hi, fmt=fmt),
+    return _figure(lambda: F.bullseye(dict(sm.values), label=label, cmap=sm.cmap, vmin=lo, vmax=hi, fmt=fmt),
                    f"AHA 17-segment map: {label}", f"Bull's-eye plot of {label} per AHA segment",
                    "AHA 17-segment model (Cerqueira 2002): basal ring outside, apex in the centre, anterior at "
                    "the top, septum on the left. Grey hatched segments have no value.", notes,
@@ -657,10 +669,12 @@ def _model_rows(series: SeriesResult, label: str) -> list[dict[str, str]]:
         return []
     tta = model.get("test_time_augmentation")
     detail = f"sha256 {model.get('model_sha256') or 'unknown'}"
-    detail += "".join(f"; ensemble member {m.get('file')} sha256 {m.get('sha256')}" for m in model.get("ensemble") or [])
+    detail += "".join(f"; ensemble member {m.get('file')} sha256 {m.get('sha256')}"
+                      for m in model.get("ensemble") or [])
     if tta is not None:
         detail += f"; test-time augmentation {'on' if tta else 'off'}"
-    return [{"what": f"segmentation model ({label})", "version": str(model.get("model") or "unknown"), "detail": detail}]
+    return [{"what": f"segmentation model ({label})", "version": str(model.get("model") or "unknown"),
+             "detail": detail}]
 
 
 def _versions(result: StudyResult) -> list[dict[str, str]]:
@@ -728,12 +742,14 @@ def build_report(result: StudyResult, *, figures: bool = True) -> dict[str, Any]
     for s in result.series:
         analyser = _analyser(s.kind)
         label = _series_label(s, analyser)
-        appendix_series.append({"label": label, "kind": s.kind, "uid": s.series_uid, "status": s.status.replace("_", " "),
+        appendix_series.append({"label": label, "kind": s.kind, "uid": s.series_uid,
+                                "status": s.status.replace("_", " "),
                                 "message": plain_text(s.message, numbers=False), "seconds": f"{s.seconds:.1f}",
                                 "method": plain_text(s.method, numbers=False), "methods": []})
         sec = sections.get(analyser.section) if analyser is not None else None
         if analyser is None or sec is None:
-            why = "no analysis for this kind of series yet" if s.status != "failed" else _sentence(s.message).rstrip(".")
+            why = ("no analysis for this kind of series yet" if s.status != "failed"
+                   else _sentence(s.message).rstrip("."))
             not_analysed.append(f"{label}: {why}.")
             continue
         if s.status != "analysed":
@@ -794,7 +810,8 @@ def build_report(result: StudyResult, *, figures: bool = True) -> dict[str, Any]
         interp_note = f"The guideline interpretation failed: {_sentence(result.interpretation_error)}"
     elif interp is None:
         interp_note = "The measurements were not interpreted (no guideline rules were run)."
-    history_uids = [{"label": f"{h.date.isoformat() if h.date else 'undated'} {plain_text(h.description, numbers=False)}".strip(),
+    history_uids = [{"label": " ".join(x for x in (h.date.isoformat() if h.date else "undated",
+                                                   plain_text(h.description, numbers=False)) if x),
                      "uid": h.study_uid} for h in result.history]
     return {
         "title": "heartprint study report",
@@ -807,7 +824,7 @@ def build_report(result: StudyResult, *, figures: bool = True) -> dict[str, Any]
         "qc": qc,
         "qc_flag_count": n_flags,
         "interpretation_note": interp_note,
-        "notes": [_sentence(n) for n in list(result.notes) + list(getattr(interp, "notes", None) or []) if _sentence(n)],
+        "notes": [_sentence(n) for n in [*result.notes, *(getattr(interp, "notes", None) or [])] if _sentence(n)],
         "appendix": {
             "source": str(result.source or ""),
             "study_uid": result.study.study_uid,

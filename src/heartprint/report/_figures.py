@@ -202,7 +202,8 @@ def choose_overlay_slices(labels: np.ndarray, phase: int, coverage: Mapping[str,
             thirds = thirds[::-1]
         by_level = {"basal": thirds[0], "mid-ventricular": thirds[1], "apical": thirds[2]}
         if n < 3:  # too few slices for three distinct levels
-            by_level = {"basal": thirds[0], "mid-ventricular": [], "apical": thirds[2] if thirds[2] != thirds[0] else []}
+            by_level = {"basal": thirds[0], "mid-ventricular": [],
+                        "apical": thirds[2] if thirds[2] != thirds[0] else []}
     out: dict[str, int] = {}
     for name, _ in OVERLAY_LEVELS:
         zs = sorted(by_level.get(name) or [])
