@@ -600,8 +600,9 @@ def make_cine_sax(
     truth["lv_papillary_trabecular_volume_ml"] = [float(v) for v in pap_trab_ml]
     truth["endocardial_detail"] = {**detail, "convention": (
         "papillary muscles and trabeculae are part of the LV cavity (volumes) and not of the LV mass")}
-    # Built base-first; stored with z along the DICOM normal (row x column), as a reader
-    # that sorts positions along the normal (highdicom Volume convention) will return it.
+    # Built base-first; stored with z along the DICOM normal (row x column), as heartprint.io
+    # returns a series. (highdicom's Volume stacks the other way, along column x row, so that
+    # (slice, row, column) is right-handed: its array is this one flipped on axis 0.)
     if np.dot(np.cross(xhat, yhat), u) < 0:
         image = np.ascontiguousarray(image[:, ::-1])
         labels = np.ascontiguousarray(labels[:, ::-1])
