@@ -40,7 +40,6 @@ from heartprint.cmr._mapping import (
     T1Fit,
     T2Fit,
     T2StarFit,
-    analyse_t1_series,
     fit_t1_molli,
     fit_t2,
     fit_t2star,
@@ -49,6 +48,7 @@ from heartprint.cmr._mapping import (
     map_region_summary,
 )
 from heartprint.cmr._qc import QC_THRESHOLDS
+from heartprint.cmr._t1 import analyse_t1_series, t1_series
 from heartprint.cmr._rates import FourierFit, fourier_fit, peak_rates
 from heartprint.cmr._thickness import WallThickness, wall_thickness
 from heartprint.cmr._transfer import TransferResult, transfer_cine_labels

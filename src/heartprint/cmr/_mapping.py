@@ -59,7 +59,6 @@ from heartprint.cmr._regions import (  # noqa: F401 (re-exported: they were defi
     normalised_depth,
     segment_map_statistics,
 )
-from heartprint.cmr._regions import qc_status as _qc_status
 from heartprint.cmr._regions import segment_map as _segments
 from heartprint.errors import InvalidInputError
 from heartprint.image import Image
@@ -67,7 +66,6 @@ from heartprint.image import Image
 __all__ = [
     "MAPPING_SCHEMA",
     "MOLLI_REFERENCE",
-    "analyse_t1_series",
     "map_region_summary",
     "T1Fit",
     "T2Fit",
@@ -585,17 +583,6 @@ class _SegmentInfo:
 MAPPING_SCHEMA = "heartprint.cmr.t1_mapping/1"
 
 
-def _labels_for(image_grid: Image, myocardium_labels, cine, cine_labels):
-    if myocardium_labels is not None:
-        return _as_labels(myocardium_labels, image_grid), "user", None
-    if cine is not None:
-        from heartprint.cmr._transfer import transfer_cine_labels
-
-        tr = transfer_cine_labels(cine, image_grid, cine_labels=cine_labels)
-        return tr.labels, "cine_transfer", tr.to_dict()
-    raise InvalidInputError("mapping analysis needs myocardium_labels (on the map grid) or a cine to transfer from")
-
-
 def map_region_summary(
     values: np.ndarray, labels: np.ndarray, affine: np.ndarray, *, levels: dict[int, str] | None = None,
     insertion_points_lps=None,
@@ -626,91 +613,3 @@ def map_region_summary(
         "roi_rule": "middle third of the wall (normalised depth 1/3-2/3), away from blood-pool partial volume",
         "levels": {str(k): v for k, v in aha.levels.items()},
     }
-
-
-def analyse_t1_series(
-    image: Image,
-    myocardium_labels: Any = None,
-    cine: Image | None = None,
-    *,
-    inversion_times_ms: Sequence[float] | None = None,
-    cine_labels: Any = None,
-    levels: dict[int, str] | None = None,
-    insertion_points_lps=None,
-) -> dict[str, Any]:
-    """Series-level T1 mapping analysis for the pipeline: a JSON-able dict.
-
-    ``image`` is either MOLLI/ShMOLLI source images ``(n_TI, z, y, x)`` (fitted with
-    :func:`fit_t1_molli`) or a vendor T1 map ``(z, y, x)`` in ms (values used as read; io has
-    applied the rescale). Inversion times: ``inversion_times_ms``, else
-    ``image.meta["inversion_times_ms"]``, else ``image.frame_times_ms`` ((0018,1060) Trigger
-    Time — flagged, because it equals the TI only for some vendors).
-
-    Schema ``heartprint.cmr.t1_mapping/1``: ``schema, disclaimer, source, method, mask_source,
-    transfer?, inversion_times_ms, segments{"7": {mean, sd, n}}, global, blood, roi_rule,
-    fit_qc, measurements[], qc[], qc_status``.
-    """
-    from heartprint import DISCLAIMER
-    from heartprint.measure import Measurement, QCFlag, Severity
-
-    qc: list[QCFlag] = []
-    fit_qc: dict[str, Any] = {}
-    if image.is_cine:
-        tis = inversion_times_ms
-        if tis is None:
-            tis = image.meta.get("inversion_times_ms")
-        if tis is None and image.frame_times_ms is not None:
-            tis = image.frame_times_ms
-            qc.append(QCFlag(code="t1_ti_from_trigger_time", severity=Severity.WARNING,
-                             message="inversion times taken from (0018,1060) Trigger Time; check they equal (0018,0082)",
-                             details={"times_ms": [float(v) for v in tis]}))
-        if tis is None:
-            raise InvalidInputError("inversion_times_ms is missing: not given, not in image.meta, no frame times")
-        fit = fit_t1_molli(image.array, tis)
-        t1 = fit.t1
-        grid = image.phase(0)
-        method = fit.method
-        tis_out = fit.inversion_times_ms.tolist()
-    else:
-        t1 = np.asarray(image.array, dtype=float)
-        grid = image
-        method = "vendor T1 map (values in ms as stored after rescale)"
-        tis_out = None
-        fit = None
-    labels, source, transfer = _labels_for(grid, myocardium_labels, cine, cine_labels)
-    summary = map_region_summary(t1, labels, grid.affine, levels=levels, insertion_points_lps=insertion_points_lps)
-    if fit is not None:
-        rel = fit.relative_residual[labels == 2]
-        med = float(np.nanmedian(rel)) if rel.size else float("nan")
-        fit_qc = {"relative_residual_median_myocardium": round(med, 5),
-                  "invalid_fraction_myocardium": round(float(1 - fit.valid[labels == 2].mean()), 5) if rel.size else None}
-        if med > 0.05:
-            qc.append(QCFlag(code="t1_fit_poor", severity=Severity.WARNING,
-                             message=f"median RMS residual / A in the myocardium is {med:.3f} (> 0.05): motion or wrong TIs?",
-                             details=fit_qc))
-    src = image.series_uid
-    ref = MOLLI_REFERENCE
-    ms = []
-    g = summary["global"]
-    if g["mean"] is not None:
-        ms.append(Measurement(code="native_t1", name="Myocardial T1 (global, mid-wall ROI)", value=round(g["mean"], 3),
-                              unit="ms", method=method + "; " + summary["roi_rule"], source=src, reference=ref,
-                              modality="MR"))
-    if summary["blood"]["mean"] is not None:
-        ms.append(Measurement(code="t1_blood", name="LV blood-pool T1", value=round(summary["blood"]["mean"], 3),
-                              unit="ms", method=method + "; LV cavity eroded by 2 pixels", source=src, reference=ref,
-                              modality="MR"))
-    for s, d in summary["segments"].items():
-        ms.append(Measurement(code="native_t1", name=f"Myocardial T1, segment {s}", value=round(d["mean"], 3), unit="ms",
-                              method=method + "; " + summary["roi_rule"], source=src, reference=ref, segment=int(s),
-                              modality="MR"))
-    out = {"schema": MAPPING_SCHEMA, "disclaimer": DISCLAIMER, "source": src, "method": method,
-           "mask_source": source, "inversion_times_ms": tis_out, **summary, "fit_qc": fit_qc,
-           "measurements": [m.to_dict() for m in ms]}
-    flags = [f.to_dict() for f in qc]
-    if transfer is not None:
-        out["transfer"] = transfer
-        flags.extend(transfer.get("qc", []))
-    out["qc"] = flags
-    out["qc_status"] = _qc_status(flags)
-    return out

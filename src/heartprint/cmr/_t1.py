@@ -1,7 +1,7 @@
 """Series-level native T1 analysis, typed: fit (or read) the map, find the myocardium, summarise.
 
-:func:`t1_series` is what the pipeline's T1 analyser runs; :func:`heartprint.cmr.analyse_t1_series`
-is its JSON form.
+:func:`t1_series` is what the pipeline's T1 analyser runs; :func:`analyse_t1_series` is its JSON
+form (schema ``heartprint.cmr.t1_mapping/1``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from heartprint.errors import InvalidInputError
 from heartprint.image import Image
 from heartprint.measure import Measurement, QCFlag, Severity
 
-__all__ = ["T1SeriesResult", "t1_series"]
+__all__ = ["T1SeriesResult", "analyse_t1_series", "t1_series"]
 
 
 @dataclass
@@ -118,3 +118,36 @@ def t1_series(
         qc.extend(transfer.qc)
     return T1SeriesResult(method=method, mask_source=source, inversion_times_ms=tis_out, summary=summary, fit_qc=fit_qc,
                           measurements=ms, qc=qc, grid=grid, labels=labels, transfer=transfer)
+
+
+def analyse_t1_series(
+    image: Image,
+    myocardium_labels: Any = None,
+    cine: Image | None = None,
+    *,
+    inversion_times_ms: Sequence[float] | None = None,
+    cine_labels: Any = None,
+    levels: dict[int, str] | None = None,
+    insertion_points_lps=None,
+) -> dict[str, Any]:
+    """:func:`t1_series` as a JSON-able dict.
+
+    Schema ``heartprint.cmr.t1_mapping/1``: ``schema, disclaimer, source, method, mask_source,
+    transfer?, inversion_times_ms, segments{"7": {mean, sd, n}}, global, blood, roi_rule,
+    fit_qc, measurements[], qc[], qc_status``.
+    """
+    from heartprint import DISCLAIMER
+    from heartprint.cmr._mapping import MAPPING_SCHEMA
+    from heartprint.cmr._regions import qc_status
+
+    res = t1_series(image, myocardium_labels, cine, inversion_times_ms=inversion_times_ms, cine_labels=cine_labels,
+                    levels=levels, insertion_points_lps=insertion_points_lps)
+    out: dict[str, Any] = {"schema": MAPPING_SCHEMA, "disclaimer": DISCLAIMER, "source": image.series_uid,
+                           "method": res.method, "mask_source": res.mask_source,
+                           "inversion_times_ms": res.inversion_times_ms, **res.summary, "fit_qc": res.fit_qc,
+                           "measurements": [m.to_dict() for m in res.measurements]}
+    if res.transfer is not None:
+        out["transfer"] = res.transfer.to_dict()
+    out["qc"] = [f.to_dict() for f in res.qc]
+    out["qc_status"] = qc_status(out["qc"])
+    return out
