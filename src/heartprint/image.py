@@ -2,7 +2,9 @@
 
 An :class:`Image` is a pixel array indexed ``(z, y, x)`` or ``(t, z, y, x)`` together with
 the 4×4 affine that maps a voxel index ``(z, y, x, 1)`` to DICOM patient coordinates (LPS,
-millimetres) — the same index order and affine convention as ``highdicom.Volume``. Frame
+millimetres) — the same index order and matrix form as ``highdicom.Volume``, but slices are stacked
+along row × column where highdicom stacks along column × row (its volume is ours flipped on axis 0;
+``tests/test_architecture_imports.py`` checks this on real series). Frame
 times (ms from the R wave) travel with a cine. Spacing is *derived* from the affine and is
 never assumed: an affine with a zero or non-finite column is a :class:`GeometryError`.
 
@@ -79,7 +81,8 @@ class Image:
         ``(z, y, x)`` or ``(t, z, y, x)`` pixel values (modality units: HU for CT after
         rescale, arbitrary units for MR).
     affine
-        4×4 matrix mapping ``(z, y, x, 1)`` to LPS mm (highdicom ``Volume`` convention).
+        4×4 matrix mapping ``(z, y, x, 1)`` to LPS mm (highdicom ``Volume``'s matrix form; slice
+        axis reversed relative to it).
     frame_times_ms
         ``(t,)`` times of the phases in ms (DICOM (0018,1060) Trigger Time for MR cine);
         ``None`` for a single-phase image.
