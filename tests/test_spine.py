@@ -326,3 +326,34 @@ def test_schema_ships_and_rejects_a_broken_document(small_cine):
     del broken["patient"]
     with pytest.raises(InvalidInputError, match="patient"):
         validate_study_dict(broken)
+
+
+# -- output names -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("uid, kept", [
+    ("1.2.826.0.1.3680043.8.498.1", True), ("../../etc/passwd", False), ("1.2/../3", False), ("1.2.3\x00x", False),
+    ("1." + "2" * 70, False), ("01.2", False), ("", False),
+])
+def test_uid_file_part_keeps_only_valid_uids(uid, kept):
+    from heartprint.outputs import uid_file_part
+
+    part = uid_file_part(uid)
+    assert (part == uid) is kept
+    assert re.fullmatch(r"[0-9.]{1,64}|x[0-9a-f]{16}", part)
+
+
+def test_a_crafted_series_uid_writes_inside_the_output_folder(small_cine, tmp_path):
+    from heartprint.outputs import study_folder_name, write_study_outputs
+
+    r = analyze_study(small_cine, AnalysisOptions(tta=False, interpret=False))
+    r.series[0].series_uid = "../../../escaped"
+    r.patient = type(r.patient)(patient_id="../../evil")
+    out = tmp_path / "out"
+    written = write_study_outputs(r, out / study_folder_name(r), report=False)
+    assert written.path.parent == out
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert files and all(p.resolve().is_relative_to(written.path.resolve()) for p in files)
+    assert not any("escaped" in p.name or "evil" in p.as_posix().split("/out/")[0] for p in files)
+    assert {p.name for p in (written.path / "labels").iterdir()} == {"x" + __import__("hashlib").sha256(
+        b"../../../escaped").hexdigest()[:16] + ".nii.gz"}

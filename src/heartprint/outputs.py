@@ -29,9 +29,30 @@ from heartprint._atomic import atomic_dir
 from heartprint.errors import HeartprintError
 from heartprint.results import StudyResult, validate_study_dict
 
-__all__ = ["WrittenOutputs", "study_folder_name", "write_study_outputs"]
+__all__ = ["WrittenOutputs", "study_folder_name", "uid_file_part", "write_study_outputs"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: A DICOM UID (PS3.5 9.1): digit components separated by dots, at most 64 characters.
+_UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
+
+
+def uid_file_part(uid: str | None) -> str:
+    """A file-name part for a UID: the UID itself when it is a valid DICOM UID (digits and dots,
+    at most 64 characters), else ``x`` + the first 16 hex digits of its SHA-256 — a crafted UID
+    (``../../x``, a slash, a NUL) never becomes part of a path."""
+    import hashlib
+
+    text = uid or ""
+    if len(text) <= 64 and _UID.match(text):
+        return text
+    return "x" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _inside(root: Path, path: Path) -> Path:
+    """``path``, after proving it lies inside ``root`` (resolved); else a HeartprintError."""
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise HeartprintError(f"output path {path} would lie outside the output folder {root}")
+    return path
 
 
 def _safe_part(text: str | None, limit: int = 32) -> str:
@@ -87,9 +108,10 @@ def _dicom_outputs(result: StudyResult, tmp: Path, problems: list[dict[str, str]
         card = {"name": (s.model or {}).get("model"), "sha256": (s.model or {}).get("model_sha256")}
         modality = next((m.modality for m in s.measurements if m.modality), "MR")
         try:
-            seg = write_seg(s.labels, list(s.source_headers), tmp / "dicom" / f"seg_{_safe_part(s.series_uid, 64)}.dcm",
+            name = uid_file_part(s.series_uid)
+            seg = write_seg(s.labels, list(s.source_headers), _inside(tmp, tmp / "dicom" / f"seg_{name}.dcm"),
                             model_card=card)
-            write_sr(s.measurements, tmp / "dicom" / f"sr_{_safe_part(s.series_uid, 64)}.dcm", seg=seg, modality=modality)
+            write_sr(s.measurements, _inside(tmp, tmp / "dicom" / f"sr_{name}.dcm"), seg=seg, modality=modality)
         except HeartprintError as exc:
             problems.append({"series_uid": s.series_uid, "output": "DICOM SEG/SR", "reason": " ".join(str(exc).split())})
 
@@ -156,7 +178,7 @@ def write_study_outputs(result: StudyResult, out_dir: str | Path, *, report: boo
         if labelled:
             (tmp / "labels").mkdir()
             for s in labelled:
-                write_nifti(s.labels, tmp / "labels" / f"{_safe_part(s.series_uid, 64)}.nii.gz")
+                write_nifti(s.labels, _inside(tmp, tmp / "labels" / f"{uid_file_part(s.series_uid)}.nii.gz"))
         if report:
             report_files = _report_output(result, tmp, problems)
         doc = result.to_dict()
