@@ -75,9 +75,9 @@ def test_declared_codes_are_concepts_and_facts_are_patient_facts():
                 bad.append(f"{spec.name}.{param}: code {src.code!r} is not a key of CONCEPTS")
                 continue
             regional = CONCEPTS[src.code].regional is not None
-            if regional != src.regional:
+            if regional != (src.select == "regional"):
                 bad.append(f"{spec.name}.{param}: {src.code!r} is {'a per-segment/vessel' if regional else 'a global'} "
-                           f"concept but declared {'regional' if src.regional else 'as one value'}")
+                           f"concept but declared select={src.select!r}")
         else:
             is_field = src.name in PatientFacts.model_fields
             is_derived = isinstance(getattr(PatientFacts, src.name, None), property)
@@ -86,7 +86,7 @@ def test_declared_codes_are_concepts_and_facts_are_patient_facts():
             if src.key is not None and src.name != "findings":
                 bad.append(f"{spec.name}.{param}: only 'findings' has keys, not {src.name!r}")
     for spec in _registry.RULES.values():
-        missing = set(spec.domain) - spec.codes()
+        missing = set(spec.domain) - spec.codes
         if missing:
             bad.append(f"{spec.name}: domain codes {sorted(missing)} are not bound by its declaration")
     assert not bad, "\n".join(bad)
@@ -109,10 +109,74 @@ def test_declarations_match_the_rule_signatures():
                 bad.append(f"{spec.name}: declares {p!r}, which is not a parameter of the rule")
         for p, par in params.items():
             if par.default is inspect.Parameter.empty and p not in spec.derived:
-                src = spec.inputs.get(p)
-                if src is None or not src.required:
+                if p not in spec.required:
                     bad.append(f"{spec.name}: parameter {p!r} has no default but is not declared required")
     assert not bad, "\n".join(bad)
+
+
+def test_no_rule_default_stands_in_for_an_unknown_fact():
+    """Unknown is a value: every optional input of a rule that interpret calls is passed, as ``None``
+    when unknown, and every parameter whose default is a boolean is declared (so that its default,
+    e.g. ``hf_type(symptoms=True)``, never decides for a fact that was not given)."""
+    bad = []
+    for spec in _registry.RULES.values():
+        if spec.adapter is not None or spec.run_by != "interpret":
+            continue
+        for p, par in inspect.signature(_rule(spec.name)).parameters.items():
+            if isinstance(par.default, bool) and p not in spec.inputs:
+                bad.append(f"{spec.name}: parameter {p}={par.default!r} is not declared, so its default is assumed")
+        kwargs, _, missing = _registry.bind(Phenotype(), spec)
+        assert missing == [_registry.input_name(spec.inputs[p]) for p in spec.required], spec.name
+        optional = set(spec.inputs) - set(spec.required)
+        if set(kwargs) != optional or any(v is not None for v in kwargs.values()):
+            bad.append(f"{spec.name}: unknown inputs bound as {kwargs}, expected None for each of {sorted(optional)}")
+    assert not bad, "\n".join(bad)
+
+
+def test_hf_type_gets_symptoms_none_when_unknown():
+    ph = Phenotype.from_dict({"measurements": [{"code": "lv_ef", "value": 30, "unit": "%"}]})
+    kwargs, inputs, missing = _registry.bind(ph, _registry.RULES["hf_type"])
+    assert kwargs["symptoms"] is None and kwargs["lvef"] == 30.0 and not missing
+    assert "symptoms" not in inputs
+    ph = Phenotype.from_dict({"patient": {"symptoms": {"nyha": 3}},
+                              "measurements": [{"code": "lv_ef", "value": 30, "unit": "%"}]})
+    kwargs, inputs, _ = _registry.bind(ph, _registry.RULES["hf_type"])
+    assert kwargs["symptoms"] is True and inputs["symptoms"] == {"value": True, "source": "entered"}
+
+
+def test_a_required_input_must_be_declared():
+    with pytest.raises(ValueError, match="lvef"):
+        _registry.RuleSpec("x", inputs={"ef": Code("lv_ef")}, required=("lvef",))
+
+
+def test_snapshot_reads_what_the_phenotype_reads():
+    """interpret reads every rule's inputs from one Snapshot of the phenotype: each declared code,
+    however selected (global, located, previous, regional), reads the same there as on the phenotype."""
+    later = {"time": "2024-05-01T10:00:00"}
+    ph = Phenotype.from_dict({"patient": FULL_PATIENT, "measurements": [
+        {"code": "lv_ef", "value": 30, "unit": "%", "time": "2023-01-01T10:00:00"},
+        {"code": "lv_ef", "value": 45, "unit": "%", **later},
+        {"code": "lv_max_wall_thickness", "value": 16, "unit": "mm", "segment": 9, **later},
+        {"code": "native_t1", "value": 1100, "unit": "ms", "method": "ShMOLLI 1.5 T",
+         "reference_range": {"low": 900, "high": 1000}},
+        {"code": "ecv", "value": 35, "unit": "%"},
+        {"code": "lge_transmurality", "value": 40, "unit": "%", "segment": 3, "pattern": "midwall"},
+        {"code": "lge_transmurality", "value": 0, "unit": "%", "segment": 4},
+        {"code": "stenosis", "value": 70, "unit": "%", "vessel": "LAD"},
+        {"code": "lv_wall_thickness", "value": 12, "unit": "mm", "segment": 9}]})
+    snap = _registry.Snapshot(ph)
+    assert snap.codes == {m.code for m in ph.measurements}
+    read = 0
+    for spec, param, src in _declared():
+        if isinstance(src, Code) and src.select == "regional" and src.read is None:  # an adapter's list
+            expected = _registry.read_code(ph, src)
+            assert _registry.read_code(snap.of(src.code), src) == expected, f"{spec.name}.{param}"
+        else:
+            expected = _registry.resolve(ph, src)[0]
+            assert _registry.resolve(snap, src) == _registry.resolve(ph, src), f"{spec.name}.{param}"
+        read += expected is not None
+    assert read >= 20  # the phenotype above exercises most declarations, not only their absence
+    assert _registry.resolve(snap, _registry.RULES["hf_type"].inputs["previous_lvef"])[0] == 30.0
 
 
 # -- 2. every declared code can be produced ------------------------------------------------------
@@ -243,7 +307,7 @@ def test_the_cine_analyser_output_reaches_every_rule_that_takes_it():
     produced = {m.code for m in series.measurements}
     unread = []
     for spec, param, src in _declared():
-        if isinstance(src, Code) and not (src.regional or src.previous) and src.read is None and src.code in produced:
+        if isinstance(src, Code) and src.select in ("global", "located") and src.read is None and src.code in produced:
             value, prov = _registry.resolve(ph, src)
             if value is None:
                 unread.append(f"{spec.name}.{param} <- {src.code}")
@@ -269,7 +333,7 @@ def _with_spec(monkeypatch, name, **changes):
 def test_rebinding_a_declared_input_changes_what_the_rule_reads(monkeypatch):
     spec = _registry.RULES["hcm_wall_thickness"]
     _with_spec(monkeypatch, "hcm_wall_thickness",
-               inputs={**spec.inputs, "max_wall_thickness_mm": Code("lv_mass", required=True)})
+               inputs={**spec.inputs, "max_wall_thickness_mm": Code("lv_mass")})
     hcm = interpret(Phenotype(history=_cine_measurements(None))).finding("hcm_wall_thickness")
     assert hcm.status == "not_assessable"
     assert hcm.missing == [CONCEPTS["lv_mass"].name]

@@ -14,30 +14,40 @@ Nothing is matched by parameter name. A required input that the phenotype lacks 
 rule ``not_assessable`` naming the concept's plain name (``CONCEPTS[code].name``). A rule
 whose arguments need shaping keeps an adapter in ``interpret`` (``adapter``); the adapter is
 handed a :class:`DeclaredView` of the phenotype that reads only what its spec declares.
+``interpret`` sorts the phenotype once per call into a :class:`Snapshot` that every rule reads.
 
 Example::
 
     RuleSpec("hcm_wall_thickness",
-             inputs={"max_wall_thickness_mm": Code("lv_max_wall_thickness", required=True, located=True),
+             inputs={"max_wall_thickness_mm": Code("lv_max_wall_thickness", select="located"),
                      "family_history": Fact("family_history_hcm")},
-             domain=("lv_max_wall_thickness",), citation_hint="ESC 2023 cardiomyopathy 7.1.1.1")
+             required=("max_wall_thickness_mm",), domain=("lv_max_wall_thickness",),
+             citation_hint="ESC 2023 cardiomyopathy 7.1.1.1")
 
 reads as: call ``heartprint.clinical.hcm_wall_thickness(max_wall_thickness_mm=<latest
 lv_max_wall_thickness, whatever segment it names>, family_history=<facts.family_history_hcm>)``
-when the phenotype has an ``lv_max_wall_thickness`` measurement.
+when the phenotype has an ``lv_max_wall_thickness`` measurement. A declared input that is unknown
+is passed as ``None`` (never left to the rule's default: unknown is a value), and ``required``
+names the parameters without which the rule is not assessable.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Union
+from typing import Any, Callable, Literal, Mapping, Union
 
-from heartprint.concepts import CONCEPTS
+from heartprint.concepts import concept
 from heartprint.measure import Measurement, ReferenceRange
+from heartprint.phenotype import Phenotype
 
-__all__ = ["Code", "DeclaredView", "Fact", "RULES", "RuleSpec", "UndeclaredInputError", "bind", "input_name", "read_code"]
+__all__ = ["Code", "DeclaredView", "Fact", "RULES", "RuleSpec", "Snapshot", "UndeclaredInputError", "bind", "input_name",
+           "provenance", "read_code"]
+
+#: Which measurement(s) of a concept a :class:`Code` declaration reads (see :class:`Code`).
+Select = Literal["global", "located", "previous", "regional"]
 
 
 @dataclass(frozen=True)
@@ -48,45 +58,39 @@ class Code:
     ----------
     code
         Key of :data:`~heartprint.concepts.CONCEPTS`.
-    required
-        The rule cannot run without it (``not assessable: needs <concept name>``).
+    select
+        Which measurement(s) of ``code`` are read:
+
+        * ``"global"`` — the latest global one (no segment, no vessel), so a per-segment value is
+          never taken for the global one;
+        * ``"located"`` — the latest one whatever AHA segment it names: the concept is one value
+          per study, but its measurement may name the segment where it was found (the cine
+          analyser stamped ``lv_max_wall_thickness`` with the segment of the maximum before
+          issue 15, and results stored then still carry it);
+        * ``"previous"`` — the global one before the latest (an earlier study's value);
+        * ``"regional"`` — the per-segment / per-vessel ones (latest each); ``read`` gets the list.
     scale
         Factor applied to the value (``0.01``: % → fraction).
-    located
-        The concept is one value per study, but its measurement may name the AHA segment where
-        it was found (the cine analyser stamped ``lv_max_wall_thickness`` with the segment of the
-        maximum before issue 15, and results stored then still carry it): read the latest
-        measurement of ``code`` whatever segment it names. Without it only global measurements
-        (no segment, no vessel) are read, so a per-segment value is never taken for the global one.
-    previous
-        Read the latest measurement *before* the latest one (an earlier study's value).
-    regional
-        Read the per-segment / per-vessel measurements (latest each); ``read`` gets the list.
     read
-        Derive the argument from the measurement (a list of them when ``regional``) instead of
-        passing its value; ``None`` from ``read`` counts as absent.
+        Derive the argument from the measurement (the list of them for ``"regional"``) instead of
+        passing its value; ``None`` from ``read`` counts as absent. A ``read`` that returns
+        ``(value, measurement)`` names the measurement the value's provenance cites.
     """
 
     code: str
-    required: bool = False
+    select: Select = "global"
     scale: float = 1.0
-    located: bool = False
-    previous: bool = False
-    regional: bool = False
     read: Callable[[Any], Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class Fact:
     """A rule input read from the patient facts: ``PatientFacts.<name>`` (``findings[key]`` for
-    ``name="findings"``), optionally derived by ``read``; ``pass_none`` passes ``None`` when the
-    fact is unknown (instead of leaving the rule's default)."""
+    ``name="findings"``), optionally derived by ``read`` (which sees only known values)."""
 
     name: str
-    required: bool = False
     key: str | None = None
     read: Callable[[Any], Any] | None = field(default=None, compare=False)
-    pass_none: bool = False
 
 
 Source = Union[Code, Fact]
@@ -103,9 +107,14 @@ class RuleSpec:
         ``interpret`` calls with the declared arguments) or, for an adapter, the adapter's name.
     inputs
         Parameter (or, for an adapter, input label) → :class:`Code` / :class:`Fact`.
+    required
+        Parameters (keys of ``inputs``) without which the rule cannot run: when one is unknown
+        the rule is ``not_assessable: needs <plain name>``. Every other declared input that is
+        unknown is passed as ``None``.
     domain
         Concept codes whose presence makes the rule applicable (a finding, possibly
-        ``not_assessable``, is produced only then). Every domain code is a declared input.
+        ``not_assessable``, is produced only then; empty: always). Every domain code is a
+        declared input.
     citation_hint
         Short citation used on ``not_assessable`` findings before the rule runs.
     applies
@@ -121,6 +130,7 @@ class RuleSpec:
 
     name: str
     inputs: Mapping[str, Source]
+    required: tuple[str, ...] = ()
     domain: tuple[str, ...] = ()
     citation_hint: str = ""
     applies: Callable[[Any], bool] | None = field(default=None, compare=False)
@@ -128,11 +138,20 @@ class RuleSpec:
     run_by: str = "interpret"
     derived: tuple[str, ...] = ()
 
-    def codes(self) -> set[str]:
-        return {s.code for s in self.inputs.values() if isinstance(s, Code)}
+    def __post_init__(self) -> None:
+        undeclared = sorted(set(self.required) - set(self.inputs))
+        if undeclared:
+            raise ValueError(f"rule {self.name!r}: required {undeclared} are not keys of its inputs {sorted(self.inputs)}")
 
-    def facts(self) -> set[str]:
-        return {s.name for s in self.inputs.values() if isinstance(s, Fact)}
+    @cached_property
+    def codes(self) -> frozenset[str]:
+        """Concept codes the declaration reads."""
+        return frozenset(s.code for s in self.inputs.values() if isinstance(s, Code))
+
+    @cached_property
+    def facts(self) -> frozenset[str]:
+        """Patient facts (attributes of ``PatientFacts``) the declaration reads."""
+        return frozenset(s.name for s in self.inputs.values() if isinstance(s, Fact))
 
 
 # -- reading a declared source -------------------------------------------------------------------
@@ -141,7 +160,7 @@ class RuleSpec:
 _FACT_NAMES = {
     "age": "age", "sex": "sex", "nyha": "NYHA class", "rhythm": "rhythm (sinus/AF)", "symptomatic": "symptoms ± signs of HF",
     "family_history_hcm": "family history of HCM", "n_antihypertensives": "number of antihypertensive drugs",
-    "months_omt": "months of optimal medical therapy", "qrs_ms": "QRS duration", "qrs_morphology": "QRS morphology",
+    "months_omt": "months of optimal medical therapy", "qrs_morphology": "QRS morphology",
     "chest_pain": "chest pain type", "dyspnoea": "dyspnoea", "risk_factors": "risk factors",
     "days_since_mi": "days since myocardial infarction", "pacing_indication": "pacing indication",
 }
@@ -150,26 +169,61 @@ _FACT_NAMES = {
 def input_name(src: Source) -> str:
     """Plain name of a declared input: the concept's name, or the fact's."""
     if isinstance(src, Code):
-        return CONCEPTS[src.code].name if src.code in CONCEPTS else src.code
+        return concept(src.code).name
     if src.key:
         return src.key.replace("_", " ")
     return _FACT_NAMES.get(src.name, src.name.replace("_", " "))
 
 
-def read_code(ph: Any, src: Code) -> Measurement | list[Measurement] | None:
+class Snapshot:
+    """A phenotype read once for one interpretation: its measurements grouped by code, in time order.
+
+    :meth:`Phenotype.latest <heartprint.phenotype.Phenotype.latest>` sorts the whole history at
+    every call; the rules' declared inputs are read from here instead. Each code's measurements
+    form a :class:`~heartprint.phenotype.Phenotype` of their own (:meth:`of`), so "latest",
+    "regional" and "previous" mean exactly what they mean on the whole phenotype.
+    """
+
+    def __init__(self, ph: Phenotype) -> None:
+        self.facts = ph.facts
+        groups: dict[str, list[Measurement]] = {}
+        for m in ph._ordered():
+            groups.setdefault(m.code, []).append(m)
+        self._by_code = {code: Phenotype(facts=ph.facts, history=ms) for code, ms in groups.items()}
+        self._empty = Phenotype(facts=ph.facts)
+        #: Codes of which the phenotype has a measurement.
+        self.codes = frozenset(groups)
+
+    def of(self, code: str) -> Phenotype:
+        """The measurements of ``code`` alone, as a phenotype."""
+        return self._by_code.get(code, self._empty)
+
+    def latest(self, code: str, **kw: Any) -> Measurement | None:
+        return self.of(code).latest(code, **kw)
+
+    def value(self, code: str, **kw: Any) -> float | None:
+        return self.of(code).value(code, **kw)
+
+    def regional(self, code: str) -> list[Measurement]:
+        return self.of(code).regional(code)
+
+
+def read_code(ph: Phenotype, src: Code) -> Measurement | list[Measurement] | None:
     """The measurement(s) a :class:`Code` declaration selects from phenotype ``ph``."""
-    if src.regional:
-        return list(ph.regional(src.code)) or None
-    if not (src.located or src.previous):
+    if src.select == "regional":
+        return ph.regional(src.code) or None
+    if src.select == "global":
         return ph.latest(src.code)
-    ordered = [m for m in ph._ordered() if m.code == src.code and m.vessel is None
-               and (src.located or m.segment is None)]
-    if src.previous:
-        return ordered[-2] if len(ordered) > 1 else None
-    return ordered[-1] if ordered else None
+    series = [m for m in ph._ordered() if m.code == src.code and m.vessel is None
+              and (src.select == "located" or m.segment is None)]
+    if src.select == "previous":
+        return series[-2] if len(series) > 1 else None
+    return series[-1] if series else None
 
 
-def _provenance(m: Measurement | None) -> dict[str, Any] | None:
+def provenance(m: Measurement | None) -> dict[str, Any] | None:
+    """A measurement as a finding's input: value, unit, source, and modality, segment, vessel,
+    pattern and time where it has them."""
     if m is None:
         return None
     d: dict[str, Any] = {"value": round(m.value, 4), "unit": m.unit, "source": m.source}
@@ -181,22 +235,19 @@ def _provenance(m: Measurement | None) -> dict[str, Any] | None:
     return d
 
 
-def resolve(ph: Any, src: Source) -> tuple[Any, dict[str, Any] | None]:
-    """(argument value or ``None`` if absent, provenance) for one declared source."""
+def resolve(ph: Phenotype | Snapshot, src: Source) -> tuple[Any, dict[str, Any] | None]:
+    """(argument value or ``None`` if unknown, provenance) for one declared source."""
     if isinstance(src, Code):
-        m = read_code(ph, src)
+        m = read_code(ph.of(src.code) if isinstance(ph, Snapshot) else ph, src)
         if m is None:
             return None, None
-        if src.read is not None:
-            value = src.read(m)
-        else:
-            value = m.value * src.scale if src.scale != 1.0 else m.value
+        value = m.value * src.scale if src.read is None else src.read(m)
         if value is None:
             return None, None
         prov_m = m[0] if isinstance(m, list) else m
         if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], Measurement):
             value, prov_m = value
-        return value, _provenance(prov_m)
+        return value, provenance(prov_m)
     raw = getattr(ph.facts, src.name)
     if src.key is not None:
         raw = raw.get(src.key) if isinstance(raw, Mapping) else None
@@ -206,21 +257,24 @@ def resolve(ph: Any, src: Source) -> tuple[Any, dict[str, Any] | None]:
     return value, {"value": value, "source": "entered"}
 
 
-def bind(ph: Any, spec: RuleSpec) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """(keyword arguments, their provenance, plain names of missing required inputs) for ``spec``."""
+def bind(ph: Phenotype | Snapshot, spec: RuleSpec) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """(keyword arguments, their provenance, plain names of missing required inputs) for ``spec``.
+
+    Every declared optional input is passed, an unknown one as ``None``, so that no rule default
+    stands in for a clinical fact that was not given; a missing required one is left out of the
+    arguments and named in the third item.
+    """
     kwargs: dict[str, Any] = {}
     inputs: dict[str, Any] = {}
     missing: list[str] = []
     for param, src in spec.inputs.items():
         value, prov = resolve(ph, src)
-        if value is None:
-            if src.required:
-                missing.append(input_name(src))
-            elif isinstance(src, Fact) and src.pass_none:
-                kwargs[param] = None
+        if value is None and param in spec.required:
+            missing.append(input_name(src))
             continue
         kwargs[param] = value
-        inputs[param] = prov
+        if value is not None:
+            inputs[param] = prov
     return kwargs, inputs, missing
 
 
@@ -229,7 +283,7 @@ class UndeclaredInputError(RuntimeError):
 
 
 class _FactsView:
-    def __init__(self, facts: Any, allowed: set[str], rule: str) -> None:
+    def __init__(self, facts: Any, allowed: frozenset[str], rule: str) -> None:
         self._facts, self._allowed, self._rule = facts, allowed, rule
 
     def __getattr__(self, name: str) -> Any:
@@ -239,14 +293,15 @@ class _FactsView:
 
 
 class DeclaredView:
-    """The phenotype as an adapter sees it: only the codes and facts its spec declares."""
+    """The phenotype (or its :class:`Snapshot`) as an adapter sees it: only the codes and facts
+    its spec declares."""
 
-    def __init__(self, ph: Any, spec: RuleSpec) -> None:
-        self._ph, self._spec, self._codes = ph, spec, spec.codes()
-        self.facts = _FactsView(ph.facts, spec.facts(), spec.name)
+    def __init__(self, ph: Phenotype | Snapshot, spec: RuleSpec) -> None:
+        self._ph, self._spec = ph, spec
+        self.facts = _FactsView(ph.facts, spec.facts, spec.name)
 
     def _check(self, code: str) -> None:
-        if code not in self._codes:
+        if code not in self._spec.codes:
             raise UndeclaredInputError(f"rule {self._spec.name!r} read concept {code!r}, which its RuleSpec does not declare")
 
     def latest(self, code: str, **kw: Any) -> Measurement | None:
@@ -326,16 +381,16 @@ _SPECS: tuple[RuleSpec, ...] = (
         "age": Code("age"), "age_years": Fact("age"), "sex": Fact("sex"), "chest_pain": Fact("chest_pain"),
         "dyspnoea": Fact("dyspnoea"), "risk_factors": Fact("risk_factors")}),
     RuleSpec("coronary_ct", adapter="cadrads", domain=("stenosis", "cac_agatston"), citation_hint="CAD-RADS 2.0", inputs={
-        "stenoses": Code("stenosis", regional=True), "cac_agatston": Code("cac_agatston")}),
+        "stenoses": Code("stenosis", select="regional"), "cac_agatston": Code("cac_agatston")}),
     RuleSpec("ischaemia", adapter="ischaemia", domain=("perfusion_stress_score", "perfusion_defect"),
              citation_hint="ESC 2024 CCS Rec. Table 14", inputs={
-                 "stress_scores": Code("perfusion_stress_score", regional=True),
-                 "rest_scores": Code("perfusion_rest_score", regional=True),
-                 "cmr_defects": Code("perfusion_defect", regional=True)}),
+                 "stress_scores": Code("perfusion_stress_score", select="regional"),
+                 "rest_scores": Code("perfusion_rest_score", select="regional"),
+                 "cmr_defects": Code("perfusion_defect", select="regional")}),
     # called directly with the declared arguments
-    RuleSpec("hf_type", domain=("lv_ef",), citation_hint="ESC 2021 HF Table 3", inputs={
-        "lvef": Code("lv_ef", required=True), "symptoms": Fact("symptomatic", pass_none=True),
-        "previous_lvef": Code("lv_ef", previous=True), "sex": Fact("sex"), "rhythm": Fact("rhythm"),
+    RuleSpec("hf_type", domain=("lv_ef",), required=("lvef",), citation_hint="ESC 2021 HF Table 3", inputs={
+        "lvef": Code("lv_ef"), "symptoms": Fact("symptomatic"), "previous_lvef": Code("lv_ef", select="previous"),
+        "sex": Fact("sex"), "rhythm": Fact("rhythm"),
         "lvmi": Code("lv_massi"), "rwt": Code("rwt"), "lavi": Code("lavi"), "e_e_prime": Code("e_e_prime"),
         "nt_probnp": Code("nt_probnp"), "bnp": Code("bnp"), "pasp": Code("pasp"), "tr_velocity": Code("tr_vmax")}),
     RuleSpec("hfa_peff", domain=_ECHO_DIASTOLIC + ("nt_probnp", "bnp"), citation_hint="HFA-PEFF 2019",
@@ -343,7 +398,7 @@ _SPECS: tuple[RuleSpec, ...] = (
                  "rhythm": Fact("rhythm"), "sex": Fact("sex"), "age": Code("age"), "septal_e": Code("septal_e_prime"),
                  "lateral_e": Code("lateral_e_prime"), "average_e_e": Code("e_e_prime"), "tr_velocity": Code("tr_vmax"),
                  "pasp": Code("pasp"), "gls": Code("gls"), "lavi": Code("lavi"), "lvmi": Code("lv_massi"), "rwt": Code("rwt"),
-                 "wall_thickness": Code("lv_max_wall_thickness", located=True), "nt_probnp": Code("nt_probnp"),
+                 "wall_thickness": Code("lv_max_wall_thickness", select="located"), "nt_probnp": Code("nt_probnp"),
                  "bnp": Code("bnp")}),
     RuleSpec("h2fpef", domain=("e_e_prime", "pasp"), citation_hint="H2FPEF, Reddy 2018", applies=_lvef_not_reduced, inputs={
         "bmi": Code("bmi"), "antihypertensives": Fact("n_antihypertensives"), "af": Fact("rhythm", read=_is_af),
@@ -360,31 +415,31 @@ _SPECS: tuple[RuleSpec, ...] = (
         "native_t1_elevated": Fact("findings", key="native_t1_elevated"),
         "ecv": Code("ecv", scale=0.01), "ecv_normal": Code("ecv", read=_range(0.01)),
         "ecv_elevated": Fact("findings", key="ecv_elevated"),
-        "lge_nonischaemic": Code("lge_transmurality", regional=True, read=_lge_nonischaemic),
+        "lge_nonischaemic": Code("lge_transmurality", select="regional", read=_lge_nonischaemic),
         "pericardial_effusion_or_enhancement": Fact("findings", key="pericardial_effusion_or_enhancement"),
         "wall_motion_abnormality": Fact("findings", key="wall_motion_abnormality")}),
-    RuleSpec("t2star_iron", domain=("t2star",), citation_hint="T2* iron, Anderson 2001", inputs={
-        "t2star_ms": Code("t2star", required=True)}),
-    RuleSpec("hcm_wall_thickness", domain=("lv_max_wall_thickness",), citation_hint="ESC 2023 cardiomyopathy 7.1.1.1", inputs={
-        "max_wall_thickness_mm": Code("lv_max_wall_thickness", required=True, located=True),
-        "family_history": Fact("family_history_hcm")}),
-    RuleSpec("amyloid_native_t1", domain=("native_t1",), citation_hint="Baggiano 2020", inputs={
-        "native_t1_ms": Code("native_t1", required=True), "sequence": Code("native_t1", read=_t1_sequence),
+    RuleSpec("t2star_iron", domain=("t2star",), required=("t2star_ms",), citation_hint="T2* iron, Anderson 2001",
+             inputs={"t2star_ms": Code("t2star")}),
+    RuleSpec("hcm_wall_thickness", domain=("lv_max_wall_thickness",), required=("max_wall_thickness_mm",),
+             citation_hint="ESC 2023 cardiomyopathy 7.1.1.1", inputs={
+                 "max_wall_thickness_mm": Code("lv_max_wall_thickness", select="located"),
+                 "family_history": Fact("family_history_hcm")}),
+    RuleSpec("amyloid_native_t1", domain=("native_t1",), required=("native_t1_ms",), citation_hint="Baggiano 2020", inputs={
+        "native_t1_ms": Code("native_t1"), "sequence": Code("native_t1", read=_t1_sequence),
         "field_strength": Code("native_t1", read=_t1_field)}),
-    RuleSpec("ecv_amyloid", domain=("ecv",), citation_hint="ESC WG amyloidosis 2021", inputs={
-        "ecv_fraction": Code("ecv", required=True, scale=0.01)}),
+    RuleSpec("ecv_amyloid", domain=("ecv",), required=("ecv_fraction",), citation_hint="ESC WG amyloidosis 2021",
+             inputs={"ecv_fraction": Code("ecv", scale=0.01)}),
     # run by heartprint.clinical.pathway (they need the aetiology from the differential); declared
     # here so that their codes and facts are checked like every other rule's
     RuleSpec("icd_primary_prevention", run_by="heartprint.clinical.pathway", derived=("aetiology",),
-             citation_hint="ESC 2021 HF 6.1", inputs={
-                 "lvef": Code("lv_ef", required=True), "nyha": Fact("nyha", required=True),
-                 "omt_months": Fact("months_omt", required=True), "days_since_mi": Fact("days_since_mi")}),
+             required=("lvef", "nyha", "omt_months"), citation_hint="ESC 2021 HF 6.1", inputs={
+                 "lvef": Code("lv_ef"), "nyha": Fact("nyha"), "omt_months": Fact("months_omt"),
+                 "days_since_mi": Fact("days_since_mi")}),
     RuleSpec("crt_indication", run_by="heartprint.clinical.pathway", citation_hint="ESC 2021 HF 6.2",
-             inputs={
-                 "lvef": Code("lv_ef", required=True), "qrs_ms": Code("qrs_duration", required=True),
-                 "lbbb": Fact("qrs_morphology", required=True, read=lambda m: m == "lbbb"),
-                 "rhythm": Fact("rhythm", required=True), "nyha": Fact("nyha", required=True),
-                 "on_omt": Fact("months_omt", required=True, read=lambda months: months >= 3),
+             required=("lvef", "qrs_ms", "lbbb", "rhythm", "nyha", "on_omt"), inputs={
+                 "lvef": Code("lv_ef"), "qrs_ms": Code("qrs_duration"),
+                 "lbbb": Fact("qrs_morphology", read=lambda m: m == "lbbb"), "rhythm": Fact("rhythm"), "nyha": Fact("nyha"),
+                 "on_omt": Fact("months_omt", read=lambda months: months >= 3),
                  "av_block_pacing_indication": Fact("pacing_indication")}),
 )
 

@@ -67,6 +67,9 @@ CANDIDATES: dict[str, tuple[str, str]] = {
 }
 
 AMYLOID_WALL_MM = 12.0  # ESC 2023 Figure 21 red flag (✅P; '≥' ⚠M)
+#: Maximal LV wall thickness, read as the HCM rule declares it: one value per study that may name the
+#: AHA segment of the maximum.
+_MAX_WALL_THICKNESS = RULES["hcm_wall_thickness"].inputs["max_wall_thickness_mm"]
 
 
 @dataclass
@@ -173,8 +176,7 @@ def differential(phenotype: Any, findings: list[Finding]) -> list[Finding]:
             Finding(code="lge_diffuse", statement="", rule="heartprint.clinical.aetiology", citation=CITATION,
                     inputs={f"lge_transmurality_{m.segment}": {"value": m.value, "unit": "%", "pattern": m.pattern,
                                                                "source": m.source} for m in diffuse}))
-    # one value per study that names the segment of the maximum: read as the HCM rule declares it
-    mwt = read_code(ph, RULES["hcm_wall_thickness"].inputs["max_wall_thickness_mm"])
+    mwt = read_code(ph, _MAX_WALL_THICKNESS)
     if mwt is not None and mwt.value >= AMYLOID_WALL_MM:
         add("amyloid", "for", f"LV wall thickness {mwt.value:.0f} mm (≥{AMYLOID_WALL_MM:g} mm red flag, ESC 2023 Fig. 21)", 1,
             Finding(code="wall", statement="", rule="heartprint.clinical.aetiology", citation=CITATION,

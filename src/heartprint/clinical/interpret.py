@@ -25,17 +25,13 @@ from typing import Any, Callable
 
 from heartprint import DISCLAIMER
 from heartprint.clinical import _registry
+from heartprint.clinical._registry import provenance as _inp
 from heartprint.errors import HeartprintError
 from heartprint.measure import Finding, Measurement, Recommendation
 
 __all__ = ["INTERPRETATION_SCHEMA", "Interpretation", "interpret", "run_rules", "with_reference_ranges"]
 
 INTERPRETATION_SCHEMA = "heartprint.interpretation/1"
-
-
-def _inp(m: Measurement | None) -> dict[str, Any] | None:
-    """Provenance of a measurement as a finding's input (value, unit, source, modality, ...)."""
-    return _registry._provenance(m)
 
 
 def _na(code: str, statement: str, rule: str, citation: str, missing: list[str], inputs: dict[str, Any] | None = None,
@@ -174,13 +170,8 @@ def _ischaemia(ph: Any) -> list[Finding]:
 # -- running the declared rules ----------------------------------------------------------------
 
 
-def _run_spec(ph: Any, spec: _registry.RuleSpec) -> list[Finding]:
+def _run_spec(ph: _registry.Snapshot, spec: _registry.RuleSpec) -> list[Finding]:
     """Call ``spec``'s rule with the arguments its declaration binds (see :mod:`._registry`)."""
-    present_codes = {m.code for m in ph.measurements}
-    if not present_codes.intersection(spec.domain):
-        return []
-    if spec.applies is not None and not spec.applies(ph):
-        return []
     name, cite = spec.name, spec.citation_hint
     func = _rule(name)
     if func is None:
@@ -204,16 +195,19 @@ _ADAPTERS: dict[str, Callable[[Any], list[Finding]]] = {"ptp": _ptp, "cadrads": 
 def run_rules(phenotype: Any) -> list[Finding]:
     """Every applicable guideline rule's findings (including ``not_assessable`` ones), each rule
     called only through its declaration in :data:`heartprint.clinical._registry.RULES`."""
+    ph = _registry.Snapshot(phenotype)  # sorted once, read by every rule
     out: list[Finding] = []
     for spec in _registry.RULES.values():
         if spec.run_by != "interpret":
             continue
+        if spec.domain and not ph.codes.intersection(spec.domain):
+            continue
+        if spec.applies is not None and not spec.applies(ph):
+            continue
         if spec.adapter is not None:
-            if spec.domain and not {m.code for m in phenotype.measurements}.intersection(spec.domain):
-                continue
-            out += _ADAPTERS[spec.adapter](_registry.DeclaredView(phenotype, spec))
+            out += _ADAPTERS[spec.adapter](_registry.DeclaredView(ph, spec))
         else:
-            out += _run_spec(phenotype, spec)
+            out += _run_spec(ph, spec)
     return out
 
 
