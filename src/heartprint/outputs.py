@@ -27,7 +27,7 @@ from typing import Any
 
 from heartprint._atomic import atomic_dir
 from heartprint.errors import HeartprintError
-from heartprint.results import StudyResult, validate_study_dict
+from heartprint.results import StudyResult, jsonable, validate_study_dict
 
 __all__ = ["WrittenOutputs", "study_folder_name", "uid_file_part", "write_study_outputs"]
 
@@ -93,9 +93,7 @@ class WrittenOutputs:
 
 def dumps(doc: Any) -> str:
     """JSON text (NaN and infinities written as null)."""
-    from heartprint.results import _jsonable
-
-    return json.dumps(_jsonable(doc), indent=2, ensure_ascii=False)
+    return json.dumps(jsonable(doc), indent=2, ensure_ascii=False)
 
 
 def _dicom_outputs(result: StudyResult, tmp: Path, problems: list[dict[str, str]]) -> None:
@@ -152,7 +150,7 @@ def _report_output(result: StudyResult, tmp: Path, problems: list[dict[str, str]
     except HeartprintError as exc:
         problems.append({"series_uid": "", "output": "report", "reason": " ".join(str(exc).split())})
         return None
-    for note in getattr(files, "notes", []) or []:
+    for note in files.notes:
         problems.append({"series_uid": "", "output": "report", "reason": note})
     return files
 
@@ -184,17 +182,13 @@ def write_study_outputs(result: StudyResult, out_dir: str | Path, *, report: boo
         doc = result.to_dict()
         if problems:
             doc["output_problems"] = problems
-        doc = json.loads(dumps(doc))
+        doc = jsonable(doc)
         validate_study_dict(doc)
         (tmp / "measurements.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False))
     files = {p.relative_to(out).as_posix(): p for p in sorted(out.rglob("*")) if p.is_file()}
-    if report_files is not None:
-        # the report was rendered in the temporary folder: point at the final files
+    if report_files is not None:  # rendered in the temporary folder: name the final files
         from dataclasses import replace
 
-        try:
-            report_files = replace(report_files, html=out / Path(report_files.html).name,
-                                   pdf=None if report_files.pdf is None else out / Path(report_files.pdf).name)
-        except TypeError:  # not a dataclass
-            pass
+        report_files = replace(report_files, html=out / report_files.html.name,
+                               pdf=None if report_files.pdf is None else out / report_files.pdf.name)
     return WrittenOutputs(path=out, report=report_files, problems=problems, files=files)

@@ -49,16 +49,13 @@ Progress = Callable[..., None]
 _SEXES = {"male", "female", "other"}
 
 
-def _check_range(name: str, value: float | None, lo: float, hi: float, unit: str) -> float | None:
+def _checked(code: str, name: str, value: float | None, unit: str) -> float | None:
+    """``value`` (in ``unit``) range-checked against the concept's plausible range (``units.to_canonical``)."""
     if value is None:
         return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name}={value!r}: expected a number in {unit}") from None
-    if not math.isfinite(v) or not lo <= v <= hi:
-        raise InvalidInputError(f"{name}={value!r}: expected {lo:g}–{hi:g} {unit}")
-    return v
+    from heartprint.units import to_canonical
+
+    return to_canonical(code, value, unit, field=name)[0]
 
 
 @dataclass(frozen=True)
@@ -88,9 +85,9 @@ class AnalysisOptions:
     facts_source: str = "command line"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "height_cm", _check_range("height_cm", self.height_cm, 50, 250, "cm"))
-        object.__setattr__(self, "weight_kg", _check_range("weight_kg", self.weight_kg, 2, 400, "kg"))
-        object.__setattr__(self, "age_years", _check_range("age", self.age_years, 0, 120, "years"))
+        object.__setattr__(self, "height_cm", _checked("height", "height_cm", self.height_cm, "cm"))
+        object.__setattr__(self, "weight_kg", _checked("weight", "weight_kg", self.weight_kg, "kg"))
+        object.__setattr__(self, "age_years", _checked("age", "age", self.age_years, "a"))
         if self.sex is not None:
             sex = str(self.sex).strip().lower()
             sex = {"m": "male", "f": "female", "o": "other"}.get(sex, sex)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from heartprint.image import Image
 
 __all__ = [
-    "STUDY_SCHEMA", "Analyser", "AnalysisContext", "Provenanced", "PatientIdentity", "SegmentValues", "SeriesResult",
+    "STUDY_SCHEMA", "Analyser", "AnalysisContext", "jsonable", "Provenanced", "PatientIdentity", "SegmentValues", "SeriesResult",
     "StudyInfo", "StudyResult", "qc_status", "study_schema", "validate_study_dict",
 ]
 
@@ -142,11 +142,11 @@ class SeriesResult:
                 "measurements": [m.to_dict() for m in self.measurements],
                 "qc": [q.to_dict() for q in self.qc],
                 "segment_maps": [s.to_dict() for s in self.segment_maps],
-                "figure_data": _jsonable(self.figure_data),
-                "details": _jsonable(self.details),
+                "figure_data": jsonable(self.figure_data),
+                "details": jsonable(self.details),
             })
             if self.model is not None:
-                out["model"] = _jsonable(self.model)
+                out["model"] = jsonable(self.model)
         return out
 
 
@@ -328,26 +328,26 @@ class Analyser:
 # -- JSON at the edge -------------------------------------------------------------------------
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
     """Plain JSON types (NumPy scalars/arrays, tuples, dates converted; NaN/inf → None)."""
     import math
 
     import numpy as np
 
     if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
+        return jsonable(obj.tolist())
     if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
+        return jsonable(obj.item())
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, date):
         return obj.isoformat()
     if hasattr(obj, "to_dict"):
-        return _jsonable(obj.to_dict())
+        return jsonable(obj.to_dict())
     return obj
 
 

@@ -89,11 +89,11 @@ def _transmurality_map(segments: dict[int, dict[str, Any]]) -> SegmentValues:
 
 def _run_lge(image: Image, ctx: AnalysisContext) -> SeriesResult:
     from heartprint.cmr._lge import quantify_lge
-    from heartprint.cmr._transfer import transfer_cine_labels
+    from heartprint.cmr._transfer import myocardium_source
 
     cine, cine_labels = _cine_masks(ctx)
-    tr = transfer_cine_labels(cine, image, cine_labels=cine_labels)
-    res = quantify_lge(image, tr.labels)
+    labels, _, tr = myocardium_source(image, None, cine, cine_labels, what="LGE analysis")
+    res = quantify_lge(image, labels)
     doc = res.to_dict()
     details = {k: doc[k] for k in ("threshold", "remote", "scar_ml", "scar_g", "scar_pct_lv", "mvo_ml",
                                    "lv_myocardium_ml", "segments", "global_pattern") if k in doc}

@@ -457,19 +457,10 @@ def analyse_lge_series(
     depth_thirds_inner_mid_outer, ...}}, global_pattern, scar_pct_lv_by_threshold,
     measurements[], qc[], qc_status``.
     """
-    transfer_info = None
-    if myocardium_labels is not None:
-        labels = myocardium_labels
-        mask_source = "user"
-    elif cine is not None:
-        from heartprint.cmr._transfer import transfer_cine_labels
+    from heartprint.cmr._transfer import myocardium_source
 
-        tr = transfer_cine_labels(cine, image, cine_labels=cine_labels)
-        labels = tr.labels
-        mask_source = "cine_transfer"
-        transfer_info = tr.to_dict()
-    else:
-        raise InvalidInputError("analyse_lge_series needs myocardium_labels (on the LGE grid) or a cine to transfer from")
+    labels, mask_source, tr = myocardium_source(image, myocardium_labels, cine, cine_labels, what="LGE analysis")
+    transfer_info = None if tr is None else tr.to_dict()
     res = quantify_lge(image, labels, method=method, n_sd=n_sd, remote_segments=remote_segments,
                        insertion_points_lps=insertion_points_lps)
     out = {"schema": SCHEMA, "disclaimer": DISCLAIMER, "source": image.series_uid, "mask_source": mask_source}

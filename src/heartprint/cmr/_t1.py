@@ -54,6 +54,7 @@ def t1_series(
     """
     from heartprint.cmr._mapping import MOLLI_REFERENCE, fit_t1_molli, map_region_summary
     from heartprint.cmr._regions import as_labels
+    from heartprint.cmr._transfer import myocardium_source
 
     qc: list[QCFlag] = []
     fit_qc: dict[str, Any] = {}
@@ -79,16 +80,9 @@ def t1_series(
         method = "vendor T1 map (values in ms as stored after rescale)"
         tis_out = None
         fit = None
-    transfer = None
-    if myocardium_labels is not None:
-        labels, source = as_labels(myocardium_labels, grid), "user"
-    elif cine is not None:
-        from heartprint.cmr._transfer import transfer_cine_labels
-
-        transfer = transfer_cine_labels(cine, grid, cine_labels=cine_labels)
-        labels, source = transfer.labels, "cine_transfer"
-    else:
-        raise InvalidInputError("mapping analysis needs myocardium_labels (on the map grid) or a cine to transfer from")
+    labels, source, transfer = myocardium_source(grid, myocardium_labels, cine, cine_labels, what="T1 mapping analysis")
+    if transfer is None:
+        labels = as_labels(labels, grid)
     summary = map_region_summary(t1, labels, grid.affine, levels=levels, insertion_points_lps=insertion_points_lps)
     if fit is not None:
         rel = fit.relative_residual[labels == 2]

@@ -37,7 +37,7 @@ from heartprint.image import Image
 from heartprint.labels import LV_CAVITY, LV_MYOCARDIUM
 from heartprint.measure import QCFlag, Severity
 
-__all__ = ["SliceTransfer", "TransferResult", "transfer_cine_labels"]
+__all__ = ["SliceTransfer", "TransferResult", "myocardium_source", "transfer_cine_labels"]
 
 _MAX_ROT_DEG = 15.0
 
@@ -276,3 +276,16 @@ def transfer_cine_labels(
     method = (f"cine labels transferred: phase {phase} ({rule}); nearest cine slice along the normal within half a "
               f"slice ({dz_cine / 2:.1f} mm); " + ("rigid Euler2D registration, Mattes MI" if register else "no registration"))
     return TransferResult(out, slices, phase, rule, method, qc)
+
+
+def myocardium_source(grid: Image, given: Any, cine: Image | None, cine_labels: Any, *,
+                      what: str) -> tuple[Any, str, "TransferResult | None"]:
+    """Where a tissue series' myocardium comes from: ``given`` labels on its grid (returned as
+    given, source ``"user"``), else the ``cine``'s labels transferred onto ``grid``
+    (``"cine_transfer"``, with the :class:`TransferResult`); neither is an error naming ``what``."""
+    if given is not None:
+        return given, "user", None
+    if cine is not None:
+        tr = transfer_cine_labels(cine, grid, cine_labels=cine_labels)
+        return tr.labels, "cine_transfer", tr
+    raise InvalidInputError(f"{what} needs myocardium_labels (on its grid) or a cine to transfer from")

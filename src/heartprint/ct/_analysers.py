@@ -18,14 +18,14 @@ def _run_ct_calcium(image: Image, ctx: AnalysisContext) -> SeriesResult:
 
     res = calcium_score(image)
     doc = res.to_dict()
+    m = res.method
+    how = (f"Agatston scoring at >= {m['threshold_hu']:g} HU, {m['connectivity']}, lesions >= {m['min_area_mm2']:g} mm2, "
+           f"slice increment {m['slice_increment_mm']:g} mm ({m['agatston_slice_factor']:g} x the 3 mm reference)")
     details = {k: v for k, v in doc.items() if k not in ("qc", "lesions", "method")}
     return SeriesResult(
         series_uid=image.series_uid or "", kind="ct_calcium", status="analysed",
         measurements=res.measurements(source=image.series_uid), qc=list(res.qc) + _series_qc(image, None),
-        method="; ".join(f"{k} {v}" for k, v in (doc.get("method") or {}).items()) if isinstance(doc.get("method"), dict)
-        else str(doc.get("method") or ""),
-        figure_data={"lesions": doc.get("lesions") or []}, details={**details, "scoring_method": doc.get("method")},
-        image=image,
+        method=how, figure_data={"lesions": doc["lesions"]}, details={**details, "scoring_method": m}, image=image,
     )
 
 
