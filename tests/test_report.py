@@ -280,10 +280,21 @@ def test_clinical_precision(demo, cmr_ctx, rendered):
     assert re.search(r'data-code="lv_ef"><td>[^<]*(?:<[^>]+>[^<]*)*?</td><td class="num">' + ef + "</td>", html)
     # per-segment LGE transmurality whole numbers, wall thickness one decimal
     seg = {g["code"]: g for sec in cmr_ctx["sections"] for s in sec["series"] for g in s["segmental"]}
+    assert seg["lge_transmurality"]["values"] and seg["lv_wall_thickness"]["values"]  # the checks below are not vacuous
     assert all(re.fullmatch(r"\d+", v["value"]) for v in seg["lge_transmurality"]["values"].values())
     assert all(re.fullmatch(r"\d+\.\d", v["value"]) for v in seg["lv_wall_thickness"]["values"].values())
     assert format_value(12.8272, "lv_max_wall_thickness", "mm") == "12.8"
     assert format_value(55.7588, "lv_ef", "%") == "56" and format_value(-0.2, None, "%") == "0"
+
+
+def test_precision_by_code_only_where_the_unit_does_not_decide():
+    from heartprint.concepts import CONCEPTS
+    from heartprint.report import PRECISION, PRECISION_BY_CODE
+
+    for code, d in PRECISION_BY_CODE.items():
+        assert code in CONCEPTS and PRECISION.get(CONCEPTS[code].unit) != d, code
+    assert format_value(1.90941, "bsa", "m2") == "1.91" and format_value(0.8123, "ffr", "1") == "0.81"
+    assert format_value(24.36, "t2star", "ms") == "24.4" and format_value(24.36, "t2", "ms") == "24"
 
 
 @pytest.mark.parametrize("which", ["cmr", "ct"])

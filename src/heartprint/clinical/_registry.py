@@ -222,11 +222,11 @@ def read_code(ph: Phenotype, src: Code) -> Measurement | list[Measurement] | Non
 
 
 def provenance(m: Measurement | None) -> dict[str, Any] | None:
-    """A measurement as a finding's input: value, unit, source, and modality, segment, vessel,
-    pattern and time where it has them."""
+    """A measurement as a finding's input: its concept code, value, unit, source, and modality,
+    segment, vessel, pattern and time where it has them."""
     if m is None:
         return None
-    d: dict[str, Any] = {"value": round(m.value, 4), "unit": m.unit, "source": m.source}
+    d: dict[str, Any] = {"code": m.code, "value": round(m.value, 4), "unit": m.unit, "source": m.source}
     for k in ("modality", "segment", "vessel", "pattern"):
         if getattr(m, k) is not None:
             d[k] = getattr(m, k)

@@ -19,14 +19,17 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from heartprint import DISCLAIMER, __version__
+from heartprint.concepts import CONCEPTS
 from heartprint.errors import HeartprintError, InvalidInputError
-from heartprint.measure import Measurement, QCFlag, Severity
+from heartprint.measure import Measurement, QCFlag, ReferenceRange, Severity
 from heartprint.results import Provenanced, SegmentValues, SeriesResult, StudyInfo, StudyResult
+from heartprint.units import normalize_unit
 
 __all__ = [
     "PRECISION", "PRECISION_BY_CODE", "SECTIONS", "UNVERIFIED_NOTE", "build_report", "decimals_for", "display_unit",
@@ -79,11 +82,10 @@ PRECISION: dict[str, int] = {
     "m2": 2, "mL/min/g": 2, "m/s": 1,
 }
 
-#: Decimals by concept code where the unit alone does not decide (wins over :data:`PRECISION`).
+#: Decimals by concept code where the unit alone does not decide (wins over :data:`PRECISION`):
+#: only codes whose precision differs from their unit's (T2* in ms to 0.1; ratios, unit ``1``).
 PRECISION_BY_CODE: dict[str, int] = {
-    "bsa": 2, "lv_ef": 0, "rv_ef": 0, "lge_transmurality": 0, "ecv": 0, "native_t1": 0, "t2": 0, "t2star": 1,
-    "cac_agatston": 0, "heart_rate": 0, "lv_wall_thickness": 1, "lv_max_wall_thickness": 1,
-    "ffr": 2, "ct_ffr": 2, "rwt": 2, "mfr": 1, "e_e_prime": 1, "mitral_e_a": 1, "t2_ratio": 1,
+    "t2star": 1, "ffr": 2, "ct_ffr": 2, "rwt": 2, "mfr": 1, "e_e_prime": 1, "mitral_e_a": 1, "t2_ratio": 1,
 }
 
 #: UCUM unit → how a reader writes it.
@@ -141,33 +143,19 @@ def format_z(z: float | None) -> str:
     return f"z = {float(z):+.1f}"
 
 
-def flag_for(value: Any, rr: Any) -> str:
-    """``"high"``, ``"low"`` or ``"normal"`` against a reference range (a
-    :class:`~heartprint.measure.ReferenceRange` or a mapping with ``low``/``high``); ``""`` without one."""
-    lo, hi = _range_bounds(rr)
-    if value is None or (lo is None and hi is None):
+def flag_for(value: float, rr: ReferenceRange | None) -> str:
+    """``"high"``, ``"low"`` or ``"normal"`` against a reference range; ``""`` without one."""
+    if rr is None or (rr.low is None and rr.high is None):
         return ""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return ""
-    if lo is not None and v < float(lo):
+    if rr.low is not None and value < rr.low:
         return "low"
-    if hi is not None and v > float(hi):
+    if rr.high is not None and value > rr.high:
         return "high"
     return "normal"
 
 
-def _range_bounds(rr: Any) -> tuple[float | None, float | None]:
-    if not rr:
-        return None, None
-    if isinstance(rr, Mapping):
-        return rr.get("low"), rr.get("high")
-    return getattr(rr, "low", None), getattr(rr, "high", None)
-
-
-def _range_text(rr: Any, code: str | None, unit: str) -> str:
-    lo, hi = _range_bounds(rr)
+def _range_text(rr: ReferenceRange | None, code: str | None, unit: str) -> str:
+    lo, hi = (rr.low, rr.high) if rr is not None else (None, None)
     u = display_unit(unit)
     if lo is not None and hi is not None:
         return f"{format_value(lo, code, unit)}–{format_value(hi, code, unit)} {u}".strip()
@@ -187,8 +175,6 @@ _UNIT_RE = r"mL/m2|mL/m²|g/m2|g/m²|L/min/m2|mL/s|mL|ms|mm3|mm2|mm|m2|m²|%|g|/
 
 
 def _concept_name(code: str) -> str | None:
-    from heartprint.concepts import CONCEPTS
-
     c = CONCEPTS.get(code)
     if c is None:
         return None
@@ -199,8 +185,7 @@ def _concept_name(code: str) -> str | None:
 def _round_match(m: re.Match[str]) -> str:
     num, space, unit = m.group(1), m.group(2), m.group(3)
     if unit:
-        ucum = {"m²": "m2", "mL/m²": "mL/m2", "g/m²": "g/m2"}.get(unit, unit)
-        return f"{format_value(float(num), None, ucum)}{space}{unit}"
+        return f"{format_value(float(num), None, normalize_unit(unit))}{space}{unit}"
     v = float(num)  # no unit: three significant figures, at least whole numbers
     return f"{v:.{0 if abs(v) >= 100 else 1 if abs(v) >= 10 else 2}f}"
 
@@ -504,7 +489,7 @@ def _finding_item(f: Any) -> dict[str, Any]:
         "rule": f.rule,
         "citation": plain_text(f.citation, numbers=False),
         "evidence": _evidence(f.inputs, details),
-        "missing": [plain_text(x) for x in f.missing if plain_text(x)],
+        "missing": [t for t in map(plain_text, f.missing) if t],
         "notes": [x for x in extra if x],
         "unverified": unverified,
     }
@@ -659,7 +644,7 @@ _SEVERITY_GROUPS = (
 
 
 def _qc_sentence(q: QCFlag) -> str:
-    msg = re.sub(r"^\s*[a-z0-9_]+\s*:\s*", "", q.message or "")  # a leading "code:" identifier
+    msg = re.sub(r"^\s*" + re.escape(q.code) + r"\s*:\s*", "", q.message or "")  # the flag's code as a prefix
     return _sentence(msg) or _sentence(q.code)
 
 
@@ -677,17 +662,18 @@ def _model_rows(series: SeriesResult, label: str) -> list[dict[str, str]]:
              "detail": detail}]
 
 
-def _versions(result: StudyResult) -> list[dict[str, str]]:
+def _versions(analysed: Sequence[tuple[SeriesResult, str]]) -> list[dict[str, str]]:
+    """heartprint, the segmentation models of the analysed (series, label) pairs, and the
+    rendering packages."""
     rows = [{"what": "heartprint", "version": __version__, "detail": ""}]
-    for s in result.analysed():
-        rows += _model_rows(s, _series_label(s, _analyser(s.kind)))
+    for s, label in analysed:
+        rows += _model_rows(s, label)
     for mod in ("matplotlib", "weasyprint", "jinja2"):
         try:
-            from importlib.metadata import version
-
-            rows.append({"what": f"{mod} (report rendering)", "version": version(mod), "detail": ""})
-        except Exception:  # noqa: BLE001 - a missing optional package is reported as absent
-            rows.append({"what": f"{mod} (report rendering)", "version": "not installed", "detail": ""})
+            v = version(mod)
+        except PackageNotFoundError:  # a missing optional package is reported as absent
+            v = "not installed"
+        rows.append({"what": f"{mod} (report rendering)", "version": v, "detail": ""})
     return rows
 
 
@@ -739,6 +725,7 @@ def build_report(result: StudyResult, *, figures: bool = True) -> dict[str, Any]
     qc_groups: dict[str, list[dict[str, str]]] = {sev: [] for sev, _, _ in _SEVERITY_GROUPS}
     not_analysed: list[str] = []
     appendix_series: list[dict[str, Any]] = []
+    analysed: list[tuple[SeriesResult, str]] = []  # (series, label) for the model versions
     for s in result.series:
         analyser = _analyser(s.kind)
         label = _series_label(s, analyser)
@@ -757,6 +744,7 @@ def build_report(result: StudyResult, *, figures: bool = True) -> dict[str, Any]
             msg = _sentence(s.message)
             sec["unanalysed"].append(f"The {label[0].lower() + label[1:]} series {what}" + (f": {msg}" if msg else "."))
             continue
+        analysed.append((s, label))
         for q in s.qc:
             sev = Severity(q.severity).value
             qc_groups.setdefault(sev, []).append({"series": label, "text": _qc_sentence(q), "code": q.code})
@@ -824,14 +812,14 @@ def build_report(result: StudyResult, *, figures: bool = True) -> dict[str, Any]
         "qc": qc,
         "qc_flag_count": n_flags,
         "interpretation_note": interp_note,
-        "notes": [_sentence(n) for n in [*result.notes, *(getattr(interp, "notes", None) or [])] if _sentence(n)],
+        "notes": [t for t in map(_sentence, [*result.notes, *(getattr(interp, "notes", None) or [])]) if t],
         "appendix": {
             "source": str(result.source or ""),
             "study_uid": result.study.study_uid,
             "history": history_uids,
             "series": appendix_series,
             "skipped_files": len(result.skipped_files),
-            "versions": _versions(result),
+            "versions": _versions(analysed),
             "references": refs.items,
         },
     }

@@ -163,12 +163,9 @@ def bullseye(
     return fig
 
 
-#: Overlay slice levels, base to apex: name in the report → AHA level names that count for it.
-OVERLAY_LEVELS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("basal", ("basal",)),
-    ("mid-ventricular", ("mid",)),
-    ("apical", ("apical",)),
-)
+#: Overlay slice levels, base to apex: AHA level (:data:`heartprint.anatomy` ``Level``) → row name
+#: in the figure. The apex (segment 17) has no slice of its own in the overlay.
+OVERLAY_LEVELS: dict[str, str] = {"basal": "basal", "mid": "mid-ventricular", "apical": "apical"}
 
 
 def choose_overlay_slices(labels: np.ndarray, phase: int, coverage: Mapping[str, Any] | None = None) -> dict[str, int]:
@@ -182,11 +179,10 @@ def choose_overlay_slices(labels: np.ndarray, phase: int, coverage: Mapping[str,
     order); ``{}`` without LV cavity.
     """
     cov = coverage or {}
-    by_level: dict[str, list[int]] = {name: [] for name, _ in OVERLAY_LEVELS}
+    by_level: dict[str, list[int]] = {name: [] for name in OVERLAY_LEVELS.values()}
     for z, lev in (cov.get("levels_ed") or {}).items():
-        for name, aha in OVERLAY_LEVELS:
-            if lev in aha:
-                by_level[name].append(int(z))
+        if lev in OVERLAY_LEVELS:
+            by_level[OVERLAY_LEVELS[lev]].append(int(z))
     if sum(bool(v) for v in by_level.values()) < 2:
         lv = [z for z in range(labels.shape[1]) if np.any(labels[phase, z] == 1)]
         if not lv:
@@ -205,7 +201,7 @@ def choose_overlay_slices(labels: np.ndarray, phase: int, coverage: Mapping[str,
             by_level = {"basal": thirds[0], "mid-ventricular": [],
                         "apical": thirds[2] if thirds[2] != thirds[0] else []}
     out: dict[str, int] = {}
-    for name, _ in OVERLAY_LEVELS:
+    for name in OVERLAY_LEVELS.values():
         zs = sorted(by_level.get(name) or [])
         if zs:
             out[name] = zs[len(zs) // 2]

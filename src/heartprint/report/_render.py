@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from heartprint._atomic import atomic_file
 from heartprint.errors import InvalidInputError
+from heartprint.report._content import UNVERIFIED_NOTE, build_report
 from heartprint.results import StudyResult
 
 __all__ = ["ReportFiles", "render_report", "render_html"]
@@ -35,8 +36,6 @@ def render_html(context: Mapping[str, Any], *, notes: list[str] | None = None) -
     except ImportError as exc:  # pragma: no cover - the report extra installs it
         raise InvalidInputError(f"the report needs jinja2 (pip install 'heartprint[report]'): {exc}") from None
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    from heartprint.report._content import UNVERIFIED_NOTE
-
     template = env.from_string(_template_text("report.html.j2"))
     return template.render(r=context, css=_template_text("report.css"), render_notes=list(notes or []),
                            unverified_note=UNVERIFIED_NOTE)
@@ -86,8 +85,6 @@ def render_report(result: StudyResult, out_dir: str | os.PathLike, *, figures: b
     """
     if not isinstance(result, StudyResult):
         raise InvalidInputError(f"render_report: expected a heartprint.results.StudyResult, got {type(result).__name__}")
-    from heartprint.report._content import build_report
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
