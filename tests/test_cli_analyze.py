@@ -242,7 +242,7 @@ def test_bad_option_exits_2_before_any_analysis(ct_study, tmp_path, capsys, no_a
     folder, _ = ct_study
     t0 = time.perf_counter()
     code = main(["analyze", str(folder), "--out", str(tmp_path / "o"), *argv])
-    assert code == 2 and time.perf_counter() - t0 < 5.0
+    assert code == 2 and time.perf_counter() - t0 < 5.0  # seconds: stopped before any analysis
     err = _one_line_error(capsys)
     for w in words:
         assert w in err, (w, err)
@@ -283,3 +283,21 @@ def test_kind_override_takes_effect(ct_study, tmp_path, capsys):
                  "--no-report"]) == 1
     [e] = json.loads((tmp_path / "o" / "batch.json").read_text())["studies"]
     assert e["series"] == {"total": 1, "analysed": 0, "failed": 0, "not_analysed": 1} and e["status"] == "failed"
+
+
+def test_outputs_not_written_is_a_failed_entry_and_exit_1(ct_study, tmp_path, capsys, monkeypatch):
+    """A study whose outputs cannot be written is failed in batch.json; the error is one line."""
+    import heartprint.outputs as outputs
+
+    def refuse(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(outputs, "write_study_outputs", refuse)
+    folder, truth = ct_study
+    assert main(["analyze", str(folder), "--out", str(tmp_path / "o"), "--no-report", "--quiet"]) == 1
+    [e] = json.loads((tmp_path / "o" / "batch.json").read_text())["studies"]
+    assert e["status"] == "failed" and e["output"] is None and e["folder"]
+    assert e["study_uid"] == truth["ct_calcium"]["study_uid"]
+    assert any("outputs not written" in m and "OSError: disk full" in m for m in e["errors"]), e["errors"]
+    err = _one_line_error(capsys)
+    assert "outputs not written" in err and "disk full" in err

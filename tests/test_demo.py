@@ -198,7 +198,7 @@ def test_demo_exits_nonzero_when_a_phantom_series_fails(tmp_path, monkeypatch, c
                          [SeriesResult("1.2.3.4", "ct_calcium", "failed", message="boom")])
     run = demo_mod.DemoRun(out=tmp_path, dicom_dir=tmp_path, study_dirs=[tmp_path / "cmr", tmp_path / "ct"],
                            truth={"patient": {"patient_id": "HP-DEMO-0001"}},
-                           studies=[demo_mod.DemoStudy(failed, "f", tmp_path / "f")], rows=[],
+                           studies=[demo_mod.StudyRun(failed, "f", tmp_path / "f")], rows=[],
                            summary_path=tmp_path / "demo_summary.json")
     assert not run.ok and run.missing_kinds == list(demo_mod.DEMO_KINDS)
     monkeypatch.setattr(demo_mod, "run_demo", lambda *a, **k: run)

@@ -40,8 +40,6 @@ __all__ = ["main", "build_parser", "SUBCOMMANDS"]
 
 PROG = "heartprint"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-#: Backwards-compatible name of exit status 1.
-EXIT_INTERNAL = EXIT_FAILED
 #: Identifier of the ``batch.json`` document written by ``heartprint analyze --out``.
 BATCH_SCHEMA = "heartprint.batch/1"
 
@@ -288,15 +286,13 @@ def _parse_overrides(items: Sequence[str] | None) -> dict[str, str]:
 
 
 def _read_facts(path: str | None) -> dict[str, Any] | None:
-    """``--facts FILE``: the patient facts (``heartprint.phenotype/1`` "patient" form), validated.
+    """``--facts FILE``: the patient facts (``heartprint.phenotype/1`` "patient" form), read.
 
     The file holds either ``{"patient": {...}}`` (optionally with ``"schema"``) or the patient
-    object itself.
+    object itself. Their values are checked by :class:`~heartprint.pipeline.AnalysisOptions`.
     """
     if path is None:
         return None
-    from heartprint.phenotype import Phenotype
-
     p = Path(path)
     try:
         doc = json.loads(p.read_text())
@@ -316,16 +312,17 @@ def _read_facts(path: str | None) -> dict[str, Any] | None:
         facts = doc["patient"]
     else:
         facts = doc
-    try:
-        Phenotype.from_dict({"patient": dict(facts)})
-    except HeartprintError as exc:
-        raise InvalidInputError(f"--facts {path}: {' '.join(str(exc).split())}") from None
     return dict(facts)
 
 
+#: AnalysisOptions' field names as its messages start → the flag that gave the value.
+_OPTION_FLAGS = (("height_cm=", "--height-cm "), ("weight_kg=", "--weight-kg "), ("age=", "--age "),
+                 ("sex=", "--sex "), ("kind override ", "--kind "))
+
+
 def _analysis_options(args: argparse.Namespace) -> Any:
-    """The run's :class:`~heartprint.pipeline.AnalysisOptions`, every value validated (raises
-    :class:`InvalidInputError` before any work starts)."""
+    """The run's :class:`~heartprint.pipeline.AnalysisOptions`, every value validated by it (raises
+    :class:`InvalidInputError` naming the flag, before any work starts)."""
     from heartprint.pipeline import AnalysisOptions
 
     try:
@@ -336,37 +333,19 @@ def _analysis_options(args: argparse.Namespace) -> Any:
         )
     except InvalidInputError as exc:
         msg = " ".join(str(exc).split())
-        for name, flag in (("height_cm=", "--height-cm "), ("weight_kg=", "--weight-kg "), ("age=", "--age "),
-                           ("sex=", "--sex "), ("kind override ", "--kind ")):
-            if msg.startswith(name):
-                msg = flag + msg[len(name):]
-                break
+        flag = next(((name, flag) for name, flag in _OPTION_FLAGS if msg.startswith(name)), None)
+        if flag is not None:
+            msg = flag[1] + msg[len(flag[0]):]
+        elif args.facts is not None and not msg.startswith("--facts"):  # the facts are checked last
+            msg = f"--facts {args.facts}: {msg}"
         raise InvalidInputError(msg) from None
 
 
-def _series_counts(result: Any) -> dict[str, int]:
-    counts = {"total": len(result.series), "analysed": 0, "failed": 0, "not_analysed": 0}
-    for s in result.series:
+def _series_counts(series: Sequence[Any]) -> dict[str, int]:
+    counts = {"total": len(series), "analysed": 0, "failed": 0, "not_analysed": 0}
+    for s in series:
         counts[s.status] = counts.get(s.status, 0) + 1
     return counts
-
-
-def _batch_entry(path: Path, result: Any, folder: str | None, out: Path | None) -> dict[str, Any]:
-    """One study's line in ``batch.json`` (read from the typed :class:`StudyResult`)."""
-    return {
-        "input": str(path),
-        "status": result.status,
-        "patient_id": result.patient.patient_id,
-        "study_uid": result.study.study_uid,
-        "study_date": result.study.date.isoformat() if result.study.date else None,
-        "modalities": list(result.study.modalities),
-        "folder": folder,
-        "output": str(out / folder) if out is not None and folder else None,
-        "series": _series_counts(result),
-        "history": [h.study_uid for h in result.history],
-        "errors": [_series_error(s) for s in result.series if s.status == "failed"],
-        "interpretation_error": result.interpretation_error,
-    }
 
 
 def _series_error(s: Any) -> str:
@@ -374,11 +353,42 @@ def _series_error(s: Any) -> str:
     return f"{s.kind}: {message}" if s.series_uid and s.series_uid in message else f"{s.kind} series {s.series_uid}: {message}"
 
 
+def _batch_entry(path: Path, st: Any) -> dict[str, Any]:
+    """One study's line in ``batch.json``, read from its :class:`heartprint.outputs.StudyRun`."""
+    result = st.result
+    errors = [_series_error(s) for s in result.series if s.status == "failed"]
+    if st.write_error is not None:
+        errors.append(f"outputs not written to {st.path}: {st.write_error}")
+    written = st.path is not None and st.write_error is None
+    entry = {
+        "input": str(path),
+        "status": "failed" if st.write_error is not None else result.status,
+        "patient_id": result.patient.patient_id,
+        "study_uid": result.study.study_uid,
+        "study_date": result.study.date.isoformat() if result.study.date else None,
+        "modalities": list(result.study.modalities),
+        "folder": st.folder,
+        "output": str(st.path) if written else None,
+        "series": _series_counts(result.series),
+        "history": [h.study_uid for h in result.history],
+        "errors": errors,
+        "interpretation_error": result.interpretation_error,
+    }
+    if written:
+        entry["output_problems"] = st.problems
+        if "report_html" in st.files:
+            entry["report"] = st.files["report_html"]
+    if st.run_id is not None:
+        entry["run_id"] = st.run_id
+    if st.registry_error is not None:
+        entry["registry_error"] = st.registry_error
+    return entry
+
+
 def _failed_entry(path: Path, message: str) -> dict[str, Any]:
     """``batch.json`` line of an input that could not be read at all."""
     return {"input": str(path), "status": "failed", "patient_id": None, "study_uid": None, "study_date": None,
-            "modalities": [], "folder": None, "output": None,
-            "series": {"total": 0, "analysed": 0, "failed": 0, "not_analysed": 0}, "history": [],
+            "modalities": [], "folder": None, "output": None, "series": _series_counts(()), "history": [],
             "errors": [message], "interpretation_error": None}
 
 
@@ -462,6 +472,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     result, written to ``DIR/<study folder>`` and listed in ``DIR/batch.json``. The batch goes
     on after a study fails. Exit 0 only if every study's status is ``ok``, else 1.
     """
+    from heartprint._atomic import atomic_file
+    from heartprint.outputs import one_line, write_study
     from heartprint.outputs import dumps
     from heartprint.pipeline import analyze
 
@@ -470,8 +482,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     out = _check_out(args.out)
     registry = _open_registry(args.registry) if args.registry else None
     progress = _progress_for(args)
-    from heartprint.outputs import study_folder_name, write_study_outputs
-
+    params = _run_parameters(options, args)
     used: set[str] = set()
     entries: list[dict[str, Any]] = []
     docs: list[dict[str, Any]] = []
@@ -481,31 +492,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             try:
                 results = analyze(path, options, progress=progress)
             except Exception as exc:  # noqa: BLE001 - one unreadable input never stops the batch
-                message = f"{path}: {_one_line(exc)}"
+                message = f"{path}: {one_line(exc)}"
                 print(f"{PROG}: error: {message}", file=sys.stderr)
-                entry = _failed_entry(path, message)
-                entry.update(_record_run(registry, args, path, message, started))
-                entries.append(entry)
+                entries.append({**_failed_entry(path, message), **_record_failure(registry, path, message, params, started)})
                 continue
             for res in results:
-                folder = study_folder_name(res, used) if out is not None else None
-                entry = _batch_entry(path, res, folder, out)
-                if out is not None:
-                    try:
-                        written = write_study_outputs(res, out / folder, report=not args.no_report)
-                    except Exception as exc:  # noqa: BLE001 - the other studies are still written
-                        message = f"outputs not written to {out / folder}: {_one_line(exc)}"
-                        print(f"{PROG}: error: {message}", file=sys.stderr)
-                        entry.update(status="failed", output=None)
-                        entry["errors"].append(message)
-                    else:
-                        entry["output"] = str(written.path)
-                        entry["output_problems"] = list(written.problems or [])
-                        if written.report is not None:
-                            entry["report"] = str(written.report.html)
-                        progress("written", path=str(written.path), study_uid=res.study.study_uid)
-                doc = res.to_dict()
-                entry.update(_record_run(registry, args, path, doc, started))
+                doc = res.to_dict() if args.json or registry is not None else None  # made once per study
+                st = write_study(res, out, used, report=not args.no_report, progress=progress, registry=registry,
+                                 parameters=params, started=started, doc=doc)
+                entry = _batch_entry(path, st)
+                if st.write_error is not None:
+                    print(f"{PROG}: error: outputs not written to {st.path}: {st.write_error}", file=sys.stderr)
+                if st.registry_error is not None:
+                    print(f"{PROG}: error: registry: {st.registry_error}", file=sys.stderr)
                 entries.append(entry)
                 if args.json:
                     docs.append(doc)
@@ -517,8 +516,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     batch = _batch_doc(entries)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        from heartprint._atomic import atomic_file
-
         with atomic_file(out / "batch.json") as tmp:
             tmp.write_text(dumps(batch))
     if args.json:
@@ -533,11 +530,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if any(e.get("registry_error") for e in entries):
         return EXIT_FAILED
     return EXIT_OK if entries and batch["status"] == "ok" else EXIT_FAILED
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if isinstance(exc, HeartprintError) else f"{type(exc).__name__}: {text}"
 
 
 def _add_analyze(subparsers: argparse._SubParsersAction) -> None:
@@ -591,23 +583,24 @@ def _utc_now():  # noqa: ANN202
     return datetime.now(timezone.utc)
 
 
-def _record_run(registry, args: argparse.Namespace, path: Path, outcome: dict[str, Any] | str,  # noqa: ANN001
-                started) -> dict[str, Any]:  # noqa: ANN001
-    """Record one analysed study (its ``heartprint.study/2`` dict) or an unreadable input (its
-    message); ``{"run_id": …}``, or ``{"registry_error": …}`` when the registry refused it (the
-    batch goes on)."""
+def _run_parameters(options: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The analysis options kept with each registry run (the validated values of :class:`AnalysisOptions`)."""
+    return {"height_cm": options.height_cm, "weight_kg": options.weight_kg, "sex": options.sex,
+            "age_years": options.age_years, "facts": args.facts, "kind_overrides": dict(options.kind_overrides or {}),
+            "tta": options.tta}
+
+
+def _record_failure(registry, path: Path, message: str, params: dict[str, Any], started) -> dict[str, Any]:  # noqa: ANN001
+    """Record an unreadable input as a failed run: ``{"run_id": …}``, or ``{"registry_error": …}``
+    when the registry refused it (the batch goes on); ``{}`` without a registry."""
     if registry is None:
         return {}
-    params = {"height_cm": args.height_cm, "weight_kg": args.weight_kg, "sex": args.sex, "age_years": args.age,
-              "facts": args.facts, "kind_overrides": _parse_overrides(args.kind), "tta": not args.no_tta}
     try:
-        if isinstance(outcome, str):
-            return {"run_id": registry.record_failure(str(path), outcome, parameters=params, started_at=started)}
-        return {"run_id": registry.record_study_result(outcome, parameters=params, started_at=started)}
+        return {"run_id": registry.record_failure(str(path), message, parameters=params, started_at=started)}
     except HeartprintError as exc:
-        message = " ".join(str(exc).split())
-        print(f"{PROG}: error: registry: {message}", file=sys.stderr)
-        return {"registry_error": message}
+        text = " ".join(str(exc).split())
+        print(f"{PROG}: error: registry: {text}", file=sys.stderr)
+        return {"registry_error": text}
 
 
 def cmd_registry(args: argparse.Namespace) -> int:

@@ -6,7 +6,9 @@ LGE and MOLLI T1 sharing one heart, and a calcium-score CT study), analyses it e
 :class:`~heartprint.results.StudyResult` per study, the CMR study's history naming the CT
 study), records each study as a run in a registry (needs the ``store`` extra), writes each
 study's outputs with :func:`heartprint.outputs.write_study_outputs`, and compares the measured
-values with the phantom's exact ones (:func:`demo_rows`).
+values with the phantom's exact ones (:func:`demo_rows`). :func:`heartprint.outputs.write_study` (one study's
+outputs, then its registry run; failures recorded, not raised) is the step ``heartprint analyze``
+shares with the demo.
 
 Layout of ``OUT``::
 
@@ -28,12 +30,13 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from heartprint.errors import HeartprintError
+from heartprint.outputs import StudyRun, one_line, write_study
 from heartprint.results import SeriesResult, StudyResult
 
-__all__ = ["DEMO_KINDS", "DemoRun", "DemoStudy", "demo_rows", "format_demo", "run_demo"]
+__all__ = ["DEMO_KINDS", "DemoRun", "demo_rows", "format_demo", "run_demo"]
 
 #: (truth key, measurement code, label) of the cine rows compared by the demo.
 CINE_ROWS = (
@@ -57,31 +60,6 @@ def _no_progress(stage: str, **info: Any) -> None:
 
 
 @dataclass
-class DemoStudy:
-    """One study of the phantom patient: its result, output folder, files and registry run."""
-
-    result: StudyResult
-    folder: str
-    path: Path
-    files: dict[str, Any] = field(default_factory=dict)
-    problems: list[dict[str, Any]] = field(default_factory=list)
-    run_id: str | None = None
-    #: why the study's outputs could not be written (``None``: written)
-    write_error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        r = self.result
-        return {
-            "folder": self.folder, "study_uid": r.study.study_uid,
-            "date": r.study.date.isoformat() if r.study.date else None, "modalities": list(r.study.modalities),
-            "status": r.status, "history": [h.study_uid for h in r.history], "run_id": self.run_id,
-            "files": self.files, "output_problems": self.problems, "write_error": self.write_error,
-            "series": [{"series_uid": s.series_uid, "kind": s.kind, "status": s.status,
-                        "seconds": round(float(s.seconds), 3), "message": s.message} for s in r.series],
-        }
-
-
-@dataclass
 class DemoRun:
     """What :func:`run_demo` did: the phantom written, the studies analysed and written, the rows."""
 
@@ -89,7 +67,7 @@ class DemoRun:
     dicom_dir: Path
     study_dirs: list[Path]
     truth: dict[str, Any]
-    studies: list[DemoStudy]
+    studies: list[StudyRun]
     rows: list[dict[str, Any]]
     summary_path: Path
     registry_path: Path | None = None
@@ -116,16 +94,21 @@ class DemoRun:
         return (not self.missing_kinds and bool(self.studies)
                 and all(s.result.status == "ok" and s.write_error is None for s in self.studies))
 
-    def summary(self) -> dict[str, Any]:
+    @property
+    def files(self) -> dict[str, str]:
+        """The demo's own files and folders (each study's are in :attr:`StudyRun.files`)."""
         files = {"dicom": str(self.dicom_dir), "truth": str(self.out / "truth.json"), "result": str(self.out / "result")}
         if self.registry_path is not None:
             files["registry"] = str(self.registry_path)
+        return files
+
+    def summary(self) -> dict[str, Any]:
         return {
             "patient_id": self.truth["patient"]["patient_id"],
             "status": "ok" if self.ok else "failed",
             "missing_kinds": self.missing_kinds,
             "run_ids": [s.run_id for s in self.studies if s.run_id],
-            "files": files,
+            "files": self.files,
             "rows": self.rows,
             "studies": [s.to_dict() for s in self.studies],
         }
@@ -143,24 +126,13 @@ def _demo_row(modality: str, label: str, exact: Any, measured: Any) -> dict[str,
     return row
 
 
-def _segment(details: dict[str, Any], seg: str | int) -> dict[str, Any]:
-    segs = details.get("segments") or {}
-    got = segs.get(str(seg))
-    if got is None:
-        try:
-            got = segs.get(int(seg))
-        except (TypeError, ValueError):
-            got = None
-    return got if isinstance(got, dict) else {}
-
-
 def demo_rows(results: Sequence[StudyResult], truth: dict[str, Any]) -> list[dict[str, Any]]:
     """Measured vs exact for every modality of the phantom patient.
 
     Measured values are read from the typed results: the cine rows from the cine series'
     :meth:`~heartprint.results.SeriesResult.global_values`; LGE scar % of LV and scar volume
     from ``lge_extent`` and ``lge_scar_volume``, each scarred segment's transmurality class from
-    ``details["segments"]``; T1 from the global ``native_t1``; CT from ``cac_agatston`` and
+    ``details["segments"]`` (keyed by the segment number as text); T1 from the global ``native_t1``; CT from ``cac_agatston`` and
     ``cac_volume``. A series that was not analysed leaves its rows' measured values empty.
     """
     from heartprint.cmr import transmurality_class
@@ -176,12 +148,12 @@ def demo_rows(results: Sequence[StudyResult], truth: dict[str, Any]) -> list[dic
     for key, code, label in CINE_ROWS:
         rows.append(_demo_row("cine", label, float(truth["cine"][key]), cine.get(code)))
     lge, lt = values("lge"), truth["lge"]
-    lge_details = by_kind["lge"].details if "lge" in by_kind else {}
+    lge_segments = (by_kind["lge"].details.get("segments") or {}) if "lge" in by_kind else {}
     rows.append(_demo_row("LGE", "scar extent, of LV (%)", lt["scar_pct_lv"], lge.get("lge_extent")))
     rows.append(_demo_row("LGE", "scar volume (mL)", lt["scar_ml"], lge.get("lge_scar_volume")))
     for seg, st in sorted(lt["segments"].items(), key=lambda kv: int(kv[0])):
         rows.append(_demo_row("LGE", f"segment {seg} transmurality class", transmurality_class(st["transmurality_pct"]),
-                              _segment(lge_details, seg).get("transmurality_class")))
+                              (lge_segments.get(str(seg)) or {}).get("transmurality_class")))
     rows.append(_demo_row("T1", "native T1 myocardium (ms)", truth["t1"]["t1_myocardium_ms"],
                           values("t1_map").get("native_t1")))
     ct, tot = values("ct_calcium"), truth["ct_calcium"]["total"]
@@ -202,27 +174,8 @@ def _open_registry(path: Path, notes: list[str]) -> Any:
     try:
         return Registry(str(path))
     except HeartprintError as exc:
-        notes.append(f"no registry written: {' '.join(str(exc).split())}")
+        notes.append(f"no registry written: {one_line(exc)}")
         return None
-
-
-def _study_files(path: Path, written: Any) -> dict[str, Any]:
-    files: dict[str, Any] = {"result": str(path), "measurements": str(path / "measurements.json")}
-    if (path / "labels").is_dir():
-        files["labels"] = str(path / "labels")
-    dicom = sorted((path / "dicom").glob("*.dcm")) if (path / "dicom").is_dir() else []
-    for key in ("seg", "sr"):
-        found = [str(p) for p in dicom if p.name.startswith(f"{key}_")]
-        if found:
-            files[key] = found
-    if (path / "fhir_bundle.json").is_file():
-        files["fhir"] = str(path / "fhir_bundle.json")
-    report = getattr(written, "report", None)
-    if report is not None:
-        files["report_html"] = str(report.html)
-        if getattr(report, "pdf", None):
-            files["report_pdf"] = str(report.pdf)
-    return files
 
 
 def run_demo(out: str | Path, *, seed: int = 0, small: bool = False, report: bool = True,
@@ -236,7 +189,6 @@ def run_demo(out: str | Path, *, seed: int = 0, small: bool = False, report: boo
     :attr:`DemoRun.ok`).
     """
     from heartprint.outputs import dumps
-    from heartprint.outputs import study_folder_name, write_study_outputs
     from heartprint.phantoms import write_demo_patient
     from heartprint.pipeline import AnalysisOptions, analyze
 
@@ -254,32 +206,20 @@ def run_demo(out: str | Path, *, seed: int = 0, small: bool = False, report: boo
     started = datetime.now(timezone.utc)
     results = analyze(dicom_dir, AnalysisOptions(), progress=progress)
     used: set[str] = set()
-    studies: list[DemoStudy] = []
     try:
-        for res in results:
-            folder = study_folder_name(res, used)
-            try:
-                written = write_study_outputs(res, result_dir / folder, report=report)
-            except Exception as exc:  # noqa: BLE001 - the other study is still written; the demo fails
-                reason = " ".join(str(exc).split())
-                reason = reason if isinstance(exc, HeartprintError) else f"{type(exc).__name__}: {reason}"
-                st = DemoStudy(res, folder, result_dir / folder, write_error=reason)
-                notes.append(f"{res.study.study_uid}: outputs not written to {result_dir / folder}: {reason}")
-            else:
-                progress("written", path=str(written.path), study_uid=res.study.study_uid)
-                st = DemoStudy(res, folder, Path(written.path), _study_files(Path(written.path), written),
-                               list(written.problems or []))
-            notes.extend(f"{res.study.study_uid}: {p.get('output', 'output')}: {p.get('reason', '')}" for p in st.problems)
-            if registry is not None:
-                try:
-                    st.run_id = registry.record_study_result(
-                        res.to_dict(), parameters={"demo": True, "seed": seed, "small": small}, started_at=started)
-                except HeartprintError as exc:
-                    notes.append(f"registry: study {res.study.study_uid} not recorded: {' '.join(str(exc).split())}")
-            studies.append(st)
+        studies = [write_study(res, result_dir, used, report=report, progress=progress, registry=registry,
+                               parameters={"demo": True, "seed": seed, "small": small}, started=started)
+                   for res in results]
     finally:
         if registry is not None:
             registry.close()
+    for st in studies:
+        uid = st.result.study.study_uid
+        if st.write_error is not None:
+            notes.append(f"{uid}: outputs not written to {st.path}: {st.write_error}")
+        notes.extend(f"{uid}: {p.get('output', 'output')}: {p.get('reason', '')}" for p in st.problems)
+        if st.registry_error is not None:
+            notes.append(f"registry: study {uid} not recorded: {st.registry_error}")
     run = DemoRun(out=out, dicom_dir=dicom_dir, study_dirs=list(study_dirs), truth=truth, studies=studies,
                   rows=demo_rows(results, truth), summary_path=out / "demo_summary.json",
                   registry_path=reg_path if any(s.run_id for s in studies) else None, notes=notes)
@@ -319,7 +259,7 @@ def format_demo(run: DemoRun, *, prog: str = "heartprint") -> str:
         flags = [q for q in s.qc if str(getattr(q.severity, "value", q.severity)) != "info"]
         lines.append(f"QC {kind}: {s.qc_status}" + "".join(f"\n  {q.code}: {q.message}" for q in flags))
     lines += ["", "written:"]
-    for key, path in run.summary()["files"].items():
+    for key, path in run.files.items():
         lines.append(f"  {key:<14} {path}")
     for st in run.studies:
         lines.append(f"  study {st.folder}:")

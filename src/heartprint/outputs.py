@@ -12,6 +12,10 @@ Into one folder, all or nothing (built in a temporary folder beside it, then mov
   Observation per measurement, each with its subject;
 * ``report.html`` / ``report.pdf`` — the study report (needs the ``report`` extra).
 
+:func:`write_study` is one study's step in a run (the CLI's ``analyze``, the demo, later the
+service and cohort runs): name its folder, write it, record it in a registry, and keep any
+failure on the returned :class:`StudyRun` instead of raising, so the other studies go on.
+
 An output that cannot be made (a missing extra, a writer error) is listed under
 ``output_problems`` in measurements.json and in :attr:`WrittenOutputs.problems`; the rest is
 still written. Folder names never come from file contents unchecked (:func:`study_folder_name`).
@@ -22,14 +26,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from heartprint._atomic import atomic_dir
 from heartprint.errors import HeartprintError
 from heartprint.results import StudyResult, jsonable, validate_study_dict
 
-__all__ = ["WrittenOutputs", "study_folder_name", "uid_file_part", "write_study_outputs"]
+__all__ = ["StudyRun", "WrittenOutputs", "one_line", "study_folder_name", "uid_file_part", "write_study", "write_study_outputs"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 #: A DICOM UID (PS3.5 9.1): digit components separated by dots, at most 64 characters.
@@ -192,3 +197,94 @@ def write_study_outputs(result: StudyResult, out_dir: str | Path, *, report: boo
         report_files = replace(report_files, html=out / report_files.html.name,
                                pdf=None if report_files.pdf is None else out / report_files.pdf.name)
     return WrittenOutputs(path=out, report=report_files, problems=problems, files=files)
+
+
+# -- one study of a run: written, then recorded ------------------------------------------------
+
+
+@dataclass
+class StudyRun:
+    """One analysed study as :func:`write_study` left it: its result, output folder, files and
+    registry run, and why either of the last two is missing."""
+
+    result: StudyResult
+    #: the study's folder name (:func:`heartprint.outputs.study_folder_name`) and path; ``None``: not written
+    folder: str | None
+    path: Path | None
+    files: dict[str, Any] = field(default_factory=dict)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    run_id: str | None = None
+    #: why the study's outputs could not be written (``None``: written, or not asked for)
+    write_error: str | None = None
+    #: why the registry refused the study's run (``None``: recorded, or no registry)
+    registry_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        return {
+            "folder": self.folder, "study_uid": r.study.study_uid,
+            "date": r.study.date.isoformat() if r.study.date else None, "modalities": list(r.study.modalities),
+            "status": r.status, "history": [h.study_uid for h in r.history], "run_id": self.run_id,
+            "files": self.files, "output_problems": self.problems, "write_error": self.write_error,
+            "series": [{"series_uid": s.series_uid, "kind": s.kind, "status": s.status,
+                        "seconds": round(float(s.seconds), 3), "message": s.message} for s in r.series],
+        }
+
+
+def _study_files(written: Any) -> dict[str, Any]:
+    """The files of one written study by role, from the writer's own list (:class:`~heartprint.outputs.WrittenOutputs`)."""
+    path, names = Path(written.path), sorted(written.files)
+    files: dict[str, Any] = {"result": str(path), "measurements": str(path / "measurements.json")}
+    if any(n.startswith("labels/") for n in names):
+        files["labels"] = str(path / "labels")
+    for key in ("seg", "sr"):
+        found = [str(path / n) for n in names if n.startswith(f"dicom/{key}_")]
+        if found:
+            files[key] = found
+    if "fhir_bundle.json" in names:
+        files["fhir"] = str(path / "fhir_bundle.json")
+    if written.report is not None:
+        files["report_html"] = str(written.report.html)
+        if getattr(written.report, "pdf", None):
+            files["report_pdf"] = str(written.report.pdf)
+    return files
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: a heartprint error's message, else ``Type: message``."""
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, HeartprintError) else f"{type(exc).__name__}: {text}"
+
+
+def write_study(result: StudyResult, root: Path | None, used: set[str], *, report: bool = True,
+                progress: Callable[..., None] | None = None, registry: Any = None,
+                parameters: Mapping[str, Any] | None = None, started: datetime | None = None,
+                doc: Mapping[str, Any] | None = None) -> StudyRun:
+    """Write one study's outputs into ``root/<study folder>`` (the folder named by
+    :func:`~heartprint.outputs.study_folder_name`, the files by
+    :func:`~heartprint.outputs.write_study_outputs`; ``root=None``: nothing written), then record
+    it as a run in ``registry`` (if given). A write or registry failure is kept on the returned
+    :class:`StudyRun`, never raised: the other studies go on.
+
+    ``used`` holds the folder names taken so far in this run (updated); ``doc`` is the study's
+    ``heartprint.study/2`` dict if the caller already made it (else made here, once, for the registry).
+    """
+    st = StudyRun(result, None, None)
+    if root is not None:
+        st.folder = study_folder_name(result, used)
+        st.path = root / st.folder
+        try:
+            written = write_study_outputs(result, st.path, report=report)
+        except Exception as exc:  # noqa: BLE001 - one study's outputs never stop the others
+            st.write_error = one_line(exc)
+        else:
+            st.files, st.problems = _study_files(written), list(written.problems or [])
+            if progress is not None:
+                progress("written", path=str(written.path), study_uid=result.study.study_uid)
+    if registry is not None:
+        try:
+            st.run_id = registry.record_study_result(result.to_dict() if doc is None else doc,
+                                                     parameters=dict(parameters or {}), started_at=started)
+        except HeartprintError as exc:
+            st.registry_error = one_line(exc)
+    return st
