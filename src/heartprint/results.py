@@ -43,9 +43,10 @@ SeriesStatus = Literal["analysed", "not_analysed", "failed"]
 _QC_ORDER = {"ok": 0, "info": 1, "warning": 2, "error": 3}
 
 
-def qc_status(flags: Sequence[QCFlag]) -> str:
-    """The worst severity among ``flags``: ``ok``, ``info``, ``warning`` or ``error``."""
-    worst = max((_QC_ORDER[Severity(f.severity).value] for f in flags), default=0)
+def qc_status(flags: Sequence[QCFlag | Mapping[str, Any]]) -> str:
+    """The worst severity among ``flags`` (objects or their dicts): ``ok``, ``info``, ``warning`` or ``error``."""
+    worst = max((_QC_ORDER[Severity(f["severity"] if isinstance(f, Mapping) else f.severity).value] for f in flags),
+                default=0)
     return {v: k for k, v in _QC_ORDER.items()}[worst]
 
 

@@ -27,6 +27,7 @@ from heartprint.cmr._qc import (
 )
 from heartprint.cmr._rates import fourier_fit, peak_rates
 from heartprint.cmr._thickness import WallThickness, wall_thickness
+from heartprint.results import qc_status
 from heartprint.errors import GeometryError, InvalidInputError
 from heartprint.image import Image
 from heartprint.labels import KNOWN_LABELS, LV_CAVITY, LV_MYOCARDIUM, RV_CAVITY
@@ -94,8 +95,6 @@ class CineFunctionResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form; see the module docstring of :mod:`heartprint.cmr` for the schema."""
-        order = {Severity.INFO: 1, Severity.WARNING: 2, Severity.ERROR: 3}
-        worst = max((order[f.severity] for f in self.qc), default=0)
 
         def lst(a: np.ndarray | None) -> list[float] | None:
             return None if a is None else [round(float(v), 4) for v in a]
@@ -128,7 +127,7 @@ class CineFunctionResult:
             "coverage": self.coverage,
             "measurements": [m.to_dict() for m in self.measurements],
             "qc": [f.to_dict() for f in self.qc],
-            "qc_status": ("ok", "info", "warning", "error")[worst],
+            "qc_status": qc_status(self.qc),
         }
 
 

@@ -16,6 +16,7 @@ from heartprint.anatomy._aha import AHASegmentation, aha_segments, segment_of_an
 from heartprint.anatomy._plane import SlicePlane
 from heartprint.errors import GeometryError
 from heartprint.image import Image
+from heartprint.results import qc_status  # noqa: F401 (the cmr modules' name for it)
 from heartprint.labels import LV_CAVITY, LV_MYOCARDIUM
 
 __all__ = [
@@ -133,9 +134,3 @@ def segment_map(affine: np.ndarray, labels: np.ndarray, *, levels: dict[int, str
             seg[z][tuple(yx.T)] = segment_of_angle(phi, level)  # type: ignore[arg-type]
             aha.levels[z] = level
     return seg, aha
-
-
-def qc_status(flags: list[dict]) -> str:
-    order = {"info": 1, "warning": 2, "error": 3}
-    worst = max((order.get(f.get("severity"), 0) for f in flags), default=0)
-    return {0: "ok", 1: "info", 2: "warning", 3: "error"}[worst]
