@@ -16,3 +16,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} not present")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_patient_dicom(tmp_path_factory) -> tuple[Path, dict]:
+    """The small phantom patient (CMR study: cine, LGE, MOLLI T1; CT calcium study), written once
+    per session as DICOM. Read-only: a test that changes files copies the folder first."""
+    from heartprint.phantoms import write_demo_patient
+
+    root = tmp_path_factory.mktemp("demo_patient") / "dicom"
+    _, truth = write_demo_patient(root, seed=0, n_phases=10)
+    return root, truth

@@ -32,12 +32,15 @@ class _FakeTTY(io.StringIO):
 
 
 @pytest.fixture(scope="module")
-def patients(tmp_path_factory):
+def patients(tmp_path_factory, demo_patient_dicom):
     """A folder with two patients (each a CMR and a CT study); their truths."""
+    import shutil
+
     from heartprint.phantoms import write_demo_patient
 
     root = tmp_path_factory.mktemp("batch")
-    _, truth_a = write_demo_patient(root / "a", seed=0, n_phases=10)
+    shutil.copytree(demo_patient_dicom[0], root / "a")
+    truth_a = demo_patient_dicom[1]
     _, truth_b = write_demo_patient(root / "b", seed=1, n_phases=10)
     for f in (root / "b").rglob("*.dcm"):
         ds = pydicom.dcmread(f)

@@ -40,14 +40,12 @@ STUDY_UID = "1.2.826.0.1.3680043.8.498.99999999999999999999"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(demo_patient_dicom):
     """The small demo patient through the real pipeline: a CMR study (cine, LGE, T1) and a
     calcium CT study of the same patient (each the other's history)."""
-    from heartprint.phantoms import write_demo_patient
     from heartprint.pipeline import AnalysisOptions, analyze
 
-    root = tmp_path_factory.mktemp("demo_dicom")
-    write_demo_patient(root, seed=0, n_phases=10)
+    root = demo_patient_dicom[0]
     results = analyze(root, AnalysisOptions(tta=False))  # the report, not the network, is under test
     cmr = next(r for r in results if "MR" in r.study.modalities)
     ct = next(r for r in results if "CT" in r.study.modalities)
