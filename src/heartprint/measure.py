@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -98,6 +98,9 @@ class Measurement(BaseModel):
         per concept.
     z_score
         Optional z-score against a verified reference population (``reference_range`` names it).
+    interpretation
+        Optional verdict against ``reference_range``: ``"low"``, ``"normal"`` or ``"high"``
+        (set only where a verified range for the modality, method, sex and age applies).
     vessel, vessel_segment
         Optional coronary vessel (``LM``, ``LAD``, ``LCx``, ``RCA``) and its part
         (``proximal``, ``mid``, ``distal``) for per-vessel results (stenosis, FFR).
@@ -121,6 +124,7 @@ class Measurement(BaseModel):
     modality: str | None = None
     time: datetime | None = None
     z_score: float | None = None
+    interpretation: Literal["low", "normal", "high"] | None = None
     vessel: str | None = None
     vessel_segment: str | None = Field(default=None, pattern=r"^(proximal|mid|distal)$")
     pattern: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
