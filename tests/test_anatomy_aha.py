@@ -79,3 +79,38 @@ def test_no_rv_and_no_points_raises():
     lab[lab == RV_CAVITY] = 0
     with pytest.raises(InvalidInputError, match="insertion_points_lps"):
         aha_segments(ph.image.affine, lab)
+
+
+def _with_thickening(lab: np.ndarray, slices, half_width_deg: float, extra_mm: float, spacing) -> np.ndarray:
+    """``lab`` with the myocardium of ``slices`` grown outward by ``extra_mm`` over an arc of
+    ±``half_width_deg`` around the ray pointing along +x (image columns) from the cavity centroid."""
+    from test_cmr_phantom import CENTRE_YX
+
+    out = lab.copy()
+    ny, nx = lab.shape[1:]
+    yy, xx = np.meshgrid((np.arange(ny) - CENTRE_YX[0]) * spacing[1], (np.arange(nx) - CENTRE_YX[1]) * spacing[2],
+                         indexing="ij")
+    r, ang = np.hypot(yy, xx), np.degrees(np.arctan2(yy, xx))
+    for z in slices:
+        myo = lab[z] == LV_MYOCARDIUM
+        r_epi = r[myo & (np.abs(ang) <= half_width_deg)].max()
+        grow = (np.abs(ang) <= half_width_deg) & (r > r_epi - 0.1) & (r <= r_epi + extra_mm)
+        out[z][grow] = LV_MYOCARDIUM
+    return out
+
+
+def test_max_wall_thickness_is_a_wall_not_a_ray():
+    """The maximal thickness follows a thickened wall (60°, the width of a segment) but not a
+    narrow spike (12°, three rays): a caliper measures a wall, and spikes are what raised normal ACDC hearts
+    above 15 mm with a 3-ray median."""
+    from test_cmr_phantom import SPACING
+
+    ph = make_phantom(n_phases=2)
+    lab = ph.labels[0]
+    aha = aha_segments(ph.image.affine, lab)
+    mid = [z for z, lvl in aha.levels.items() if lvl == "mid"]
+    base = wall_thickness(ph.image.affine, lab, aha).max_mm
+    spike = wall_thickness(ph.image.affine, _with_thickening(lab, mid, 6.0, 8.0, SPACING), aha).max_mm
+    wall = wall_thickness(ph.image.affine, _with_thickening(lab, mid, 30.0, 8.0, SPACING), aha).max_mm
+    assert spike == pytest.approx(base, abs=0.5)
+    assert wall == pytest.approx(base + 8.0, abs=1.5)

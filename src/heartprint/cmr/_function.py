@@ -440,7 +440,7 @@ def analyze_cine_function(
                 phase="ED", segment=seg)
         if wt.max_slice is not None:
             add("lv_max_wall_thickness", "LV maximal end-diastolic wall thickness", wt.max_mm, "mm",
-                wt_how.replace("mean per AHA segment", "maximum of a 3-ray median")
+                wt_how.replace("mean per AHA segment", "maximum of the median over a 30° arc")
                 + f"; slice {wt.max_slice}, segment {wt.max_segment}", AHA_REFERENCE, phase="ED")
             # global (no ``segment``): the HCM rule reads the patient's maximal thickness, not a segment's value;
             # the segment where it lies is named in the method
