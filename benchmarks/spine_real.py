@@ -15,36 +15,24 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-ACDC_VAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "acdc" / "val"
+import _acdc  # noqa: E402
 
 
 def main() -> int:
-    import h5py
-
-    from heartprint import Image
     from heartprint.outputs import study_folder_name, write_study_outputs
-    from heartprint.phantoms import write_cine_sax_dicom
     from heartprint.pipeline import AnalysisOptions, analyze
 
-    patients = sorted({p.name[7:10] for p in ACDC_VAL.glob("patient*_frame01.h5")})
+    patients = _acdc.patients()
     if not patients:
-        print(f"no ACDC validation stacks in {ACDC_VAL}")
+        print(f"no ACDC validation stacks in {_acdc.ACDC_VAL}")
         return 1
     tmp = Path(tempfile.mkdtemp(prefix="spine-"))
     folder = tmp / "one-folder"
     for i, p in enumerate(patients):
-        stacks = []
-        for frame in ("01", "02"):
-            with h5py.File(ACDC_VAL / f"patient{p}_frame{frame}.h5", "r") as f:
-                stacks.append(np.asarray(f["image"], np.float32))
-        img = Image.from_array(np.rint(np.stack(stacks) * 1000.0), (10.0, 1.5, 1.5), frame_times_ms=[0.0, 320.0],
-                               modality="MR", kind="cine_sax", meta={"patient_size_m": 1.70, "patient_weight_kg": 72.0})
-        write_cine_sax_dicom(SimpleNamespace(image=img, truth={"rr_ms": 900.0, "heart_rate_bpm": 66.7}), folder / p,
-                             patient_id=f"ACDC-{p}", patient_name=f"PATIENT^{p}", patient_sex="MF"[i % 2], patient_age="055Y")
+        _acdc.write_dicom(folder / p, p, patient_id=f"ACDC-{p}", name=f"PATIENT^{p}", sex="MF"[i % 2], age="055Y")
     t0 = time.perf_counter()
     results = analyze(folder, AnalysisOptions(tta=False))
     t_analyse = time.perf_counter() - t0

@@ -10,18 +10,17 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
-from heartprint import Image
 from heartprint.errors import InvalidInputError
 from heartprint.io.classify import SeriesKind
 from heartprint.pipeline import MODALITY_PACKAGES, AnalysisOptions, analysers, analyze, analyze_study
 from heartprint.results import STUDY_SCHEMA, study_schema, validate_study_dict
 
-ACDC_VAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "acdc" / "val"
+import _acdc
+
+ACDC_VAL = _acdc.ACDC_VAL
 SRC = Path(__file__).resolve().parents[1] / "src" / "heartprint"
 KINDS = {k.value for k in SeriesKind}
 
@@ -165,25 +164,8 @@ def test_options_keep_valid_values():
 # -- real ACDC studies wrapped as DICOM ---------------------------------------------------------
 
 
-def _acdc_cine(patient: str) -> Image:
-    import h5py
-
-    from heartprint.segmentation._preprocess import PERCENTILES  # noqa: F401 (same normalisation family)
-
-    stacks = []
-    for frame in ("01", "02"):
-        with h5py.File(ACDC_VAL / f"patient{patient}_frame{frame}.h5", "r") as f:
-            stacks.append(np.asarray(f["image"], np.float32))
-    arr = np.rint(np.stack(stacks) * 1000.0)  # (t=2: ED, ES; z, y, x), integers for uint16
-    return Image.from_array(arr, (10.0, 1.5, 1.5), frame_times_ms=[0.0, 320.0], modality="MR", kind="cine_sax",
-                            meta={"patient_size_m": 1.70, "patient_weight_kg": 72.0})
-
-
 def _write_acdc_patient(folder: Path, patient: str, *, patient_id: str, name: str, sex: str, age: str) -> None:
-    from heartprint.phantoms import write_cine_sax_dicom
-
-    fake = SimpleNamespace(image=_acdc_cine(patient), truth={"rr_ms": 900.0, "heart_rate_bpm": 66.7})
-    write_cine_sax_dicom(fake, folder, patient_id=patient_id, patient_name=name, patient_sex=sex, patient_age=age)
+    _acdc.write_dicom(folder, patient, patient_id=patient_id, name=name, sex=sex, age=age)
 
 
 @pytest.fixture(scope="module")
