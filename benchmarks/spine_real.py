@@ -32,7 +32,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="spine-"))
     folder = tmp / "one-folder"
     for i, p in enumerate(patients):
-        _acdc.write_dicom(folder / p, p, patient_id=f"ACDC-{p}", name=f"PATIENT^{p}", sex="MF"[i % 2], age="055Y")
+        _acdc.write_dicom(folder / p, p, patient_id=f"ACDC-{p}", name=f"PATIENT^{p}", sex="MF"[i % 2], age="055Y",
+                         height_m=1.70, weight_kg=72.0)
     t0 = time.perf_counter()
     results = analyze(folder, AnalysisOptions(tta=False))
     t_analyse = time.perf_counter() - t0

@@ -45,18 +45,22 @@ def _read(patient: str) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(images), np.stack(labels)
 
 
-def cine(patient: str) -> Image:
-    """The two-phase (ED, ES) cine of ``patient`` as a heartprint image (integers for uint16 DICOM)."""
+def cine(patient: str, *, height_m: float | None = None, weight_kg: float | None = None) -> Image:
+    """The two-phase (ED, ES) cine of ``patient`` as a heartprint image (integers for uint16 DICOM);
+    height and weight (DICOM PatientSize/PatientWeight) only when given: the HDF5 stacks have none."""
     images, _ = _read(patient)
+    meta = {k: v for k, v in (("patient_size_m", height_m), ("patient_weight_kg", weight_kg)) if v is not None}
     return Image.from_array(np.rint(images * 1000.0), SPACING_MM, frame_times_ms=[0.0, 320.0], modality="MR",
-                            kind="cine_sax", meta={"patient_size_m": 1.70, "patient_weight_kg": 72.0})
+                            kind="cine_sax", meta=meta)
 
 
-def write_dicom(folder: Path, patient: str, *, patient_id: str, name: str, sex: str | None, age: str | None) -> None:
+def write_dicom(folder: Path, patient: str, *, patient_id: str, name: str, sex: str | None, age: str | None,
+                height_m: float | None = None, weight_kg: float | None = None) -> None:
     """Write ``patient``'s cine as a DICOM series under ``folder`` (sex ``"M"``/``"F"``/None, age ``"055Y"``/None)."""
     from heartprint.phantoms import write_cine_sax_dicom
 
-    fake = SimpleNamespace(image=cine(patient), truth={"rr_ms": 900.0, "heart_rate_bpm": 66.7})
+    fake = SimpleNamespace(image=cine(patient, height_m=height_m, weight_kg=weight_kg),
+                           truth={"rr_ms": 900.0, "heart_rate_bpm": 66.7})
     write_cine_sax_dicom(fake, folder, patient_id=patient_id, patient_name=name, patient_sex=sex or "", patient_age=age or "")
 
 

@@ -70,3 +70,35 @@ def test_territories_default_aha():
 def test_bad_scores(stress, match):
     with pytest.raises(InvalidInputError, match=match):
         summed_scores(stress, [0] * 17)
+
+
+# -- unknown segments are unknown, never normal (issue 16, item 1) ---------------------------------
+
+
+def test_stress_only_below_10_percent_is_decided():
+    # SDS = SSS − SRS ≤ SSS: a stress defect of 6/68 (8.8 %) cannot hide ≥10 % ischaemia
+    f = summed_scores(_with({1: 4, 7: 2})).finding()
+    assert f.status == "absent" and f.details["sds_range"] == [0, 6]
+    f = summed_scores(_with({1: 4, 7: 3})).finding()  # 7/68: depends on the rest scores
+    assert f.status == "not_assessable" and f.missing
+
+
+def test_partial_scores_bounds():
+    full0 = {s: 0 for s in range(1, 18)}
+    # apex (17) unscored in stress and rest: SDS 0 + at most 4 → <10 % whatever it is
+    f = ischaemic_burden({k: v for k, v in full0.items() if k != 17}, {k: v for k, v in full0.items() if k != 17})
+    assert f.status == "absent" and f.details["sds_range"] == [0, 4]
+    # stress 4 + 4, the rest of those two segments unscored: SDS 0–8 → unknown, naming them
+    stress = {**full0, 1: 4, 7: 4}
+    f = ischaemic_burden(stress, {**{k: 0 for k in full0 if k not in (1, 7)}})
+    assert f.status == "not_assessable" and f.missing == ["rest score, segment 1", "rest score, segment 7"]
+    # 12 points reversible, one normal-stress segment unscored at rest (rest 0–4): SDS 8–12 → present
+    stress = {**full0, 1: 4, 7: 4, 13: 4}
+    f = ischaemic_burden(stress, {**{k: 0 for k in full0 if k != 3}})
+    assert f.status == "present" and f.details["sds_range"][0] == 8
+    assert f.details["territories"]["RCA"]["sds"] is None and f.details["territories"]["LAD"]["sds"] == 12
+
+
+def test_rest_none_in_ischaemic_burden():
+    assert ischaemic_burden(_with({1: 2, 7: 2})).status == "absent"
+    assert ischaemic_burden(_with({1: 4, 7: 4})).status == "not_assessable"

@@ -94,3 +94,30 @@ def test_regional_map():
     assert r["segments"]["7"]["territory"] == "LAD" and r["segments"]["7"]["perfusion_stress_score"] == 3
     assert r["segments"]["15"]["variable_supply"] == ["LCx", "LAD"]
     assert r["vessels"]["LAD mid"]["stenosis"] == 75
+
+
+# -- unknown is never "normal" (issue 16, item 1) ---------------------------------------------------
+
+
+def test_partly_imaged_territory_is_not_normal_perfusion():
+    partial = [{"code": "perfusion_stress_score", "value": 0, "unit": "1", "segment": s} for s in (1, 2, 7)]
+    f = vessel_finding(ph(sten("LAD", 75), *partial))
+    assert f.status == "not_assessable"
+    assert any("segments 8, 13, 14, 17" in m for m in f.missing)
+    full = [{"code": "perfusion_stress_score", "value": 0, "unit": "1", "segment": s} for s in LAD_SEGS]
+    assert vessel_finding(ph(sten("LAD", 75), *full)).status == "absent"
+
+
+def test_stress_cmr_reads_16_segments():
+    cmr = [{"code": "perfusion_defect", "value": 0, "unit": "1", "segment": s} for s in LAD_SEGS if s != 17]
+    assert vessel_finding(ph(sten("LAD", 75), *cmr)).status == "absent"
+
+
+def test_defect_without_rest_score_is_not_called_ischaemia():
+    stress = [{"code": "perfusion_stress_score", "value": 3 if s == 5 else 0, "unit": "1", "segment": s} for s in range(1, 18)]
+    fs = {f.code: f for f in reconcile(ph(sten("LAD", 75), *stress))}
+    f = fs["ischaemia_without_obstructive_stenosis"]
+    assert f.status == "not_assessable" and f.missing == ["rest perfusion score, segment 5"]
+    rest = [{"code": "perfusion_rest_score", "value": 3 if s == 5 else 0, "unit": "1", "segment": s} for s in range(1, 18)]
+    fs = {f.code: f for f in reconcile(ph(sten("LAD", 75), *stress, *rest))}
+    assert "ischaemia_without_obstructive_stenosis" not in fs  # a fixed defect (scar), not ischaemia

@@ -18,7 +18,7 @@ ESC2019 = """
 60 69 | 44 16 | 26 11 | 22 6 | 27 14
 70 95 | 52 27 | 34 19 | 24 10 | 32 12
 """
-COLS_2019 = ["typical", "atypical", "non-anginal", None]  # None = dyspnoea only
+COLS_2019 = ["typical", "atypical", "non-anginal", "none"]  # "none" = no chest pain: dyspnoea only
 
 
 def _cells_2019():
@@ -33,13 +33,13 @@ def _cells_2019():
 
 @pytest.mark.parametrize("age,sex,symptom,expected", list(_cells_2019()))
 def test_esc2019_every_cell(age, sex, symptom, expected):
-    r = ptp_esc2019(age, sex, symptom, dyspnoea=symptom is None)
+    r = ptp_esc2019(age, sex, symptom, dyspnoea=symptom == "none")
     assert r.percent == expected
 
 
 def test_esc2019_chest_pain_takes_precedence_over_dyspnoea():
     assert ptp_esc2019(45, "male", "non-anginal", dyspnoea=True).percent == 3
-    assert ptp_esc2019(45, "male", None, dyspnoea=True).percent == 12
+    assert ptp_esc2019(45, "male", "none", dyspnoea=True).percent == 12
 
 
 @pytest.mark.parametrize("age,band", [(39, "30-39"), (39.99, "30-39"), (40, "40-49"), (69.99, "60-69"), (70, "70+"), (104, "70+")])
@@ -63,7 +63,7 @@ def test_esc2019_error_names_table_range():
     [
         ((35, "female", "typical"), "low"),  # 5 % -> ≤5 low
         ((45, "female", "atypical"), "intermediate"),  # 6 %
-        ((65, "female", None, True), "intermediate"),  # 14 %
+        ((65, "female", "none", True), "intermediate"),  # 14 %
         ((65, "female", "typical"), "high"),  # 16 %
         ((45, "male", "non-anginal"), "low"),  # 3 %
     ],
@@ -86,7 +86,7 @@ def test_esc2019_band_edges_exact():
     [
         ({"sex": "other"}, "sex"),
         ({"chest_pain": "crushing"}, "chest_pain"),
-        ({"chest_pain": None, "dyspnoea": False}, "chest_pain"),
+        ({"chest_pain": "none", "dyspnoea": False}, "symptomatic"),
         ({"dyspnoea": "yes"}, "dyspnoea"),
         ({"age": "fifty"}, "age"),
     ],
@@ -117,8 +117,8 @@ ESC2024 = """
 # (sex, how to produce the symptom column)
 COLS_2024 = [
     ("female", [("non-anginal", False)]), ("male", [("non-anginal", False)]),
-    ("female", [("atypical", False), (None, True), ("non-anginal", True), ("atypical", True)]),
-    ("male", [("atypical", False), (None, True), ("non-anginal", True), ("atypical", True)]),
+    ("female", [("atypical", False), ("none", True), ("non-anginal", True), ("atypical", True)]),
+    ("male", [("atypical", False), ("none", True), ("non-anginal", True), ("atypical", True)]),
     ("female", [("typical", False), ("typical", True)]), ("male", [("typical", False), ("typical", True)]),
 ]
 RF_GROUPS = [(0, 1), (2, 3), (4, 5)]
@@ -162,7 +162,7 @@ def test_esc2024_bad_risk_factors(rf):
 
 def test_esc2024_no_symptom_raises():
     with pytest.raises(InvalidInputError, match="symptomatic"):
-        likelihood_esc2024(50, "male", None, False, 2)
+        likelihood_esc2024(50, "male", "none", False, 2)
 
 
 @pytest.mark.parametrize(
@@ -199,3 +199,57 @@ def test_esc2024_finding_and_mapping_details():
 def test_lookup_can_fail():
     """The test oracle differs from a neighbouring cell (guards against a shifted table)."""
     assert likelihood_esc2024(70, "male", "typical", False, 0).percent != likelihood_esc2024(69, "male", "typical", False, 0).percent
+
+
+# -- unknown is never "no" (issue 16, item 1) ---------------------------------------------------
+
+
+def test_dyspnoea_unknown_is_decided_when_chest_pain_sets_the_column():
+    r = ptp_esc2019(45, "male", "non-anginal")  # dyspnoea not given: the chest-pain column applies either way
+    assert r.status == "present" and r.percent == 3 and r.details["same_for_every_value_of"] == ["dyspnoea"]
+    assert likelihood_esc2024(62, "female", "typical", None, 3).percent == 14  # score 3 either way
+
+
+def test_dyspnoea_unknown_without_chest_pain_is_not_assessable():
+    r = ptp_esc2019(45, "male", "none")
+    assert r.status == "not_assessable" and r.percent is None and r.missing == ("dyspnoea",)
+    assert r.details["would_be"] == {"dyspnoea yes": "12 % (intermediate)",
+                                     "dyspnoea no": "the table does not apply (no symptom)"}
+    f = r.finding()
+    assert f.code == "ptp_esc2019" and f.status == "not_assessable" and f.missing == ["dyspnoea"]
+
+
+def test_chest_pain_unknown_is_not_no_chest_pain():
+    r = ptp_esc2019(45, "male", None, dyspnoea=True)
+    assert r.status == "not_assessable" and r.missing == ("chest-pain type",)
+    assert r.details["would_be"]["chest pain absent"] == "12 % (intermediate)"
+    assert r.details["would_be"]["chest pain typical"] == "22 % (high)"
+
+
+def test_non_anginal_pain_with_dyspnoea_unknown_esc2024():
+    # non-anginal (1 point) vs dyspnoea (2 points): columns 0-1 and 2 differ for a 62-year-old woman (4 vs 6 %)
+    r = likelihood_esc2024(62, "female", "non-anginal", None, 3)
+    assert r.status == "not_assessable" and r.missing == ("dyspnoea",)
+    assert r.details["would_be"] == {"dyspnoea yes": "6 % (low)", "dyspnoea no": "4 % (very low)"}
+    # ...but a 35-year-old woman with 0–1 risk factors is 0 % in both columns
+    assert likelihood_esc2024(35, "female", "non-anginal", None, 0).percent == 0
+
+
+def test_sex_unknown_decided_only_where_both_columns_agree():
+    assert ptp_esc2019(35, None, "non-anginal").percent == 1  # 1 % men and women
+    r = ptp_esc2019(55, None, "typical")
+    assert r.status == "not_assessable" and r.details["would_be"] == {"sex male": "32 % (high)", "sex female": "13 % (intermediate)"}
+
+
+@pytest.mark.parametrize("rf,expected", [((2, 3), 14), ((4, 5), 19), ((0, 1), 10), ((1, 2), None), (None, None)])
+def test_risk_factors_partly_unknown(rf, expected):
+    # 62-year-old woman, typical angina: RF 0-1 → 10, 2-3 → 14, 4-5 → 19 %
+    r = likelihood_esc2024(62, "female", "typical", False, rf)
+    assert r.percent == expected
+    if expected is None:
+        assert r.missing == ("risk factors (family history, smoking, dyslipidaemia, hypertension, diabetes)",)
+
+
+def test_no_possible_symptom_raises():
+    with pytest.raises(InvalidInputError, match="symptomatic"):
+        ptp_esc2019(50, "male", "none", False)

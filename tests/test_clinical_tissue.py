@@ -7,28 +7,55 @@ from heartprint.errors import InvalidInputError
 from heartprint.measure import ReferenceRange
 
 
+#: every T2-based / T1-based marker known negative (not acquired counts as "no positive result")
+T2_NEG = {"t2_regional_high_si": False, "t2_si_ratio": 1.5, "t2_mapping_elevated": False}
+T1_NEG = {"native_t1_elevated": False, "ecv_elevated": False, "lge_nonischaemic": False}
+
+
 @pytest.mark.parametrize("kw,status,category", [
     ({"t2_si_ratio": 2.0, "lge_nonischaemic": True}, "present", "proven"),
-    ({"t2_si_ratio": 1.99, "lge_nonischaemic": True}, "absent", "uncertain"),
+    ({**T2_NEG, "t2_si_ratio": 1.99, "lge_nonischaemic": True}, "absent", "uncertain"),
     ({"t2_regional_high_si": True, "native_t1_elevated": True}, "present", "proven"),
     ({"t2_mapping_elevated": True, "ecv_elevated": True}, "present", "proven"),
-    ({"t2_mapping_elevated": False, "lge_nonischaemic": False}, "absent", "rejected"),
-    ({"t2_mapping_elevated": True, "lge_nonischaemic": False}, "absent", "uncertain"),
+    ({**T2_NEG, **T1_NEG}, "absent", "rejected"),
+    ({"t2_mapping_elevated": True, **T1_NEG}, "absent", "uncertain"),
     ({"t2_mapping_elevated": True}, "not_assessable", None),
     ({}, "not_assessable", None),
+    # issue 16: one negative marker does not make a criterion negative while another is unknown
+    ({"t2_si_ratio": 1.99, "lge_nonischaemic": True}, "not_assessable", None),
+    ({"t2_mapping_elevated": False, "lge_nonischaemic": False}, "not_assessable", None),
+    ({"t2_mapping_elevated": True, "lge_nonischaemic": False}, "not_assessable", None),
 ])
 def test_lake_louise(kw, status, category):
     f = lake_louise(**kw)
     assert f.status == status and f.details["category"] == category and "jacc.2018.09.072" in f.citation
 
 
+def test_lake_louise_names_the_unknown_markers_and_each_answer():
+    f = lake_louise(t2_si_ratio=1.99, lge_nonischaemic=True)
+    assert f.missing == ["regional high T2 signal (T2-weighted imaging)", "T2 mapping above the site's normal range"]
+    assert f.details["would_be"] == {"T2-based criterion met": "proven (present)",
+                                     "T2-based criterion not met": "uncertain (absent)"}
+
+
 def test_lake_louise_site_ranges():
     t2n = ReferenceRange(low=40, high=52, population="site 1.5 T T2 map")
     t1n = ReferenceRange(low=950, high=1050, population="site MOLLI 1.5 T")
     assert lake_louise(t2_ms=53, t2_normal=t2n, native_t1_ms=1051, native_t1_normal=t1n).status == "present"
-    assert lake_louise(t2_ms=52, t2_normal=t2n, native_t1_ms=1050, native_t1_normal=t1n).details["category"] == "rejected"
-    with pytest.raises(InvalidInputError, match="t2"):
-        lake_louise(t2_ms=60)
+    neg = {"t2_regional_high_si": False, "t2_si_ratio": 1.2, "ecv_elevated": False, "lge_nonischaemic": False}
+    assert lake_louise(t2_ms=52, t2_normal=t2n, native_t1_ms=1050, native_t1_normal=t1n, **neg).details["category"] == "rejected"
+    # a T2 without the site's normal range is an unknown marker, named, not an error
+    f = lake_louise(t2_ms=60)
+    assert f.status == "not_assessable" and "the site's normal range for T2 (ms)" in f.missing
+
+
+def test_lake_louise_call_and_value_that_disagree_are_said():
+    t2n = ReferenceRange(low=40, high=52)
+    f = lake_louise(t2_ms=60, t2_normal=t2n, t2_mapping_elevated=False, t2_regional_high_si=False, t2_si_ratio=1.0,
+                    lge_nonischaemic=True)
+    assert f.status == "not_assessable" and f.details["t2_markers"]["T2 mapping above the site's normal range"] is None
+    (c,) = f.details["contradictions"]
+    assert "reported not elevated" in c and "60 is above" in c
 
 
 @pytest.mark.parametrize("t2s,status,grade", [(35, "absent", "none"), (20.1, "absent", "none"), (20, "present", "mild-moderate"),
@@ -47,7 +74,7 @@ def test_t2star_10ms_flagged_and_bad():
 
 
 @pytest.mark.parametrize("wt,kw,status", [
-    (15, {}, "present"), (14.9, {}, "not_assessable"), (14.9, {"family_history": False, "other_features": False}, "absent"),
+    (15, {}, "present"), (14.9, {}, "not_assessable"), (14.9, {"family_history": False}, "not_assessable"), (14.9, {"family_history": False, "other_features": False}, "absent"),
     (13, {"family_history": True}, "present"), (12.9, {"family_history": True}, "absent"), (13, {"other_features": True}, "present"),
     (10, {}, "absent"), (9, {"child_z_score": 2.1}, "present"), (9, {"child_z_score": 2.0}, "absent"),
 ])

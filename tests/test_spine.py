@@ -165,7 +165,7 @@ def test_options_keep_valid_values():
 
 
 def _write_acdc_patient(folder: Path, patient: str, *, patient_id: str, name: str, sex: str, age: str) -> None:
-    _acdc.write_dicom(folder, patient, patient_id=patient_id, name=name, sex=sex, age=age)
+    _acdc.write_dicom(folder, patient, patient_id=patient_id, name=name, sex=sex, age=age, height_m=1.70, weight_kg=72.0)
 
 
 @pytest.fixture(scope="module")

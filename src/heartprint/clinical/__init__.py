@@ -14,6 +14,11 @@ Public API (loaded lazily, so that importing one rule does not import them all):
 - tissue: :func:`lake_louise`, :func:`t2star_iron`, :func:`hcm_wall_thickness`,
   :func:`amyloid_native_t1`, :func:`ecv`, :func:`ecv_amyloid`
 - devices: :func:`icd_primary_prevention`, :func:`crt_indication`
+- imaging phenotype (from imaging alone): :func:`lv_systolic_dysfunction`, :func:`lv_dilatation`,
+  :func:`lv_hypertrophy`, :func:`lv_geometry`, :func:`rv_dilatation`, :func:`rv_systolic_dysfunction`,
+  :func:`lge_presence`, :func:`native_t1_abnormal`, :func:`t2_abnormal`, :func:`ecv_abnormal`
+- contradictions between inputs: :func:`input_contradictions`, :func:`ef_volume_contradictions`,
+  :func:`repeated_measurement_contradictions`
 - reference ranges: :func:`reference_range`, :func:`z_score`
 """
 
@@ -52,6 +57,20 @@ _EXPORTS: dict[str, str] = {
     # devices
     "icd_primary_prevention": "devices",
     "crt_indication": "devices",
+    # imaging phenotype and input contradictions
+    "lv_systolic_dysfunction": "imaging",
+    "lv_dilatation": "imaging",
+    "lv_hypertrophy": "imaging",
+    "lv_geometry": "imaging",
+    "rv_dilatation": "imaging",
+    "rv_systolic_dysfunction": "imaging",
+    "lge_presence": "imaging",
+    "native_t1_abnormal": "imaging",
+    "t2_abnormal": "imaging",
+    "ecv_abnormal": "imaging",
+    "input_contradictions": "imaging",
+    "ef_volume_contradictions": "imaging",
+    "repeated_measurement_contradictions": "imaging",
     # reference ranges
     "reference_range": "reference_ranges",
     "z_score": "reference_ranges",

@@ -43,7 +43,7 @@ from heartprint.concepts import concept
 from heartprint.measure import Measurement, ReferenceRange
 from heartprint.phenotype import Phenotype
 
-__all__ = ["Code", "DeclaredView", "Fact", "RULES", "RuleSpec", "Snapshot", "UndeclaredInputError", "bind", "input_name",
+__all__ = ["Code", "DeclaredView", "Fact", "LVEF_PRESERVED", "Presupposition", "RULES", "RuleSpec", "Snapshot", "UndeclaredInputError", "bind", "input_name",
            "provenance", "read_code"]
 
 #: Which measurement(s) of a concept a :class:`Code` declaration reads (see :class:`Code`).
@@ -97,6 +97,28 @@ Source = Union[Code, Fact]
 
 
 @dataclass(frozen=True)
+class Presupposition:
+    """A condition a rule's positive conclusion presupposes.
+
+    Attributes
+    ----------
+    holds
+        Phenotype (a :class:`Snapshot`) → ``True``, ``False`` or ``None`` (unknown).
+    condition
+        The condition in words (``"LVEF ≥50 %"``).
+    needs
+        Plain name of what would settle it (``"LV ejection fraction"``).
+    otherwise
+        What the conclusion is when the condition does not hold (``"not HFpEF (HFpEF needs LVEF ≥50 %)"``).
+    """
+
+    holds: Callable[[Any], bool | None] = field(compare=False)
+    condition: str
+    needs: str
+    otherwise: str
+
+
+@dataclass(frozen=True)
 class RuleSpec:
     """One guideline rule and the inputs it takes.
 
@@ -126,6 +148,10 @@ class RuleSpec:
         ``"interpret"``, or the module that runs the rule itself (``"heartprint.clinical.pathway"``
         for the device rules, which need the aetiology from the differential: ``derived`` names
         those arguments).
+    presupposes
+        A fact about the phenotype that the rule's positive conclusion takes for granted but does
+        not read itself (the HFpEF scores: LVEF ≥50 %). When it is unknown the rule still runs,
+        but a ``present`` finding is reported ``not_assessable`` naming it (see :class:`Presupposition`).
     """
 
     name: str
@@ -137,6 +163,7 @@ class RuleSpec:
     adapter: str | None = None
     run_by: str = "interpret"
     derived: tuple[str, ...] = ()
+    presupposes: "Presupposition | None" = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         undeclared = sorted(set(self.required) - set(self.inputs))
@@ -316,6 +343,12 @@ class DeclaredView:
         self._check(code)
         return self._ph.regional(code)
 
+    def history(self, code: str) -> list[Measurement]:
+        """Every measurement of ``code``, in time order (untimed first, then by entry order)."""
+        self._check(code)
+        ph = self._ph.of(code) if isinstance(self._ph, Snapshot) else self._ph
+        return [m for m in ph._ordered() if m.code == code]
+
 
 # -- readers used by declarations -------------------------------------------------------------------
 
@@ -351,24 +384,46 @@ def _t1_field(m: Measurement) -> float | None:
 
 
 def _lge_nonischaemic(ms: list[Measurement]) -> tuple[bool, Measurement] | None:
-    """Any LGE in a non-ischaemic pattern (from per-segment transmurality with a pattern)."""
-    from heartprint.clinical.multimodality import NON_ISCHAEMIC_LGE_PATTERNS
+    """Any LGE in a non-ischaemic pattern, from per-segment transmurality with a pattern.
 
-    lge = [m for m in ms if m.value > 0 and m.pattern]
-    if not lge:
-        return None
+    ``True`` when a segment has LGE in a non-ischaemic pattern; ``False`` only when every AHA
+    segment (1–17) was read and none has LGE of a non-ischaemic or unstated pattern; otherwise
+    unknown (``None``): a segment not read, or LGE whose pattern is not stated, could be it.
+    """
+    from heartprint.clinical.multimodality import ISCHAEMIC_LGE_PATTERNS, NON_ISCHAEMIC_LGE_PATTERNS
+
+    lge = [m for m in ms if m.value > 0]
     non = [m for m in lge if m.pattern in NON_ISCHAEMIC_LGE_PATTERNS]
-    return bool(non), (non[0] if non else lge[0])
+    if non:
+        return True, non[0]
+    unstated = [m for m in lge if m.pattern not in ISCHAEMIC_LGE_PATTERNS]
+    read = {m.segment for m in ms if m.segment is not None}
+    if unstated or not read >= set(range(1, 18)):
+        return None
+    return False, (lge[0] if lge else ms[0])
 
 
-def _is_af(rhythm: str) -> bool:
-    return rhythm == "af"
+def _af_known(rhythm: str) -> bool | None:
+    """H2FPEF's "AF" item (paroxysmal or persistent AF): yes when the rhythm is AF; sinus rhythm on the
+    day does not exclude paroxysmal AF, so it stays unknown."""
+    return True if rhythm == "af" else None
 
 
 def _lvef_not_reduced(ph: Any) -> bool:
-    """HFpEF scores apply with LVEF ≥50 % (or LVEF unknown)."""
+    """HFpEF scores apply with LVEF ≥50 % or LVEF unknown (then :data:`LVEF_PRESERVED` says so)."""
     m = ph.latest("lv_ef")
     return m is None or m.value >= 50
+
+
+def _lvef_preserved(ph: Any) -> bool | None:
+    m = ph.latest("lv_ef")
+    return None if m is None else m.value >= 50
+
+
+#: HFpEF needs LVEF ≥50 % (ESC 2021 HF Table 3, ✅P). The HFpEF scores do not take the LVEF
+#: themselves, so interpret holds a positive score back when the LVEF is unknown.
+LVEF_PRESERVED = Presupposition(holds=_lvef_preserved, condition="LVEF ≥50 %", needs="LV ejection fraction",
+                                otherwise="not HFpEF (HFpEF needs LVEF ≥50 %)")
 
 
 # -- the declarations --------------------------------------------------------------------------------
@@ -381,7 +436,14 @@ _SPECS: tuple[RuleSpec, ...] = (
         "age": Code("age"), "age_years": Fact("age"), "sex": Fact("sex"), "chest_pain": Fact("chest_pain"),
         "dyspnoea": Fact("dyspnoea"), "risk_factors": Fact("risk_factors")}),
     RuleSpec("coronary_ct", adapter="cadrads", domain=("stenosis", "cac_agatston"), citation_hint="CAD-RADS 2.0", inputs={
-        "stenoses": Code("stenosis", select="regional"), "cac_agatston": Code("cac_agatston")}),
+        "stenoses": Code("stenosis", select="regional"), "cac_agatston": Code("cac_agatston"),
+        # the reader's CCTA calls (patient facts "findings"; unknown when not given)
+        "plaque_present": Fact("findings", key="coronary_plaque"),
+        "non_diagnostic": Fact("findings", key="ccta_non_diagnostic"),
+        "high_risk_plaque": Fact("findings", key="high_risk_plaque"),
+        "stent": Fact("findings", key="coronary_stent"),
+        "graft": Fact("findings", key="coronary_bypass_graft"),
+        "exception": Fact("findings", key="coronary_non_atherosclerotic")}),
     RuleSpec("ischaemia", adapter="ischaemia", domain=("perfusion_stress_score", "perfusion_defect"),
              citation_hint="ESC 2024 CCS Rec. Table 14", inputs={
                  "stress_scores": Code("perfusion_stress_score", select="regional"),
@@ -394,14 +456,15 @@ _SPECS: tuple[RuleSpec, ...] = (
         "lvmi": Code("lv_massi"), "rwt": Code("rwt"), "lavi": Code("lavi"), "e_e_prime": Code("e_e_prime"),
         "nt_probnp": Code("nt_probnp"), "bnp": Code("bnp"), "pasp": Code("pasp"), "tr_velocity": Code("tr_vmax")}),
     RuleSpec("hfa_peff", domain=_ECHO_DIASTOLIC + ("nt_probnp", "bnp"), citation_hint="HFA-PEFF 2019",
-             applies=_lvef_not_reduced, inputs={
+             applies=_lvef_not_reduced, presupposes=LVEF_PRESERVED, inputs={
                  "rhythm": Fact("rhythm"), "sex": Fact("sex"), "age": Code("age"), "septal_e": Code("septal_e_prime"),
                  "lateral_e": Code("lateral_e_prime"), "average_e_e": Code("e_e_prime"), "tr_velocity": Code("tr_vmax"),
                  "pasp": Code("pasp"), "gls": Code("gls"), "lavi": Code("lavi"), "lvmi": Code("lv_massi"), "rwt": Code("rwt"),
                  "wall_thickness": Code("lv_max_wall_thickness", select="located"), "nt_probnp": Code("nt_probnp"),
                  "bnp": Code("bnp")}),
-    RuleSpec("h2fpef", domain=("e_e_prime", "pasp"), citation_hint="H2FPEF, Reddy 2018", applies=_lvef_not_reduced, inputs={
-        "bmi": Code("bmi"), "antihypertensives": Fact("n_antihypertensives"), "af": Fact("rhythm", read=_is_af),
+    RuleSpec("h2fpef", domain=("e_e_prime", "pasp"), citation_hint="H2FPEF, Reddy 2018", applies=_lvef_not_reduced,
+             presupposes=LVEF_PRESERVED, inputs={
+        "bmi": Code("bmi"), "antihypertensives": Fact("n_antihypertensives"), "af": Fact("rhythm", read=_af_known),
         "pasp": Code("pasp"), "age": Code("age"), "e_e_prime": Code("e_e_prime")}),
     RuleSpec("diastolic_function", domain=_ECHO_DIASTOLIC + ("mitral_e_a",), citation_hint="ASE/EACVI 2016", inputs={
         "lvef": Code("lv_ef"), "septal_e": Code("septal_e_prime"), "lateral_e": Code("lateral_e_prime"),
@@ -432,15 +495,61 @@ _SPECS: tuple[RuleSpec, ...] = (
     # run by heartprint.clinical.pathway (they need the aetiology from the differential); declared
     # here so that their codes and facts are checked like every other rule's
     RuleSpec("icd_primary_prevention", run_by="heartprint.clinical.pathway", derived=("aetiology",),
-             required=("lvef", "nyha", "omt_months"), citation_hint="ESC 2021 HF 6.1", inputs={
+             required=("lvef",), citation_hint="ESC 2021 HF 6.1", inputs={
                  "lvef": Code("lv_ef"), "nyha": Fact("nyha"), "omt_months": Fact("months_omt"),
-                 "days_since_mi": Fact("days_since_mi")}),
+                 "days_since_mi": Fact("days_since_mi"), "prior_mi": Fact("prior_mi")}),
     RuleSpec("crt_indication", run_by="heartprint.clinical.pathway", citation_hint="ESC 2021 HF 6.2",
-             required=("lvef", "qrs_ms", "lbbb", "rhythm", "nyha", "on_omt"), inputs={
+             required=("lvef",), inputs={
                  "lvef": Code("lv_ef"), "qrs_ms": Code("qrs_duration"),
                  "lbbb": Fact("qrs_morphology", read=lambda m: m == "lbbb"), "rhythm": Fact("rhythm"), "nyha": Fact("nyha"),
                  "on_omt": Fact("months_omt", read=lambda months: months >= 3),
                  "av_block_pacing_indication": Fact("pacing_indication")}),
+    # imaging phenotype findings from imaging alone (heartprint.clinical.imaging): each measurement is
+    # judged against the verified range of its modality and method, read as ``acquisition``
+    # (the measurement's modality, then its method text, e.g. "MR summation of discs ...")
+    RuleSpec("lv_systolic_dysfunction", domain=("lv_ef",), required=("lvef",),
+             citation_hint="ASE/EACVI 2015 Table 4; ESC 2021 HF Table 3", inputs={
+                 "lvef": Code("lv_ef"), "sex": Fact("sex"), "age": Fact("age"),
+                 "acquisition": Code("lv_ef", read=(
+                     _acquisition := lambda m: " ".join(x for x in (m.modality, m.method) if x) or None))}),
+    RuleSpec("lv_dilatation", domain=("lv_edvi", "lv_edv"), citation_hint="verified LV volume reference ranges",
+             inputs={"lv_edvi": Code("lv_edvi"), "lv_edv": Code("lv_edv"), "sex": Fact("sex"), "age": Fact("age"),
+                     "edvi_acquisition": Code("lv_edvi", read=_acquisition),
+                     "edv_acquisition": Code("lv_edv", read=_acquisition)}),
+    RuleSpec("lv_hypertrophy", domain=("lv_massi", "lv_mass"), citation_hint="verified LV mass reference ranges",
+             inputs={"lv_massi": Code("lv_massi"), "lv_mass": Code("lv_mass"), "sex": Fact("sex"), "age": Fact("age"),
+                     "massi_acquisition": Code("lv_massi", read=_acquisition),
+                     "mass_acquisition": Code("lv_mass", read=_acquisition)}),
+    RuleSpec("lv_geometry", domain=("rwt", "lv_massi"), citation_hint="ASE/EACVI 2015 LV geometry",
+             inputs={"rwt": Code("rwt"), "lv_massi": Code("lv_massi"), "sex": Fact("sex"), "age": Fact("age"),
+                     "massi_acquisition": Code("lv_massi", read=_acquisition)}),
+    RuleSpec("rv_dilatation", domain=("rv_edvi", "rv_edv"), citation_hint="verified RV volume reference ranges",
+             inputs={"rv_edvi": Code("rv_edvi"), "rv_edv": Code("rv_edv"), "sex": Fact("sex"), "age": Fact("age"),
+                     "edvi_acquisition": Code("rv_edvi", read=_acquisition),
+                     "edv_acquisition": Code("rv_edv", read=_acquisition)}),
+    RuleSpec("rv_systolic_dysfunction", domain=("rv_ef",), required=("rv_ef",),
+             citation_hint="verified RVEF reference ranges", inputs={
+                 "rv_ef": Code("rv_ef"), "sex": Fact("sex"), "age": Fact("age"),
+                 "acquisition": Code("rv_ef", read=_acquisition)}),
+    RuleSpec("lge_presence", domain=("lge_transmurality", "lge_extent"), citation_hint="LGE patterns, Lake Louise 2018",
+             inputs={"segments": Code("lge_transmurality", select="regional",
+                                      read=lambda ms: {m.segment: (m.value, m.pattern) for m in ms}),
+                     "lge_extent": Code("lge_extent")}),
+    RuleSpec("native_t1_abnormal", domain=("native_t1",), required=("native_t1_ms",),
+             citation_hint="SCMR/EACVI mapping consensus 2017", inputs={
+                 "native_t1_ms": Code("native_t1"), "normal": Code("native_t1", read=_range(1.0))}),
+    RuleSpec("t2_abnormal", domain=("t2",), required=("t2_ms",), citation_hint="SCMR/EACVI mapping consensus 2017",
+             inputs={"t2_ms": Code("t2"), "normal": Code("t2", read=_range(1.0))}),
+    RuleSpec("ecv_abnormal", domain=("ecv",), required=("ecv_percent",), citation_hint="SCMR/EACVI mapping consensus 2017",
+             inputs={"ecv_percent": Code("ecv"), "normal": Code("ecv", read=_range(1.0))}),
+    # contradictions between inputs (an EF against its volumes, a value reported twice): the adapter
+    # reads every measurement of these codes, not only the latest
+    RuleSpec("input_contradictions", adapter="contradictions", citation_hint="input consistency", domain=(
+        _contradiction_codes := ("lv_ef", "lv_edv", "lv_esv", "lv_edvi", "lv_esvi", "rv_ef", "rv_edv", "rv_esv", "rv_edvi",
+                                 "rv_esvi", "lv_mass", "lv_massi", "lv_max_wall_thickness", "lv_wall_thickness", "rwt",
+                                 "lge_transmurality", "lge_extent", "native_t1", "t2", "ecv", "stenosis",
+                                 "perfusion_stress_score", "perfusion_rest_score", "perfusion_defect")),
+        inputs={c: Code(c, select="regional" if concept(c).regional else "global") for c in _contradiction_codes}),
 )
 
 #: rule name → :class:`RuleSpec` (read-only), in the order ``interpret`` runs them.

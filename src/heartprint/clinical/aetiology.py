@@ -7,8 +7,10 @@ multimodality reconciliation, and weighs them per candidate:
 =================  ==============================================  =============================================
 candidate          evidence for (weight)                           evidence against (weight)
 =================  ==============================================  =============================================
-ischaemic          significant stenosis (2); ischaemic-pattern     coronary anatomy without ≥50 % stenosis (2);
-                   LGE (2); high-risk ischaemia (1); prior MI (1)  scar without culprit stenosis (1);
+ischaemic          significant stenosis (2); ischaemic-pattern     complete coronary anatomy (LM, LAD, LCx, RCA)
+                   LGE (2); high-risk ischaemia (1); prior MI (1)  without ≥50 % stenosis, or with every ≥50 %
+                                                                   stenosis not significant by physiology (2);
+                                                                   scar without culprit stenosis (1);
                                                                    only non-ischaemic LGE (1)
 dilated (DCM)      LVEF <50 % (1) with LV dilatation (1);          LVEF ≥50 % (2); an ischaemic cause shown (2)
                    non-ischaemic LGE (1)
@@ -25,6 +27,10 @@ sarcoid            non-ischaemic LGE of the septum or RV           —
 Fabry              LV hypertrophy with basal/mid inferolateral     —
                    mid-wall LGE (1, ⚠M)
 =================  ==============================================  =============================================
+
+Unknown is never "no": coronary anatomy counts against an ischaemic cause only when every main
+coronary artery (LM, LAD, LCx, RCA) was assessed; a vessel not reported could hold the culprit
+lesion, so partial anatomy is listed (``details["coronary_anatomy"]``) but weighs nothing.
 
 Weights are heartprint's ordering device (⚠M: not from a guideline); each evidence item
 cites the rule that produced it. Ranking: net weight (for − against), then weight for.
@@ -46,7 +52,7 @@ from typing import Any
 from heartprint.clinical._registry import RULES, read_code
 from heartprint.measure import Finding
 
-__all__ = ["CANDIDATES", "differential"]
+__all__ = ["CANDIDATES", "MAIN_CORONARIES", "coronary_anatomy_complete", "differential"]
 
 CITATION = (
     "Arbelo E et al. 2023 ESC Guidelines for the management of cardiomyopathies. Eur Heart J 2023;44:3503-3626. "
@@ -65,6 +71,19 @@ CANDIDATES: dict[str, tuple[str, str]] = {
     "sarcoid": ("Cardiac sarcoidosis", "LGE CMR and FDG-PET"),
     "fabry": ("Anderson–Fabry disease", "native T1 CMR and alpha-galactosidase A / GLA testing"),
 }
+
+#: The main coronary arteries that must all be assessed before anatomy can speak against an ischaemic cause.
+MAIN_CORONARIES = frozenset({"LM", "LAD", "LCx", "RCA"})
+
+
+def _assessed_vessels(ph: Any) -> set[str]:
+    return {m.vessel for m in ph.regional("stenosis") if m.vessel is not None}
+
+
+def coronary_anatomy_complete(ph: Any) -> bool:
+    """Whether every main coronary artery (LM, LAD, LCx, RCA) has a stenosis measurement (CCTA or ICA)."""
+    return MAIN_CORONARIES <= _assessed_vessels(ph)
+
 
 AMYLOID_WALL_MM = 12.0  # ESC 2023 Figure 21 red flag (✅P; '≥' ⚠M)
 #: Maximal LV wall thickness, read as the HCM rule declares it: one value per study that may name the
@@ -114,12 +133,18 @@ def differential(phenotype: Any, findings: list[Finding]) -> list[Finding]:
         if f.status == "present":
             add("ischaemic", "for", f.statement, 2, f)
     sten = ph.regional("stenosis")
-    if sten and not any(m.value >= 50 for m in sten):
+    complete = coronary_anatomy_complete(ph)
+    if sten and not complete:
+        partial = {"assessed": sorted(_assessed_vessels(ph)),
+                   "not_reported": sorted(MAIN_CORONARIES - _assessed_vessels(ph))}
+    else:
+        partial = None
+    if sten and complete and not any(m.value >= 50 for m in sten):
         add("ischaemic", "against", "coronary anatomy without ≥50 % stenosis (max "
             f"{max(m.value for m in sten):g} %)", 2,
             Finding(code="coronary_anatomy", statement="", rule="heartprint.clinical.multimodality", citation="",
                     inputs={f"stenosis_{m.vessel}": {"value": m.value, "unit": m.unit, "source": m.source} for m in sten}))
-    if sig and all(f.status == "absent" for f in sig):
+    if sig and complete and all(f.status == "absent" for f in sig):
         add("ischaemic", "against", "every ≥50 % stenosis is haemodynamically not significant: "
             + "; ".join(f.statement for f in sig), 2, sig[0])
     for f in _code_present(findings, "lge_ischaemic_pattern"):
@@ -232,10 +257,16 @@ def differential(phenotype: Any, findings: list[Finding]) -> list[Finding]:
             statement = (f"{name}: {verdict} (for: {'; '.join(t for t, _, _ in e.for_) or 'none'}; "
                          f"against: {'; '.join(t for t, _, _ in e.against) or 'none'})")
             missing = []
+        extra: dict[str, Any] = {}
+        if cand == "ischaemic" and partial is not None:
+            extra["coronary_anatomy"] = {**partial, "note": "partial coronary anatomy does not count against an "
+                                                            "ischaemic cause (a vessel not reported may hold the culprit lesion)"}
+            if status != "present":
+                missing = list(dict.fromkeys(missing + [f"coronary anatomy of {', '.join(partial['not_reported'])}"]))
         out.append(Finding(
             code=f"aetiology_{cand}", statement=statement, status=status, rule="heartprint.clinical.aetiology.differential",
             citation=CITATION, inputs=inputs, missing=missing,
-            details={"candidate": name, "weight_for": wf, "weight_against": wa, "net": wf - wa,
+            details={**extra, "candidate": name, "weight_for": wf, "weight_against": wa, "net": wf - wa,
                      "evidence_for": [{"text": t, "weight": w, **{k: v for k, v in s.items() if k != "inputs"}} for t, w, s in e.for_],
                      "evidence_against": [{"text": t, "weight": w, **{k: v for k, v in s.items() if k != "inputs"}} for t, w, s in e.against]},
         ))

@@ -2,7 +2,12 @@
 
 Every rule is three-valued on missing data: a criterion that cannot be evaluated is
 unknown, and a conclusion is drawn only when the unknowns cannot change it. Otherwise the
-Finding is ``not_assessable`` and ``missing`` names what is needed. Nothing is guessed.
+Finding is ``not_assessable``, ``missing`` names what is needed and, where useful,
+``details["would_be"]`` says what each answer would give. No parameter default states a
+clinical fact. Where a guideline threshold depends on a fact (rhythm, sex, age band, the EF
+range, myocardial disease) that was not given, the rule decides when the value clears the
+threshold of every branch (e.g. NT-proBNP 400 pg/mL is above both the sinus-rhythm 125 and
+the AF 365 pg/mL bound of ESC 2021 Table 9). Nothing is guessed.
 
 Units: LVEF %, e′ and E velocities cm/s, TR velocity m/s, pressures mmHg, LAVI mL/m²,
 LVMI g/m², wall thickness mm, NT-proBNP and BNP pg/mL, BMI kg/m², age years, GLS % (absolute).
@@ -113,8 +118,8 @@ ASE2016 = {
     "e_low": 50.0,  # E ≤ cm/s (with E/A ≤ 0.8)
     "e_a_high": 2.0,  # E/A ≥
 }
-#: LVEF below which the reduced-EF algorithm is used when ``myocardial_disease`` is not
-#: given. ⚠M (ASE 2016 says "normal LVEF" without a number in the sources consulted; 50 %
+#: LVEF below which the reduced-EF algorithm is used (with LVEF at or above it, the
+#: normal-EF algorithm needs ``myocardial_disease=False``). ⚠M (ASE 2016 says "normal LVEF" without a number in the sources consulted; 50 %
 #: follows ESC 2021's HFpEF bound).
 ASE_NORMAL_LVEF_MIN = 50.0
 #: heartprint requires at least this many of the four normal-EF variables (ASE 2016 counts
@@ -158,14 +163,98 @@ def _q(name: str, value: Any, unit: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------
+# Deciding across a fact that was not given
+# --------------------------------------------------------------------------------------
+
+_OPS = {">": lambda x, t: x > t, ">=": lambda x, t: x >= t, "<": lambda x, t: x < t}
+
+
+def _test(x: float | None, op: str, t: float) -> bool | None:
+    return None if x is None else _OPS[op](x, t)
+
+
+def _branches(x: float | None, rule: dict[str, tuple[str, float]], known: str | None) -> bool | None:
+    """Tri-state test of ``x`` against a threshold that depends on a fact (rhythm, sex).
+
+    With the fact known, the fact's own threshold decides; with the fact unknown, ``x`` is
+    abnormal (normal) only when it is abnormal (normal) for every value of the fact.
+    """
+    if x is None:
+        return None
+    if known is not None:
+        return _test(x, *rule[known])
+    results = {_test(x, *r) for r in rule.values()}
+    return results.pop() if len(results) == 1 else None
+
+
+def _joined(names: list[str]) -> str:
+    return ", ".join(names)
+
+
+# --------------------------------------------------------------------------------------
 # ESC 2021 HF type
 # --------------------------------------------------------------------------------------
+
+#: ESC 2021 Table 9 (✅P) as data: name → (fact the threshold depends on or None, test).
+#: A fact-dependent test is {fact value: (operator, threshold)}.
+TABLE9_TESTS: dict[str, tuple[str | None, Any]] = {
+    "lvmi": ("sex", {"female": (">=", 95.0), "male": (">=", 115.0)}),
+    "rwt": (None, (">", 0.42)),
+    "lavi": ("rhythm", {"sinus": (">", 34.0), "af": (">", 40.0)}),
+    "e_e_prime": (None, (">", 9.0)),
+    "nt_probnp": ("rhythm", {"sinus": (">", 125.0), "af": (">", 365.0)}),
+    "bnp": ("rhythm", {"sinus": (">", 35.0), "af": (">", 105.0)}),
+    "pasp": (None, (">", 35.0)),
+    "tr_velocity": (None, (">", 2.8)),
+}
+_TABLE9_UNITS = {"lvmi": "g/m2", "rwt": "1", "lavi": "mL/m2", "e_e_prime": "1", "nt_probnp": "pg/mL", "bnp": "pg/mL",
+                 "pasp": "mmHg", "tr_velocity": "m/s"}
+_TABLE9_NAMES = {"lvmi": "LV mass index", "rwt": "relative wall thickness", "lavi": "LA volume index", "e_e_prime": "E/e′",
+                 "nt_probnp": "NT-proBNP", "bnp": "BNP", "pasp": "PA systolic pressure", "tr_velocity": "TR velocity"}
+_UNIT_TEXT = {"g/m2": " g/m²", "mL/m2": " mL/m²", "pg/mL": " pg/mL", "mmHg": " mmHg", "m/s": " m/s", "1": ""}
+_FACT_TEXT = {"sex": "sex", "rhythm": "rhythm (sinus rhythm or AF)"}
+_BRANCH_TEXT = {"sinus": "sinus rhythm", "af": "AF", "male": "men", "female": "women"}
+_OP_TEXT = {">": ">", ">=": "≥", "<": "<"}
+
+#: Plain names of the ESC 2021 Table 3 types (and HF with improved EF), with their criteria.
+HF_TYPE_NAMES = {"hfref": "HF with reduced EF", "hfmref": "HF with mildly reduced EF", "hfpef": "HF with preserved EF",
+                 "hfimpef": "HF with improved EF"}
+HF_TYPE_CRITERIA = {
+    "hfref": "HFrEF (LVEF ≤40 %)",
+    "hfmref": "HFmrEF (LVEF 41–49 %)",
+    "hfpef": "HFpEF (LVEF ≥50 % with objective evidence, Table 9)",
+    "hfimpef": "HF with improved EF (LVEF ≤40 % before, ≥50 % now)",
+}
+_EVIDENCE_TEXT = ("objective evidence of cardiac structural/functional abnormality consistent with LV diastolic "
+                  "dysfunction or raised LV filling pressures, including raised natriuretic peptides (ESC 2021 Table 9)")
+
+
+def _table9(values: dict[str, float | None], sex: str | None, rhythm: str | None) -> tuple[dict[str, bool | None], list[str]]:
+    """Tri-state result of each measured Table 9 item, and the facts (plain words) that would decide the undecided."""
+    tests: dict[str, bool | None] = {}
+    needs: list[str] = []
+    known = {"sex": sex, "rhythm": rhythm}
+    for key, x in values.items():
+        if x is None:
+            continue
+        fact, rule = TABLE9_TESTS[key]
+        tests[key] = _test(x, *rule) if fact is None else _branches(x, rule, known[fact])
+        if tests[key] is None:
+            yes = [f"{_BRANCH_TEXT[b]} ({_OP_TEXT[op]}{t:g})" for b, (op, t) in rule.items() if _test(x, op, t)]
+            no = [f"{_BRANCH_TEXT[b]} ({_OP_TEXT[op]}{t:g})" for b, (op, t) in rule.items() if not _test(x, op, t)]
+            needs.append(f"{_FACT_TEXT[fact]}: {_TABLE9_NAMES[key]} {_shown(key, x)} is abnormal in {' and '.join(yes)} "
+                         f"but not in {' and '.join(no)}")
+    return tests, needs
+
+
+def _shown(key: str, x: float) -> str:
+    return f"{x:g}{_UNIT_TEXT[_TABLE9_UNITS[key]]}"
 
 
 def hf_type(
     lvef: float,
     *,
-    symptoms: bool | None = True,
+    symptoms: bool | None = None,
     hfpef_evidence: bool | None = None,
     previous_lvef: float | None = None,
     sex: str | None = None,
@@ -181,27 +270,43 @@ def hf_type(
 ) -> Finding:
     """Heart failure type by LVEF (ESC 2021 HF guideline, Table 3).
 
+    Every input but ``lvef`` may be unknown (``None``); the type is given only when it is the
+    same for every value the unknown inputs could take, otherwise the Finding is
+    ``not_assessable``, ``missing`` names what would decide it and ``details["would_be"]``
+    says what each answer would give.
+
     Parameters
     ----------
     lvef
         LV ejection fraction, % (0–100).
     symptoms
-        Symptoms ± signs of HF (criterion 1). ``None`` = unknown → not assessable.
+        Symptoms ± signs of HF (Table 3 criterion 1). ``None``: unknown (no type is given;
+        ``details["would_be"]`` has the type with and without symptoms). ``False``: no HF
+        syndrome (``absent``).
     hfpef_evidence
         For LVEF ≥50 %: objective evidence of structural/functional abnormality consistent
         with LV diastolic dysfunction or raised filling pressures (criterion 3). If ``None``
         it is derived from the Table 9 measurements given (any one abnormal is evidence):
-        ``lvmi`` g/m² (with ``sex``), ``rwt``, ``lavi`` mL/m² and NT-proBNP/BNP pg/mL (with
-        ``rhythm`` "sinus"/"af"), ``e_e_prime``, ``pasp`` mmHg, ``tr_velocity`` m/s.
+        ``lvmi`` g/m² (≥95 female, ≥115 male), ``rwt`` (>0.42), ``lavi`` mL/m² (>34 sinus
+        rhythm, >40 AF), ``e_e_prime`` (>9), NT-proBNP (>125 sinus, >365 AF) and BNP (>35
+        sinus, >105 AF) pg/mL, ``pasp`` mmHg (>35), ``tr_velocity`` m/s (>2.8). With ``sex``
+        or ``rhythm`` unknown an item decides when it is abnormal for every sex / rhythm
+        (e.g. LVMI ≥115 g/m², NT-proBNP >365 pg/mL). Normal Table 9 items never show the
+        absence of evidence (other evidence exists), so without an abnormal item HFpEF is
+        ``not_assessable``. ``hfpef_evidence=False`` with an abnormal Table 9 item is a
+        contradiction, reported as such.
     previous_lvef
-        Earlier LVEF, %. ≤40 % before and ≥50 % now → HF with improved EF.
+        Earlier LVEF, %. ≤40 % before and ≥50 % now → HF with improved EF. Unknown with
+        LVEF ≥50 %: HFpEF and HF with improved EF cannot be told apart (``not_assessable``).
+    sex, rhythm
+        ``"male"``/``"female"``; ``"sinus"``/``"af"``.
 
     Returns
     -------
     Finding
         code ``hfref`` (LVEF ≤40 %), ``hfmref`` (41–49 %), ``hfpef`` (≥50 % + evidence) or
-        ``hfimpef`` (improved EF); status ``not_assessable`` when symptoms or the HFpEF
-        evidence are unknown.
+        ``hfimpef`` (improved EF); ``present``, ``absent`` (no symptoms; or HFpEF stated to
+        lack objective evidence) or ``not_assessable``.
 
     Notes
     -----
@@ -216,109 +321,180 @@ def hf_type(
         sex = v.choice("sex", sex, _SEXES)
     if rhythm is not None:
         rhythm = v.choice("rhythm", rhythm, _RHYTHMS)
-    lvmi = v.optional("lvmi", lvmi, 0, 500, unit="g/m2")
-    rwt = v.optional("rwt", rwt, 0, 2)
-    lavi = v.optional("lavi", lavi, 0, 300, unit="mL/m2")
-    e_e_prime = v.optional("e_e_prime", e_e_prime, 0, 100)
-    nt_probnp = v.optional("nt_probnp", nt_probnp, 0, 1e6, unit="pg/mL")
-    bnp = v.optional("bnp", bnp, 0, 1e6, unit="pg/mL")
-    pasp = v.optional("pasp", pasp, 0, 200, unit="mmHg")
-    tr_velocity = v.optional("tr_velocity", tr_velocity, 0, 8, unit="m/s")
+    measured = {
+        "lvmi": v.optional("lvmi", lvmi, 0, 500, unit="g/m2"),
+        "rwt": v.optional("rwt", rwt, 0, 2),
+        "lavi": v.optional("lavi", lavi, 0, 300, unit="mL/m2"),
+        "e_e_prime": v.optional("e_e_prime", e_e_prime, 0, 100),
+        "nt_probnp": v.optional("nt_probnp", nt_probnp, 0, 1e6, unit="pg/mL"),
+        "bnp": v.optional("bnp", bnp, 0, 1e6, unit="pg/mL"),
+        "pasp": v.optional("pasp", pasp, 0, 200, unit="mmHg"),
+        "tr_velocity": v.optional("tr_velocity", tr_velocity, 0, 8, unit="m/s"),
+    }
 
-    inputs = {"lvef": _q("lvef", lvef, "%"), "symptoms": symptoms}
+    inputs: dict[str, Any] = {"lvef": _q("lvef", lvef, "%")}
+    if symptoms is not None:
+        inputs["symptoms"] = symptoms
     if previous_lvef is not None:
         inputs["previous_lvef"] = _q("previous_lvef", previous_lvef, "%")
+    for key, x in measured.items():
+        if x is not None:
+            inputs[key] = _q(key, x, _TABLE9_UNITS[key])
+    for key, x in (("sex", sex), ("rhythm", rhythm), ("hfpef_evidence", hfpef_evidence)):
+        if x is not None:
+            inputs[key] = x
     rule = v.rule_name(hf_type)
+    band = "hfref" if lvef <= LVEF_HFREF_MAX else "hfmref" if lvef < LVEF_HFPEF_MIN else "hfpef"
     details: dict[str, Any] = {"bands": "HFrEF ≤40 %, HFmrEF 41–49 %, HFpEF ≥50 %"}
 
-    if lvef <= LVEF_HFREF_MAX:
-        code, name = "hfref", "HF with reduced EF"
-    elif lvef < LVEF_HFPEF_MIN:
-        code, name = "hfmref", "HF with mildly reduced EF"
-    elif previous_lvef is not None and previous_lvef <= LVEF_HFREF_MAX:
-        code, name = "hfimpef", "HF with improved EF"
-    else:
-        code, name = "hfpef", "HF with preserved EF"
-
-    if symptoms is None:
-        return Finding(code=code, statement=f"{name} not assessable: symptoms/signs of HF unknown (LVEF {lvef:g} %)",
-                       status="not_assessable", rule=rule, citation=CITATION_ESC2021, inputs=inputs,
-                       missing=["symptoms ± signs of heart failure"], details=details)
-    if not symptoms:
-        return Finding(code=code, statement=f"No HF syndrome: no symptoms/signs (LVEF {lvef:g} %)", status="absent",
-                       rule=rule, citation=CITATION_ESC2021, inputs=inputs, details=details)
-    if code != "hfpef":
-        return Finding(code=code, statement=f"{name} (LVEF {lvef:g} %)", status="present", rule=rule,
-                       citation=CITATION_ESC2021, inputs=inputs, details=details)
-
-    # HFpEF: criterion 3, objective evidence (Table 9)
-    abnormal: list[str] = []
-    missing: list[str] = []
-    if hfpef_evidence is None:
-        tests: dict[str, bool | None] = {}
-        if lvmi is not None:
-            tests["lvmi"] = None if sex is None else lvmi >= (95.0 if sex == "female" else 115.0)
-            inputs["lvmi"] = _q("lvmi", lvmi, "g/m2")
-        if rwt is not None:
-            tests["rwt"] = rwt > 0.42
-            inputs["rwt"] = _q("rwt", rwt, "1")
-        if lavi is not None:
-            tests["lavi"] = None if rhythm is None else lavi > (34.0 if rhythm == "sinus" else 40.0)
-            inputs["lavi"] = _q("lavi", lavi, "mL/m2")
-        if e_e_prime is not None:
-            tests["e_e_prime"] = e_e_prime > 9.0
-            inputs["e_e_prime"] = _q("e_e_prime", e_e_prime, "1")
-        if nt_probnp is not None:
-            tests["nt_probnp"] = None if rhythm is None else nt_probnp > (125.0 if rhythm == "sinus" else 365.0)
-            inputs["nt_probnp"] = _q("nt_probnp", nt_probnp, "pg/mL")
-        if bnp is not None:
-            tests["bnp"] = None if rhythm is None else bnp > (35.0 if rhythm == "sinus" else 105.0)
-            inputs["bnp"] = _q("bnp", bnp, "pg/mL")
-        if pasp is not None:
-            tests["pasp"] = pasp > 35.0
-            inputs["pasp"] = _q("pasp", pasp, "mmHg")
-        if tr_velocity is not None:
-            tests["tr_velocity"] = tr_velocity > 2.8
-            inputs["tr_velocity"] = _q("tr_velocity", tr_velocity, "m/s")
-        abnormal = [ESC2021_TABLE9[k] for k, t in tests.items() if t]
-        hfpef_evidence = True if abnormal else None
-        if not abnormal:
-            missing = ["objective evidence of cardiac structural/functional abnormality consistent with LV diastolic "
-                       "dysfunction or raised LV filling pressures, including raised natriuretic peptides (ESC 2021 Table 9)"]
-            if any(t is None for t in tests.values()):
-                missing.append("sex (for LVMI) and/or rhythm (for LAVI and natriuretic peptides)")
+    # Criterion 3 (HFpEF only): objective evidence, Table 9
+    tests, fact_needs = _table9(measured, sex, rhythm)
+    abnormal = [ESC2021_TABLE9[k] for k, t in tests.items() if t]
+    abnormal_values = [f"{_TABLE9_NAMES[k]} {_shown(k, measured[k])}" for k, t in tests.items() if t]
+    if band == "hfpef" and tests:
+        details["table9"] = tests
         details["table9_abnormal"] = abnormal
-    if hfpef_evidence is None:
-        return Finding(code=code, statement=f"HFpEF not assessable: LVEF {lvef:g} % without objective evidence",
-                       status="not_assessable", rule=rule, citation=CITATION_ESC2021, inputs=inputs,
-                       missing=missing or ["objective evidence (ESC 2021 Table 9)"], details=details)
-    if not hfpef_evidence:
-        return Finding(code=code, statement=f"HFpEF criteria not met: LVEF {lvef:g} %, no objective evidence",
-                       status="absent", rule=rule, citation=CITATION_ESC2021, inputs=inputs, details=details)
-    return Finding(code=code, statement=f"{name} (LVEF {lvef:g} %)", status="present", rule=rule,
-                   citation=CITATION_ESC2021, inputs=inputs, details=details)
+    evidence = hfpef_evidence if hfpef_evidence is not None else (True if abnormal else None)
+    contradiction = hfpef_evidence is False and bool(abnormal)
+
+    def outcome(sym: bool, prev_reduced: bool | None) -> tuple[str, str, str]:
+        if not sym:
+            return band, "absent", f"no HF syndrome: no symptoms or signs of HF (LVEF {lvef:g} %)"
+        if band != "hfpef":
+            return band, "present", HF_TYPE_CRITERIA[band]
+        if prev_reduced:
+            return "hfimpef", "present", HF_TYPE_CRITERIA["hfimpef"]
+        if evidence is True:
+            return "hfpef", "present", HF_TYPE_CRITERIA["hfpef"]
+        if evidence is False:
+            return "hfpef", "absent", "HFpEF criteria not met: no objective evidence (Table 9)"
+        return "hfpef", "not_assessable", "HFpEF if there is objective evidence (Table 9); none shown"
+
+    sym_values = [symptoms] if symptoms is not None else [True, False]
+    if band != "hfpef":
+        prev_values: list[bool | None] = [None]
+    elif previous_lvef is not None:
+        prev_values = [previous_lvef <= LVEF_HFREF_MAX]
+    else:
+        prev_values = [True, False]
+    scenarios = {(s, p): outcome(s, p) for s in sym_values for p in prev_values}
+    answers = {(c, st) for c, st, _ in scenarios.values()}
+    reaches_evidence = any(s and not p for s, p in scenarios if band == "hfpef")
+
+    if contradiction and reaches_evidence:
+        details["contradiction"] = {"hfpef_evidence": False, "abnormal": abnormal_values}
+        said = "; ".join(abnormal_values)
+        return Finding(code="hfpef", status="not_assessable", rule=rule, citation=CITATION_ESC2021, inputs=inputs,
+                       statement=f"HF type not assessable (LVEF {lvef:g} %): contradictory inputs: objective evidence of "
+                                 f"HFpEF stated absent, but {said} is objective evidence",
+                       missing=[f"resolve the contradiction: objective evidence of HFpEF stated absent, but {said}"],
+                       details=details)
+    if len(answers) == 1:
+        code, status = next(iter(answers))
+        if status != "not_assessable":
+            text = next(iter(scenarios.values()))[2]
+            statement = (f"{HF_TYPE_NAMES[code]} (LVEF {lvef:g} %)" if status == "present"
+                         else text[0].upper() + text[1:])
+            return Finding(code=code, statement=statement, status=status, rule=rule, citation=CITATION_ESC2021,
+                           inputs=inputs, details=details)
+
+    missing: list[str] = []
+    if symptoms is None:  # without symptoms there is no HF syndrome; with them, a type: it always matters
+        missing.append("symptoms ± signs of heart failure")
+    if len(prev_values) > 1 and any(scenarios[(s, True)][:2] != scenarios[(s, False)][:2] for s in sym_values):
+        missing.append("earlier LVEF (HF with improved EF if it was ≤40 %)")
+    if any(st == "not_assessable" for _, st, _ in scenarios.values()):
+        missing.append(_EVIDENCE_TEXT)
+        missing += fact_needs
+    if len(scenarios) > 1:
+        would_be: dict[str, str] = {}
+        for (s, p), (_, _, text) in scenarios.items():
+            parts = []
+            if symptoms is None:
+                parts.append("with symptoms ± signs of HF" if s else "without symptoms or signs of HF")
+            if s and len(prev_values) > 1:
+                parts.append("earlier LVEF ≤40 %" if p else "earlier LVEF >40 % or none")
+            would_be[", ".join(parts)] = text
+        details["would_be"] = would_be
+    statement = f"HF type not assessable (LVEF {lvef:g} %): needs {'; '.join(missing)}"
+    if symptoms is None and (True, prev_values[0]) in scenarios and len(prev_values) == 1:
+        statement += f"; with symptoms it would be {scenarios[(True, prev_values[0])][2]}"
+    return Finding(code=band, statement=statement, status="not_assessable", rule=rule, citation=CITATION_ESC2021,
+                   inputs=inputs, missing=missing, details=details)
 
 
 # --------------------------------------------------------------------------------------
 # HFA-PEFF
 # --------------------------------------------------------------------------------------
 
+_HFA_DOMAINS = ("functional", "morphological", "biomarker")
 
-def _domain(major: list[bool | None], minor: list[bool | None]) -> tuple[int, int]:
-    """(known points, maximum possible points) of one HFA-PEFF domain."""
-    if any(m is True for m in major):
-        return 2, 2
-    known = 1 if any(m is True for m in minor) else 0
-    if any(m is None for m in major):
-        return known, 2
-    if known == 0 and any(m is None for m in minor):
-        return 0, 1
-    return known, known
+
+_Criterion = tuple[bool | None, tuple[str, ...]]  # (met?, names of the unknown measurements it needs)
+
+
+def _domain(major: list[_Criterion], minor: list[_Criterion]) -> tuple[int, int, list[str]]:
+    """(lowest, highest possible points, names of the unknown items that could change them) of one HFA-PEFF domain."""
+    if any(m is True for m, _ in major):
+        return 2, 2, []
+    known = 1 if any(m is True for m, _ in minor) else 0
+    unknown_major = [n for m, names in major if m is None for n in names]
+    unknown_minor = [n for m, names in minor if m is None for n in names] if known == 0 else []
+    hi = 2 if any(m is None for m, _ in major) else 1 if any(m is None for m, _ in minor) and known == 0 else known
+    return known, hi, list(dict.fromkeys(unknown_major + unknown_minor)) if hi > known else []
+
+
+def _c(met: bool | None, **values: float | None) -> _Criterion:
+    """A criterion and the names of its unknown measurements (keys of :data:`_HFA_NAMES`)."""
+    return met, tuple(_HFA_NAMES[k] for k, x in values.items() if x is None) if met is None else ()
+
+
+_HFA_NAMES = {"septal_e": "septal e′ (cm/s)", "lateral_e": "lateral e′ (cm/s)", "average_e_e": "average E/e′",
+              "tr_velocity": "TR velocity (m/s)", "pasp": "PASP (mmHg)", "gls": "GLS (%)", "lavi": "LAVI (mL/m²)",
+              "lvmi": "LVMI (g/m²)", "rwt": "RWT", "wall_thickness": "LV wall thickness (mm)",
+              "nt_probnp": "NT-proBNP (pg/mL)", "bnp": "BNP (pg/mL)"}
 
 
 def _hfa_category(total: int) -> str:
     return "HFpEF" if total >= 5 else "unlikely" if total <= 1 else "intermediate"
 
+
+_HFA_CATEGORY_TEXT = {"HFpEF": "HFpEF (score ≥5)", "intermediate": "intermediate (score 2–4): step 3 (F1) testing",
+                      "unlikely": "HFpEF unlikely (score ≤1)"}
+
+
+def _hfa_points(rhythm: str, sex: str, old: bool, m: dict[str, float | None]) -> dict[str, tuple[int, int, list[str]]]:
+    """Points of each HFA-PEFF domain for one value of rhythm, sex and age band (measurements may be unknown)."""
+    t = HFA_PEFF
+    band = ">=75" if old else "<75"
+    avg, lavi, lvmi, rwt = m["average_e_e"], m["lavi"], m["lvmi"], m["rwt"]
+    functional = _domain(
+        [_c(_lt(m["septal_e"], t["septal_e_major"][band]), septal_e=m["septal_e"]),
+         _c(_lt(m["lateral_e"], t["lateral_e_major"][band]), lateral_e=m["lateral_e"]),
+         _c(_ge(avg, t["e_e_major"]), average_e_e=avg),
+         _c(_gt(m["tr_velocity"], t["tr_major"]), tr_velocity=m["tr_velocity"]),
+         _c(_gt(m["pasp"], t["pasp_major"]), pasp=m["pasp"])],
+        [_c(None if avg is None else t["e_e_minor"] <= avg < t["e_e_major"], average_e_e=avg),
+         _c(None if m["gls"] is None else abs(m["gls"]) < t["gls_minor"], gls=m["gls"])])
+    rwt_hi = _gt(rwt, t["rwt"])
+    morphological = _domain(
+        [_c(_gt(lavi, t["lavi_major"][rhythm]), lavi=lavi),
+         _c(_all(_ge(lvmi, t["lvmi_major"][sex]), rwt_hi), lvmi=lvmi, rwt=rwt)],
+        [_c(None if lavi is None else t["lavi_minor"][rhythm] <= lavi <= t["lavi_major"][rhythm], lavi=lavi),
+         _c(_ge(lvmi, t["lvmi_minor"][sex]), lvmi=lvmi), _c(rwt_hi, rwt=rwt),
+         _c(_ge(m["wall_thickness"], t["wall_minor"]), wall_thickness=m["wall_thickness"])])
+
+    def peptide(key: str, table: str) -> tuple[_Criterion, _Criterion]:
+        x = m[key]
+        if x is None:
+            return _c(None, **{key: x}), _c(None, **{key: x})
+        lo, hi = t[table][rhythm]
+        return (x > hi, ()), (lo <= x <= hi, ())
+
+    nt_major, nt_minor = peptide("nt_probnp", "ntprobnp")
+    b_major, b_minor = peptide("bnp", "bnp")
+    biomarker = _domain([nt_major, b_major], [nt_minor, b_minor])
+    return {"functional": functional, "morphological": morphological, "biomarker": biomarker}
 
 def hfa_peff(
     *,
@@ -340,35 +516,47 @@ def hfa_peff(
 ) -> Finding:
     """HFA-PEFF step 2 (echocardiography and natriuretic peptide) score.
 
+    Every input may be unknown (``None``). A domain scores when its points are the same for
+    every value of what was not given (rhythm, sex, age band and the unmeasured items);
+    otherwise its points are uncertain (``details[domain]`` is ``None`` and
+    ``details["points_range"][domain]`` gives the lowest and highest possible points). The
+    category is given only when it holds for every possible score.
+
     Parameters
     ----------
     rhythm
-        ``"sinus"`` or ``"af"`` (LAVI and natriuretic peptide thresholds differ).
+        ``"sinus"`` or ``"af"`` (LAVI and natriuretic peptide thresholds differ). Unknown:
+        a value above (below) both rhythms' thresholds still scores (does not score).
     sex
         ``"male"``/``"female"`` (LVMI thresholds).
     age
         Years (e′ thresholds are lower at ≥75 y).
     septal_e, lateral_e
-        Mitral annular e′, cm/s.
+        Mitral annular e′, cm/s (major: septal <7 or lateral <10; ≥75 y: <5 or <7). One
+        normal e′ with the other unknown leaves the criterion unknown.
     average_e_e
         Average E/e′ (dimensionless).
     tr_velocity, pasp
-        Peak TR velocity, m/s; PA systolic pressure, mmHg.
+        Peak TR velocity, m/s (>2.8); PA systolic pressure, mmHg (>35). Either abnormal
+        meets the major criterion; one normal with the other unknown leaves it unknown.
     gls
         LV global longitudinal strain, % (sign ignored: |GLS| <16 % is the minor criterion).
     lavi, lvmi, rwt, wall_thickness
         LA volume index mL/m², LV mass index g/m², relative wall thickness, LV wall thickness mm.
     nt_probnp, bnp
-        pg/mL.
+        pg/mL. Either abnormal scores; one normal with the other unknown leaves the domain
+        uncertain.
 
     Returns
     -------
     Finding
-        code ``hfpef_hfa_peff``. ``present`` when the total is ≥5 (HFpEF), ``absent``
-        when ≤1 (unlikely), ``not_assessable`` when 2–4 (intermediate: step F1, diastolic
-        stress echo or invasive haemodynamics) or when missing inputs could change the
-        category. ``details`` has points per domain (functional, morphological, biomarker),
-        ``total``, ``total_max`` (if unknowns were all abnormal) and ``category``.
+        code ``hfpef_hfa_peff``. ``present`` when every possible total is ≥5 (HFpEF),
+        ``absent`` when every possible total is ≤1 (unlikely), ``not_assessable`` when 2–4
+        (intermediate: step F1, diastolic stress echo or invasive haemodynamics) or when
+        what was not given could change the category (``missing`` names it per domain).
+        ``details``: points per domain (functional, morphological, biomarker; ``None`` when
+        uncertain), ``points_range``, ``total`` (lowest possible), ``total_max`` (highest
+        possible), ``category`` and, when undetermined, ``would_be``.
 
     Notes
     -----
@@ -381,99 +569,72 @@ def hfa_peff(
     if sex is not None:
         sex = v.choice("sex", sex, _SEXES)
     age = v.optional("age", age, 18, 120, unit="years")
-    septal_e = v.optional("septal_e", septal_e, 0, 40, unit="cm/s", low_open=True)
-    lateral_e = v.optional("lateral_e", lateral_e, 0, 40, unit="cm/s", low_open=True)
-    average_e_e = v.optional("average_e_e", average_e_e, 0, 100)
-    tr_velocity = v.optional("tr_velocity", tr_velocity, 0, 8, unit="m/s")
-    pasp = v.optional("pasp", pasp, 0, 200, unit="mmHg")
-    gls = v.optional("gls", gls, -50, 50, unit="%")
-    lavi = v.optional("lavi", lavi, 0, 300, unit="mL/m2")
-    lvmi = v.optional("lvmi", lvmi, 0, 500, unit="g/m2")
-    rwt = v.optional("rwt", rwt, 0, 2)
-    wall_thickness = v.optional("wall_thickness", wall_thickness, 0, 60, unit="mm")
-    nt_probnp = v.optional("nt_probnp", nt_probnp, 0, 1e6, unit="pg/mL")
-    bnp = v.optional("bnp", bnp, 0, 1e6, unit="pg/mL")
-    t = HFA_PEFF
+    m = {
+        "septal_e": v.optional("septal_e", septal_e, 0, 40, unit="cm/s", low_open=True),
+        "lateral_e": v.optional("lateral_e", lateral_e, 0, 40, unit="cm/s", low_open=True),
+        "average_e_e": v.optional("average_e_e", average_e_e, 0, 100),
+        "tr_velocity": v.optional("tr_velocity", tr_velocity, 0, 8, unit="m/s"),
+        "pasp": v.optional("pasp", pasp, 0, 200, unit="mmHg"),
+        "gls": v.optional("gls", gls, -50, 50, unit="%"),
+        "lavi": v.optional("lavi", lavi, 0, 300, unit="mL/m2"),
+        "lvmi": v.optional("lvmi", lvmi, 0, 500, unit="g/m2"),
+        "rwt": v.optional("rwt", rwt, 0, 2),
+        "wall_thickness": v.optional("wall_thickness", wall_thickness, 0, 60, unit="mm"),
+        "nt_probnp": v.optional("nt_probnp", nt_probnp, 0, 1e6, unit="pg/mL"),
+        "bnp": v.optional("bnp", bnp, 0, 1e6, unit="pg/mL"),
+    }
+    facts: dict[str, list[Any]] = {
+        "rhythm": [rhythm] if rhythm is not None else list(_RHYTHMS),
+        "sex": [sex] if sex is not None else list(_SEXES),
+        "old": [age >= 75] if age is not None else [False, True],
+    }
+    combos = [(r, s, o) for r in facts["rhythm"] for s in facts["sex"] for o in facts["old"]]
+    points = {c: _hfa_points(*c, m) for c in combos}
 
-    # e′ thresholds depend on age; with age unknown, decide only when both age bands agree
-    def e_prime(x: float | None, key: str) -> bool | None:
-        if x is None:
-            return None
-        if age is not None:
-            return x < t[key]["<75" if age < 75 else ">=75"]
-        young, old = x < t[key]["<75"], x < t[key][">=75"]
-        return young if young == old else None
-
-    septal_major = e_prime(septal_e, "septal_e_major")
-    lateral_major = e_prime(lateral_e, "lateral_e_major")
-    # "septal e′ <x OR lateral e′ <y": one available velocity is enough when abnormal
-    e_major = _any(septal_major, lateral_major) if (septal_e is not None and lateral_e is not None) else (
-        septal_major if septal_e is not None else lateral_major)
-    tr_major = _any(_gt(tr_velocity, t["tr_major"]), _gt(pasp, t["pasp_major"])) if (tr_velocity is not None or pasp is not None) else None
-    if tr_velocity is not None and pasp is None:
-        tr_major = _gt(tr_velocity, t["tr_major"])
-    if pasp is not None and tr_velocity is None:
-        tr_major = _gt(pasp, t["pasp_major"])
-    ee_major = _ge(average_e_e, t["e_e_major"])
-    ee_minor = None if average_e_e is None else (t["e_e_minor"] <= average_e_e < t["e_e_major"])
-    gls_minor = None if gls is None else abs(gls) < t["gls_minor"]
-    functional = _domain([e_major, ee_major, tr_major], [ee_minor, gls_minor])
-
-    lavi_major = None if lavi is None or rhythm is None else lavi > t["lavi_major"][rhythm]
-    lavi_minor = None if lavi is None or rhythm is None else t["lavi_minor"][rhythm] <= lavi <= t["lavi_major"][rhythm]
-    lvmi_hi = None if lvmi is None or sex is None else lvmi >= t["lvmi_major"][sex]
-    lvmi_minor = None if lvmi is None or sex is None else lvmi >= t["lvmi_minor"][sex]
-    rwt_hi = _gt(rwt, t["rwt"])
-    morphological = _domain([lavi_major, _all(lvmi_hi, rwt_hi)], [lavi_minor, lvmi_minor, rwt_hi, _ge(wall_thickness, t["wall_minor"])])
-
-    def peptide(x: float | None, key: str) -> tuple[bool | None, bool | None]:
-        if x is None or rhythm is None:
-            return None, None
-        lo, hi = t[key][rhythm]
-        return x > hi, lo <= x <= hi
-
-    nt_major, nt_minor = peptide(nt_probnp, "ntprobnp")
-    b_major, b_minor = peptide(bnp, "bnp")
-    if nt_probnp is not None and bnp is not None and rhythm is not None:
-        biomarker = _domain([_any(nt_major, b_major)], [_any(nt_minor, b_minor)])
-    elif nt_probnp is not None:
-        biomarker = _domain([nt_major], [nt_minor])
-    else:
-        biomarker = _domain([b_major], [b_minor])
-
-    total = functional[0] + morphological[0] + biomarker[0]
-    total_max = functional[1] + morphological[1] + biomarker[1]
-    cat_lo, cat_hi = _hfa_category(total), _hfa_category(total_max)
+    per_domain: dict[str, Any] = {}
+    ranges: dict[str, list[int]] = {}
     missing: list[str] = []
-    if functional[0] != functional[1]:
-        missing.append("functional: septal and lateral e′ (cm/s), average E/e′, TR velocity (m/s) or PASP, GLS (%)"
-                       + ("; age (e′ thresholds at ≥75 y)" if age is None else ""))
-    if morphological[0] != morphological[1]:
-        missing.append("morphological: LAVI (mL/m²) with rhythm, LVMI (g/m²) with sex, RWT, wall thickness (mm)")
-    if biomarker[0] != biomarker[1]:
-        missing.append("biomarker: NT-proBNP or BNP (pg/mL) with rhythm (sinus/af)")
-    inputs = {k: val for k, val in {
-        "rhythm": rhythm, "sex": sex, "age": age, "septal_e": septal_e, "lateral_e": lateral_e,
-        "average_e_e": average_e_e, "tr_velocity": tr_velocity, "pasp": pasp, "gls": gls, "lavi": lavi,
-        "lvmi": lvmi, "rwt": rwt, "wall_thickness": wall_thickness, "nt_probnp": nt_probnp, "bnp": bnp}.items() if val is not None}
-    details = {"functional": functional[0], "morphological": morphological[0], "biomarker": biomarker[0],
-               "total": total, "total_max": total_max,
-               "bands": "≥5 HFpEF; 2–4 intermediate (step F1); ≤1 unlikely",
-               "unverified": "ends of minor ranges (E/e′ 9–14, LAVI 29–34, LVMI ≥115/95) ⚠M"}
+    fact_text = {0: "rhythm (sinus rhythm or AF: LAVI and natriuretic-peptide thresholds differ)",
+                 1: "sex (LVMI thresholds differ)", 2: "age (e′ thresholds are lower at ≥75 years)"}
+    for d in _HFA_DOMAINS:
+        lohi = {c: points[c][d][:2] for c in combos}
+        lo, hi = min(x[0] for x in lohi.values()), max(x[1] for x in lohi.values())
+        ranges[d] = [lo, hi]
+        per_domain[d] = lo if lo == hi else None
+        if lo != hi:
+            names = list(dict.fromkeys(n for c in combos for n in points[c][d][2]))
+            # a fact matters when changing it alone changes the domain's possible points
+            facts_needed = [fact_text[i] for i in range(3)
+                            if any(lohi[c] != lohi[c2] for c in combos for c2 in combos
+                                   if c[i] != c2[i] and all(c[j] == c2[j] for j in range(3) if j != i))]
+            missing.append(f"{d}: {_joined(names + facts_needed)}")
+    total = min(sum(points[c][d][0] for d in _HFA_DOMAINS) for c in combos)
+    total_max = max(sum(points[c][d][1] for d in _HFA_DOMAINS) for c in combos)
+    cat_lo, cat_hi = _hfa_category(total), _hfa_category(total_max)
+
+    inputs = {k: val for k, val in {"rhythm": rhythm, "sex": sex, "age": age, **m}.items() if val is not None}
+    details: dict[str, Any] = {**per_domain, "points_range": ranges, "total": total, "total_max": total_max,
+                               "bands": "≥5 HFpEF; 2–4 intermediate (step F1); ≤1 unlikely",
+                               "unverified": "ends of minor ranges (E/e′ 9–14, LAVI 29–34, LVMI ≥115/95) ⚠M"}
     rule = v.rule_name(hfa_peff)
+    shown = f"{total}" if total == total_max else f"{total}–{total_max}"
     if cat_lo != cat_hi:
         details["category"] = None
-        return Finding(code="hfpef_hfa_peff", statement=f"HFA-PEFF score {total}–{total_max}: category undetermined",
+        reachable = [c for c in ("unlikely", "intermediate", "HFpEF")
+                     if any(_hfa_category(x) == c for x in range(total, total_max + 1))]
+        details["would_be"] = {{"unlikely": "score ≤1", "intermediate": "score 2–4", "HFpEF": "score ≥5"}[c]:
+                               _HFA_CATEGORY_TEXT[c] for c in reachable}
+        return Finding(code="hfpef_hfa_peff", statement=f"HFA-PEFF score {shown} possible: category not assessable",
                        status="not_assessable", rule=rule, citation=CITATION_HFA_PEFF, inputs=inputs,
                        missing=missing, details=details)
     details["category"] = cat_lo
     if cat_lo == "HFpEF":
-        return Finding(code="hfpef_hfa_peff", statement=f"HFA-PEFF score {total}: HFpEF (≥5)", status="present",
+        return Finding(code="hfpef_hfa_peff", statement=f"HFA-PEFF score {shown}: HFpEF (≥5)", status="present",
                        rule=rule, citation=CITATION_HFA_PEFF, inputs=inputs, details=details)
     if cat_lo == "unlikely":
-        return Finding(code="hfpef_hfa_peff", statement=f"HFA-PEFF score {total}: HFpEF unlikely (≤1)", status="absent",
+        return Finding(code="hfpef_hfa_peff", statement=f"HFA-PEFF score {shown}: HFpEF unlikely (≤1)", status="absent",
                        rule=rule, citation=CITATION_HFA_PEFF, inputs=inputs, details=details)
-    return Finding(code="hfpef_hfa_peff", statement=f"HFA-PEFF score {total}: intermediate (2–4)", status="not_assessable",
+    return Finding(code="hfpef_hfa_peff", statement=f"HFA-PEFF score {shown}: intermediate (2–4)", status="not_assessable",
                    rule=rule, citation=CITATION_HFA_PEFF, inputs=inputs,
                    missing=["HFA-PEFF step 3 (F1): diastolic stress echocardiography or invasive haemodynamics"],
                    details=details)
@@ -506,7 +667,9 @@ def h2fpef(
     antihypertensives
         Number of antihypertensive medicines (Hypertensive: ≥2 → 1 point).
     af
-        Paroxysmal or persistent atrial fibrillation (3 points).
+        Paroxysmal or persistent atrial fibrillation (3 points): a history of AF, not only the
+        rhythm at the time of the echo (sinus rhythm on the day does not exclude paroxysmal
+        AF). ``None``: unknown.
     pasp
         Echo PA systolic pressure, mmHg (>35 → 1 point).
     age
@@ -519,7 +682,8 @@ def h2fpef(
     Finding
         code ``hfpef_h2fpef``: ``present`` for 6–9 points (high probability), ``absent``
         for 0–1 (low), ``not_assessable`` for 2–5 (intermediate: further testing) or when
-        missing inputs could change the band. ``details["probability_percent"]`` is the
+        missing inputs could change the band (``details["points_range"]`` is the lowest and
+        highest possible score, ``details["would_be"]`` the bands it could reach). ``details["probability_percent"]`` is the
         continuous model's probability when age, BMI, E/e′, PASP and AF are all given.
 
     Notes
@@ -564,9 +728,13 @@ def h2fpef(
                                "probability_model": "continuous logistic model, coefficients ☑C (public code), unverified in paper (⚠M)",
                                "bands": "0–1 low, 2–5 intermediate, 6–9 high"}
     rule = v.rule_name(h2fpef)
+    details["points_range"] = [points, points_max]
     if band_lo != band_hi:
         details["band"] = None
-        return Finding(code="hfpef_h2fpef", statement=f"H2FPEF {points}–{points_max} points: band undetermined",
+        bands = {"low": "0–1 points", "intermediate": "2–5 points", "high": "6–9 points"}
+        details["would_be"] = {bands[b]: f"{b} probability of HFpEF" for b in ("low", "intermediate", "high")
+                               if any(_h2fpef_band(x) == b for x in range(points, points_max + 1))}
+        return Finding(code="hfpef_h2fpef", statement=f"H2FPEF {points}–{points_max} points possible: band not assessable",
                        status="not_assessable", rule=rule, citation=CITATION_H2FPEF, inputs=inputs, missing=missing,
                        details=details)
     details["band"] = band_lo
@@ -588,7 +756,11 @@ def h2fpef(
 
 def _grade_reduced_ef(e_a: float | None, e_vel: float | None, average_e_e: float | None,
                       tr_velocity: float | None, lavi: float | None) -> tuple[str | None, str | None, list[str], dict[str, Any]]:
-    """ASE 2016 algorithm B → (LAP, grade, missing, details)."""
+    """ASE 2016 algorithm B → (LAP, grade, missing, details).
+
+    Decided only when the unknown criteria cannot change it: 2 of the 3 criteria positive
+    (negative) whatever the third.
+    """
     a = ASE2016
     if e_a is None:
         return None, None, ["mitral inflow E/A ratio (and E velocity, cm/s)"], {}
@@ -612,6 +784,63 @@ def _grade_reduced_ef(e_a: float | None, e_vel: float | None, average_e_e: float
     return "indeterminate", None, need or ["pulmonary vein S/D ratio (supports elevated LAP when <1; ⚠M)"], det
 
 
+_Result = tuple[str, str, list[str], dict[str, Any]]  # status, statement, missing, details
+
+
+def _algorithm_b(e_a: float | None, e_vel: float | None, average_e_e: float | None, tr_velocity: float | None,
+                 lavi: float | None) -> _Result:
+    lap, grade, missing, gdet = _grade_reduced_ef(e_a, e_vel, average_e_e, tr_velocity, lavi)
+    det = {"algorithm": "reduced LVEF or myocardial disease", "lap": lap, "grade": grade, "grading": gdet}
+    if grade is None:
+        return ("not_assessable", "Filling pressure and grade indeterminate" if lap == "indeterminate"
+                else "Filling pressure not assessable", missing, {**det, "result": lap})
+    return "present", f"Diastolic dysfunction grade {grade}, LAP {lap}", [], det
+
+
+def _normal_ef_outcome(n_abnormal: int, n_available: int) -> str:
+    if n_available < ASE_MIN_AVAILABLE:
+        return "too few variables"
+    if 2 * n_abnormal < n_available:
+        return "normal"
+    if 2 * n_abnormal == n_available:
+        return "indeterminate"
+    return "dysfunction"
+
+
+def _algorithm_a(variables: dict[str, bool | None], grading: _Result) -> _Result:
+    """ASE 2016 algorithm A on the four variables, decided over every value of the unknown ones.
+
+    An unknown variable may be abnormal, normal or unobtainable (then it is not "available");
+    the result is given only when it is the same in every case.
+    """
+    known = [c for c in variables.values() if c is not None]
+    n_abn, n_unknown = sum(known), len(variables) - len(known)
+    outcomes = {_normal_ef_outcome(n_abn + k_abn, len(known) + k_abn + k_norm)
+                for k_abn in range(n_unknown + 1) for k_norm in range(n_unknown - k_abn + 1)}
+    det: dict[str, Any] = {"algorithm": "normal LVEF", "variables": variables, "available": len(known), "abnormal": n_abn,
+                           "available_only": f"{n_abn} of {len(known)} available variables abnormal: "
+                                             f"{_normal_ef_outcome(n_abn, len(known))}"}
+    unknown = [k for k, c in variables.items() if c is None]
+    if len(outcomes) > 1:
+        det["would_be"] = {o: f"possible, depending on {_joined(unknown)}" for o in sorted(outcomes)}
+        return ("not_assessable", f"Diastolic function not assessable ({n_abn} of {len(known)} known variables abnormal; "
+                f"the unknown ones could change it)", unknown, det)
+    outcome = outcomes.pop()
+    if outcome == "normal":
+        return "absent", f"Normal diastolic function ({n_abn}/{len(known)} variables abnormal)", [], det
+    if outcome == "indeterminate":
+        return ("not_assessable", f"Diastolic function indeterminate ({n_abn}/{len(known)} abnormal)",
+                ["additional diastolic variables / clinical context"], {**det, "result": "indeterminate"})
+    g_status, _, g_missing, g_det = grading
+    grade, lap = g_det["grade"], g_det["lap"]
+    det.update(grading=g_det["grading"], lap=lap, grade=grade)
+    if grade is None:  # dysfunction is certain, its grade is not: the answer (with its grade) is not given
+        return ("not_assessable", f"Diastolic dysfunction ({n_abn}/{len(known)} variables abnormal); grade not assessable",
+                g_missing, {**det, "result": "dysfunction, grade not determined", "dysfunction": True})
+    return ("present", f"Diastolic dysfunction ({n_abn}/{len(known)} variables abnormal), grade {grade}, LAP {lap}",
+            [], det)
+
+
 def diastolic_function(
     *,
     lvef: float | None = None,
@@ -630,11 +859,13 @@ def diastolic_function(
     ----------
     lvef
         LVEF, %. Below 50 % (⚠M cut-off, :data:`ASE_NORMAL_LVEF_MIN`) the reduced-EF
-        algorithm is used.
+        algorithm (B) is used.
     myocardial_disease
-        Known myocardial disease (uses the reduced-EF algorithm even with normal LVEF).
+        Myocardial disease present (uses algorithm B even with normal LVEF); ``False``: none
+        (normal LVEF → algorithm A); ``None``: unknown.
     septal_e, lateral_e
-        e′, cm/s (abnormal: septal <7, lateral <10).
+        e′, cm/s (abnormal: septal <7, lateral <10; one normal e′ with the other unknown
+        leaves the variable unknown).
     average_e_e
         Average E/e′ (abnormal >14).
     tr_velocity
@@ -642,23 +873,31 @@ def diastolic_function(
     lavi
         LA maximal volume index, mL/m² (abnormal >34).
     e_velocity, e_a_ratio
-        Mitral inflow E, cm/s, and E/A (reduced-EF algorithm).
+        Mitral inflow E, cm/s, and E/A (algorithm B, and grading).
 
     Returns
     -------
     Finding
-        code ``diastolic_dysfunction``: ``absent`` (normal function), ``present`` (with
+        code ``diastolic_dysfunction``: ``absent`` (normal function), ``present`` (graded:
         ``details["grade"]`` I/II/III and ``details["lap"]`` normal/elevated), or
-        ``not_assessable`` (indeterminate or missing inputs; ``missing`` says what).
+        ``not_assessable`` (indeterminate, or what was not given could change the answer;
+        ``missing`` says what, ``details["would_be"]`` what each case would give).
 
     Notes
     -----
-    Normal LVEF: dysfunction if >50 % of available variables are abnormal, normal if <50 %,
-    indeterminate at exactly 50 % (heartprint needs ≥2 available). Dysfunction is graded by
-    the reduced-EF algorithm: E/A ≤0.8 with E ≤50 cm/s → grade I; E/A ≥2 → grade III;
-    otherwise 2–3 of (E/e′ >14, TR >2.8 m/s, LAVI >34) positive → grade II, 2–3 negative →
-    grade I, 1+1 of 2 → indeterminate. Nagueh SF et al., J Am Soc Echocardiogr
-    2016;29:277–314, doi:10.1016/j.echo.2016.01.011 (✅S, ☑C; figure numbers ⚠M).
+    The algorithm is chosen only when it is known: LVEF <50 % or myocardial disease → B;
+    LVEF ≥50 % without myocardial disease → A. When LVEF or myocardial disease is unknown
+    both are applied and an answer is given only when they agree.
+
+    A (normal LVEF): dysfunction if >50 % of the available variables are abnormal, normal if
+    <50 %, indeterminate at exactly 50 % (heartprint needs ≥2 available). An unmeasured
+    variable could be abnormal, normal or unobtainable: the result is given only when it is
+    the same in every case (``details["available_only"]`` has the reading on the measured
+    variables alone). Dysfunction is graded by B; while its grade cannot be determined the
+    Finding is ``not_assessable`` with ``details["dysfunction"] = True``. B: E/A ≤0.8 with E ≤50 cm/s → grade I;
+    E/A ≥2 → grade III; otherwise 2–3 of (E/e′ >14, TR >2.8 m/s, LAVI >34) positive → grade
+    II, 2–3 negative → grade I, otherwise indeterminate. Nagueh SF et al., J Am Soc
+    Echocardiogr 2016;29:277–314, doi:10.1016/j.echo.2016.01.011 (✅S, ☑C; figure numbers ⚠M).
     """
     lvef = v.optional("lvef", lvef, 0, 100, unit="%")
     myocardial_disease = v.flag("myocardial_disease", myocardial_disease)
@@ -674,46 +913,33 @@ def diastolic_function(
                                      "lavi": lavi, "e_velocity": e_velocity, "e_a_ratio": e_a_ratio}.items() if val is not None}
     rule = v.rule_name(diastolic_function)
 
-    def out(status: str, statement: str, missing: list[str] | None = None, **details: Any) -> Finding:
+    def out(res: _Result, **extra: Any) -> Finding:
+        status, statement, missing, details = res
         return Finding(code="diastolic_dysfunction", statement=statement, status=status, rule=rule,
-                       citation=CITATION_ASE2016, inputs=inputs, missing=missing or [], details=details)
+                       citation=CITATION_ASE2016, inputs=inputs, missing=missing, details={**details, **extra})
 
-    if myocardial_disease is None and lvef is None:
-        return out("not_assessable", "Diastolic function not assessable: algorithm unknown",
-                   ["LVEF (%) or whether myocardial disease is present (selects the ASE 2016 algorithm)"])
-    reduced = bool(myocardial_disease) or (lvef is not None and lvef < ASE_NORMAL_LVEF_MIN)
+    a = ASE2016
+    b = _algorithm_b(e_a_ratio, e_velocity, average_e_e, tr_velocity, lavi)
+    reduced = myocardial_disease is True or (lvef is not None and lvef < ASE_NORMAL_LVEF_MIN)
+    if reduced:
+        return out(b)
+    variables = {"average E/e′ >14": _gt(average_e_e, a["e_e_average"]),
+                 "septal e′ <7 or lateral e′ <10 cm/s": _any(_lt(septal_e, a["septal_e"]), _lt(lateral_e, a["lateral_e"])),
+                 "TR velocity >2.8 m/s": _gt(tr_velocity, a["tr_velocity"]),
+                 "LAVI >34 mL/m²": _gt(lavi, a["lavi"])}
+    res_a = _algorithm_a(variables, b)
+    if lvef is not None and myocardial_disease is False:
+        return out(res_a)
 
-    if not reduced:
-        a = ASE2016
-        e_prime = (_any(_lt(septal_e, a["septal_e"]), _lt(lateral_e, a["lateral_e"]))
-                   if septal_e is not None and lateral_e is not None
-                   else _lt(septal_e, a["septal_e"]) if septal_e is not None else _lt(lateral_e, a["lateral_e"]))
-        variables = {"average E/e′ >14": _gt(average_e_e, a["e_e_average"]),
-                     "septal e′ <7 or lateral e′ <10 cm/s": e_prime,
-                     "TR velocity >2.8 m/s": _gt(tr_velocity, a["tr_velocity"]),
-                     "LAVI >34 mL/m²": _gt(lavi, a["lavi"])}
-        available = [c for c in variables.values() if c is not None]
-        n_abn = sum(available)
-        det = {"algorithm": "normal LVEF", "variables": variables, "available": len(available), "abnormal": n_abn}
-        if len(available) < ASE_MIN_AVAILABLE:
-            return out("not_assessable", "Diastolic function not assessable: too few variables",
-                       [k for k, c in variables.items() if c is None], **det)
-        if 2 * n_abn < len(available):
-            return out("absent", f"Normal diastolic function ({n_abn}/{len(available)} variables abnormal)", **det)
-        if 2 * n_abn == len(available):
-            return out("not_assessable", f"Diastolic function indeterminate ({n_abn}/{len(available)} abnormal)",
-                       [k for k, c in variables.items() if c is None] or ["additional diastolic variables / clinical context"],
-                       result="indeterminate", **det)
-        lap, grade, missing, gdet = _grade_reduced_ef(e_a_ratio, e_velocity, average_e_e, tr_velocity, lavi)
-        det.update(grading=gdet, lap=lap, grade=grade)
-        return out("present", f"Diastolic dysfunction ({n_abn}/{len(available)} variables abnormal)"
-                   + (f", grade {grade}, LAP {lap}" if grade else ", grade not determined"), missing, **det)
-
-    lap, grade, missing, gdet = _grade_reduced_ef(e_a_ratio, e_velocity, average_e_e, tr_velocity, lavi)
-    det = {"algorithm": "reduced LVEF or myocardial disease", "lap": lap, "grade": grade, "grading": gdet}
-    if grade is None:
-        return out("not_assessable", "Filling pressure and grade indeterminate" if lap == "indeterminate"
-                   else "Filling pressure not assessable", missing, result=lap, **det)
-    return out("present", f"Diastolic dysfunction grade {grade}, LAP {lap}", **det)
-
-
+    # algorithm unknown: LVEF and/or myocardial disease not given
+    need = (["LVEF (%)"] if lvef is None else []) + (
+        ["whether myocardial disease is present (selects the ASE 2016 algorithm with normal LVEF)"]
+        if myocardial_disease is None else [])
+    if res_a[0] == b[0] == "present" and res_a[3].get("grade") == b[3]["grade"]:
+        return out(("present", b[1], [], b[3]), algorithm="either (both algorithms agree)")
+    would_be = {"normal LVEF without myocardial disease (algorithm A)": res_a[1],
+                "reduced LVEF or myocardial disease (algorithm B)": b[1]}
+    missing = need + [m for m in dict.fromkeys(res_a[2] + b[2]) if m not in need]
+    return out(("not_assessable", "Diastolic function not assessable: the ASE 2016 algorithm depends on LVEF and "
+                "myocardial disease, and the two algorithms differ here", missing,
+                {"algorithm": None, "would_be": would_be}))

@@ -70,66 +70,107 @@ def _rule(name: str) -> Callable[..., Any] | None:
 
 # -- explicit adapters for rules whose inputs need shaping --------------------------------------
 
-_PTP_PAIN = {"typical": "typical", "atypical": "atypical", "non_anginal": "non-anginal", "none": None}
+_PTP_PAIN = {"typical": "typical", "atypical": "atypical", "non_anginal": "non-anginal", "none": "none"}
 
 
 def _ptp(ph: Any) -> list[Finding]:
     f = ph.facts
-    if f.chest_pain is None and not f.dyspnoea:
-        return []
+    if (f.chest_pain is None and f.dyspnoea is None) or (f.chest_pain == "none" and f.dyspnoea is False):
+        return []  # nothing said about symptoms, or none: the tables cover symptomatic patients
     out: list[Finding] = []
-    missing = [n for n, v in (("age", f.age), ("sex", f.sex)) if v is None]
+    missing = ["age"] if f.age is None else []
     pain = _PTP_PAIN.get(f.chest_pain) if f.chest_pain else None
     base_inputs = {"age": _inp(ph.latest("age")), "sex": {"value": f.sex, "source": "entered"},
                    "chest_pain": {"value": f.chest_pain, "source": "entered"},
-                   "dyspnoea": {"value": bool(f.dyspnoea), "source": "entered"}}
-    rf = f.risk_factors.count()
+                   "dyspnoea": {"value": f.dyspnoea, "source": "entered"}}
+    rf_items = f.risk_factors.model_dump()
+    n_present = sum(1 for x in rf_items.values() if x is True)
+    n_unknown = sum(1 for x in rf_items.values() if x is None)
+    rf: int | tuple[int, int] = n_present if n_unknown == 0 else (n_present, n_present + n_unknown)
     for name, needs_rf in (("likelihood_esc2024", True), ("ptp_esc2019", False)):
         func = _rule(name)
-        miss = missing + (["risk factors (family history, smoking, dyslipidaemia, hypertension, diabetes)"] if needs_rf and rf is None else [])
         code = "clinical_likelihood_esc2024" if needs_rf else "ptp_esc2019"
-        if func is None or miss:
+        if func is None or missing:
             out.append(_na(code, f"{'ESC 2024 clinical likelihood' if needs_rf else 'ESC 2019 pre-test probability'} "
-                                 f"not assessable: needs {', '.join(miss) or 'the rule module'}",
-                           f"heartprint.clinical.ptp.{name}", "ESC CCS 2024 / 2019", miss or ["heartprint.clinical.ptp"]))
+                                 f"not assessable: needs {', '.join(missing) or 'the rule module'}",
+                           f"heartprint.clinical.ptp.{name}", "ESC CCS 2024 / 2019", missing or ["heartprint.clinical.ptp"],
+                           base_inputs))
             continue
         try:
-            res = func(f.age, f.sex, pain, bool(f.dyspnoea), rf) if needs_rf else func(f.age, f.sex, pain, bool(f.dyspnoea))
+            res = func(f.age, f.sex, pain, f.dyspnoea, rf) if needs_rf else func(f.age, f.sex, pain, f.dyspnoea)
         except HeartprintError as exc:
             out.append(_na(code, f"not assessable: {exc}", f"heartprint.clinical.ptp.{name}", "ESC CCS 2024 / 2019",
                            [str(exc)], base_inputs))
             continue
         inputs = dict(base_inputs)
         if needs_rf:
-            inputs["risk_factors"] = {"value": rf, "source": "entered", "items": f.risk_factors.model_dump()}
+            inputs["risk_factors"] = {"value": rf if isinstance(rf, int) else list(rf), "source": "entered",
+                                      "items": rf_items}
         out += [_with_inputs(x, inputs) for x in _as_findings(res)]
     return out
 
 
+_VESSEL_PART = {"proximal": "p", "mid": "m", "distal": "d"}
+
+
+def _stenosis_key(m: Measurement) -> str:
+    """CAD-RADS segment name of a stenosis measurement (vessel, or p/m/d + vessel)."""
+    return m.vessel if m.vessel == "LM" or m.vessel_segment is None else _VESSEL_PART[m.vessel_segment] + m.vessel
+
+
+def _latest_stenoses(ph: Any) -> dict[str, list[Measurement]]:
+    """Per CAD-RADS segment, the CT stenosis measurements of its latest time (more than one when the
+    segment was reported twice then: passed to the rule as a contradiction, never reduced to one)."""
+    by_key: dict[str, list[Measurement]] = {}
+    for m in ph.history("stenosis"):
+        if m.modality not in (None, "CT") or m.vessel is None:
+            continue
+        group = by_key.setdefault(_stenosis_key(m), [])
+        if group and group[-1].time != m.time:
+            group.clear()  # a later study supersedes an earlier one (history is in time order)
+        group.append(m)
+    return by_key
+
+
 def _cadrads(ph: Any) -> list[Finding]:
-    sten = [m for m in ph.regional("stenosis") if m.modality in (None, "CT")]
     cac = ph.latest("cac_agatston")
     out: list[Finding] = []
-    if sten:
-        func = _rule("cad_rads")
-        prefix = {"proximal": "p", "mid": "m", "distal": "d"}
-        stenoses: dict[str, float] = {}
-        for m in sten:
-            key = m.vessel if m.vessel == "LM" or m.vessel_segment is None else prefix[m.vessel_segment] + m.vessel
-            stenoses[key] = max(stenoses.get(key, 0.0), m.value)
-        if func is not None:
-            try:
-                res = func(stenoses, cac=cac.value if cac else None)
-                inputs = {f"stenosis_{m.vessel}{'_' + m.vessel_segment if m.vessel_segment else ''}": _inp(m) for m in sten}
-                if cac:
-                    inputs["cac_agatston"] = _inp(cac)
-                out += [_with_inputs(x, inputs) for x in _as_findings(res)]
-            except HeartprintError as exc:
-                out.append(_na("cad_rads", f"CAD-RADS not assessable: {exc}", "heartprint.clinical.cadrads.cad_rads",
-                               "CAD-RADS 2.0", [str(exc)]))
+    groups = _latest_stenoses(ph)
+    func = _rule("cad_rads")
+    if groups and func is not None:
+        stenoses: dict[str, Any] = {}
+        for key, ms in groups.items():
+            values = [m.value for m in ms]
+            stenoses[key] = values[0] if len(set(values)) == 1 else values
+        facts = ph.facts.findings
+        calls = {param: facts.get(key) for param, key in (
+            ("plaque_present", "coronary_plaque"), ("non_diagnostic", "ccta_non_diagnostic"),
+            ("high_risk_plaque", "high_risk_plaque"), ("stent", "coronary_stent"), ("graft", "coronary_bypass_graft"),
+            ("exception", "coronary_non_atherosclerotic"))}
+        inputs: dict[str, Any] = {}
+        for key, ms in groups.items():
+            for i, m in enumerate(ms):
+                part = f"_{m.vessel_segment}" if m.vessel_segment else ""
+                inputs[f"stenosis_{m.vessel}{part}" + (f"_{i + 1}" if len(ms) > 1 else "")] = _inp(m)
+        if cac:
+            inputs["cac_agatston"] = _inp(cac)
+        inputs.update({p: {"value": val, "source": "entered"} for p, val in calls.items() if val is not None})
+        try:
+            res = func(stenoses, cac=cac.value if cac else None, **calls)
+            out += [_with_inputs(x, inputs) for x in res.findings]
+        except HeartprintError as exc:
+            out.append(_na("cad_rads", f"CAD-RADS not assessable: {exc}", "heartprint.clinical.cadrads.cad_rads",
+                           "CAD-RADS 2.0", [str(exc)]))
     if cac is not None and _rule("agatston_category") is not None:
         out += [_with_inputs(x, {"cac_agatston": _inp(cac)}) for x in _as_findings(_rule("agatston_category")(cac.value))]
     return out
+
+
+#: Stress CMR: ≥2 of 16 segments with a perfusion defect = high event risk (ESC 2024 Rec. Table 14, I B).
+CMR_PERFUSION_HIGH_RISK_SEGMENTS = 2
+_CMR_PERFUSION_CITATION = (
+    "ESC 2024 CCS, Vrints C et al., Eur Heart J 2024;45:3415-3537, doi:10.1093/eurheartj/ehae177, "
+    "Rec. Table 14 (stress CMR >=2 of 16 segments with perfusion defects = high event risk, I B)")
 
 
 def _ischaemia(ph: Any) -> list[Finding]:
@@ -137,32 +178,36 @@ def _ischaemia(ph: Any) -> list[Finding]:
     rest = {m.segment: m for m in ph.regional("perfusion_rest_score")}
     out: list[Finding] = []
     if stress:
-        if len(stress) < 17:
-            out.append(_na("ischaemic_burden", "Ischaemic burden not assessable: needs stress scores for all 17 AHA segments "
-                                               f"(have {sorted(stress)})", "heartprint.clinical.ischaemia.ischaemic_burden",
-                           "ESC 2024 CCS Rec. Table 14", [f"stress score, segment {s}" for s in range(1, 18) if s not in stress]))
-        else:
-            s = {k: int(round(m.value)) for k, m in stress.items()}
-            inputs = {f"stress_score_{k}": _inp(m) for k, m in sorted(stress.items())}
-            if len(rest) == 17:
-                r = {k: int(round(m.value)) for k, m in rest.items()}
-                inputs.update({f"rest_score_{k}": _inp(m) for k, m in sorted(rest.items())})
-                res = _rule("ischaemic_burden")(s, r)
-            else:
-                res = _rule("summed_scores")(s, None)
+        # segments not scored are unknown (0–4 each): the rule decides only when they cannot change the answer
+        s = {k: int(round(m.value)) for k, m in stress.items()}
+        r = {k: int(round(m.value)) for k, m in rest.items()} if rest else None
+        inputs = {f"stress_score_{k}": _inp(m) for k, m in sorted(stress.items())}
+        inputs.update({f"rest_score_{k}": _inp(m) for k, m in sorted(rest.items())})
+        try:
+            res = _rule("ischaemic_burden")(s, r)
             out += [_with_inputs(x, inputs) for x in _as_findings(res)]
-    cmr = [m for m in ph.regional("perfusion_defect")]
+        except HeartprintError as exc:
+            out.append(_na("ischaemia_high_risk", f"Ischaemic burden not assessable: {exc}",
+                           "heartprint.clinical.ischaemia.ischaemic_burden", "ESC 2024 CCS Rec. Table 14", [str(exc)], inputs))
+    cmr = [m for m in ph.regional("perfusion_defect") if m.segment != 17]
     if cmr:
-        n = sum(1 for m in cmr if m.value >= 1 and m.segment != 17)
+        n = sum(1 for m in cmr if m.value >= 1)
+        unread = [s for s in range(1, 17) if s not in {m.segment for m in cmr}]
+        need = CMR_PERFUSION_HIGH_RISK_SEGMENTS
+        if n >= need:
+            status, verdict = "present", f"≥{need}: high-risk ischaemia"
+        elif n + len(unread) < need:
+            status, verdict = "absent", f"<{need}: not high-risk"
+        else:
+            status, verdict = "not_assessable", f"not assessable: segments {', '.join(map(str, unread))} were not read"
         out.append(Finding(
-            code="cmr_perfusion_high_risk", status="present" if n >= 2 else "absent",
-            statement=f"Stress CMR: {n} of 16 segments with a perfusion defect "
-                      f"({'≥2: high-risk ischaemia' if n >= 2 else '<2: not high-risk'})",
-            rule="heartprint.clinical.interpret._ischaemia",
-            citation="ESC 2024 CCS, Vrints C et al., Eur Heart J 2024;45:3415-3537, doi:10.1093/eurheartj/ehae177, "
-                     "Rec. Table 14 (stress CMR >=2 of 16 segments with perfusion defects = high event risk, I B)",
+            code="cmr_perfusion_high_risk", status=status,
+            statement=f"Stress CMR: {n} of {16 - len(unread)} segments read with a perfusion defect ({verdict})",
+            rule="heartprint.clinical.interpret._ischaemia", citation=_CMR_PERFUSION_CITATION,
             inputs={f"perfusion_defect_{m.segment}": _inp(m) for m in cmr},
-            details={"defect_segments": sorted(m.segment for m in cmr if m.value >= 1), "threshold_segments": 2},
+            missing=[f"stress CMR perfusion, segment {s}" for s in unread] if status == "not_assessable" else [],
+            details={"defect_segments": sorted(m.segment for m in cmr if m.value >= 1), "threshold_segments": need,
+                     "segments_not_read": unread},
         ))
     return out
 
@@ -185,11 +230,39 @@ def _run_spec(ph: _registry.Snapshot, spec: _registry.RuleSpec) -> list[Finding]
         res = func(**kwargs)
     except HeartprintError as exc:
         return [_na(name, f"{name} not assessable: {exc}", f"heartprint.clinical.{name}", cite, [str(exc)], inputs)]
-    return [_with_inputs(x, inputs) for x in _as_findings(res)]
+    out = [_with_inputs(x, inputs) for x in _as_findings(res)]
+    pre = spec.presupposes
+    if pre is not None and pre.holds(ph) is None:
+        out = [_presupposed(f, pre) for f in out]
+    return out
+
+
+def _presupposed(f: Finding, pre: _registry.Presupposition) -> Finding:
+    """A rule's finding when a condition its conclusion presupposes is unknown: a positive one is
+    held back (``not_assessable``, naming what settles it); a negative one stands (it holds either way)."""
+    details = {**f.details, "presupposes": pre.condition, f"{pre.needs} known": False}
+    if f.status != "present":
+        return f.model_copy(update={"details": details})
+    would_be = {f"if {pre.condition}": f.statement, "otherwise": pre.otherwise}
+    return f.model_copy(update={
+        "status": "not_assessable", "statement": f"{f.statement} — only if {pre.condition}: {pre.needs} unknown",
+        "missing": [*f.missing, pre.needs], "details": {**details, "would_be": would_be}})
+
+
+def _contradictions(ph: Any) -> list[Finding]:
+    """Inputs that contradict each other (:func:`heartprint.clinical.imaging.input_contradictions`): every
+    measurement of the declared codes, not only the latest, since a contradiction is between two of them."""
+    from heartprint.clinical.imaging import input_contradictions
+
+    codes = sorted(_registry.RULES["input_contradictions"].codes)
+    # a CT stenosis reported twice is said by the CAD-RADS rule (_cadrads), which reads the same measurements
+    return input_contradictions([m for code in codes for m in ph.history(code)
+                                 if not (code == "stenosis" and m.modality in (None, "CT"))])
 
 
 #: adapter name (``RuleSpec.adapter``) → function of a :class:`~._registry.DeclaredView`.
-_ADAPTERS: dict[str, Callable[[Any], list[Finding]]] = {"ptp": _ptp, "cadrads": _cadrads, "ischaemia": _ischaemia}
+_ADAPTERS: dict[str, Callable[[Any], list[Finding]]] = {"ptp": _ptp, "cadrads": _cadrads, "ischaemia": _ischaemia,
+                                                        "contradictions": _contradictions}
 
 
 def run_rules(phenotype: Any) -> list[Finding]:

@@ -90,10 +90,21 @@ class SummedScores:
     def finding(self) -> Finding:
         """Ischaemic-burden Finding (≥10 % of LV → high event risk, ESC 2024)."""
         if self.sds_percent is None:
+            # SDS = SSS − SRS ≤ SSS: a stress defect under 10 % cannot hide ≥10 % ischaemia
+            if self.sss_percent < HIGH_RISK_PERCENT:
+                return Finding(
+                    code="ischaemia_high_risk",
+                    statement=(f"Stress defect {self.sss_percent:.1f} % of LV myocardium (SSS {self.sss}/68): ischaemia "
+                               "is at most this, <10 %, whatever the rest scores"),
+                    status="absent", rule=f"{__name__}.summed_scores", citation=CITATION_THRESHOLD + "; " + CITATION_SCORES,
+                    inputs=self.inputs, details={"sss": self.sss, "sss_percent": self.sss_percent, "sds_range": [0, self.sss],
+                                                 "threshold_percent": HIGH_RISK_PERCENT})
             return Finding(code="ischaemia_high_risk", statement="Ischaemic burden not assessable: rest scores missing",
                            status="not_assessable", rule=f"{__name__}.summed_scores", citation=CITATION_THRESHOLD,
                            inputs=self.inputs, missing=["rest segment scores (AHA 1–17, 0–4)"],
-                           details={"sss": self.sss, "sss_percent": self.sss_percent})
+                           details={"sss": self.sss, "sss_percent": self.sss_percent, "sds_range": [0, self.sss],
+                                    "would_be": {"rest scores summing to ≤ " + str(self.sss - 7): "≥10 %: high event risk",
+                                                 "rest scores summing to more": "<10 %"}})
         high = self.sds_percent >= HIGH_RISK_PERCENT
         return Finding(
             code="ischaemia_high_risk",
@@ -142,14 +153,34 @@ def summed_scores(stress: Sequence[int] | Mapping[int, int], rest: Sequence[int]
     )
 
 
-def ischaemic_burden(stress: Sequence[int] | Mapping[int, int], rest: Sequence[int] | Mapping[int, int], *,
+def _partial_scores(name: str, scores: Sequence[int | None] | Mapping[int, int | None] | None) -> dict[int, int | None]:
+    """Segment → score 0–4, or ``None`` for a segment not scored (unknown)."""
+    if scores is None:
+        return {seg: None for seg in range(1, N_SEGMENTS + 1)}
+    if isinstance(scores, Mapping):
+        bad = sorted(set(scores) - set(range(1, N_SEGMENTS + 1)), key=str)
+        if bad:
+            raise InvalidInputError(f"{name} segments={bad}: expected AHA segments 1–17")
+        items = {seg: scores.get(seg) for seg in range(1, N_SEGMENTS + 1)}
+    else:
+        if isinstance(scores, (str, bytes)) or len(scores) != N_SEGMENTS:
+            raise InvalidInputError(f"{name}: expected 17 segment scores (AHA 1–17, None for a segment not scored), got {scores!r}")
+        items = {i + 1: x for i, x in enumerate(scores)}
+    return {seg: None if x is None else v.integer(f"{name}[segment {seg}]", x, 0, MAX_SEGMENT_SCORE)
+            for seg, x in items.items()}
+
+
+def ischaemic_burden(stress: Sequence[int | None] | Mapping[int, int | None],
+                     rest: Sequence[int | None] | Mapping[int, int | None] | None = None, *,
                      territories: Mapping[int, str] | None = None) -> Finding:
     """Ischaemic burden overall and per coronary territory.
 
     Parameters
     ----------
     stress, rest
-        17 segment scores 0–4 each (see :func:`summed_scores`).
+        Segment scores 0–4 (see :func:`summed_scores`): 17 values in AHA order or a mapping
+        segment → score. A segment left out of a mapping (or given as ``None``) was not
+        scored: unknown, never normal. ``rest=None``: no rest scores.
     territories
         Segment → territory mapping; default the AHA assignment (Cerqueira 2002, from
         :mod:`heartprint.anatomy.territories`): LAD 1,2,7,8,13,14,17; RCA 3,4,9,10,15;
@@ -159,27 +190,63 @@ def ischaemic_burden(stress: Sequence[int] | Mapping[int, int], rest: Sequence[i
     -------
     Finding
         ``ischaemia_high_risk``, ``present`` when SDS/68 ≥ 10 % (ESC 2024 Rec. Table 14,
-        I B). ``details["territories"]`` gives per territory the summed difference score,
-        its % of the LV (/68) and % of the territory (/(4 × its segments)).
+        I B), ``absent`` when <10 %. With segments unscored the SDS lies between the values
+        the unknown scores (0–4 each) allow; the finding is decided only when the whole range
+        is on one side of 10 % (``details["sds_range"]``), else ``not_assessable``.
+        ``details["territories"]`` gives per territory the summed difference score, its % of
+        the LV (/68) and % of the territory (/(4 × its segments)), ``None`` where a segment of
+        the territory is unscored.
     """
-    ss = summed_scores(stress, rest)
+    s = _partial_scores("stress", stress)
+    r = _partial_scores("rest", rest)
     mapping = dict(territories) if territories is not None else dict(SEGMENT_TERRITORY)
     if sorted(mapping) != list(range(1, N_SEGMENTS + 1)):
         raise InvalidInputError(f"territories keys={sorted(mapping)}: expected AHA segments 1–17")
-    s = _scores("stress", stress)
-    r = _scores("rest", rest)
-    per: dict[str, dict[str, float]] = {}
+    if all(x is not None for x in s.values()) and all(x is not None for x in r.values()):
+        base = summed_scores(s, r).finding()
+    else:
+        base = _bounded(s, r)
+    per: dict[str, dict[str, Any]] = {}
     for seg, terr in mapping.items():
         d = per.setdefault(str(terr), {"sss": 0, "srs": 0, "sds": 0, "segments": 0})
-        d["sss"] += s[seg]
-        d["srs"] += r[seg]
-        d["sds"] += s[seg] - r[seg]
         d["segments"] += 1
+        for k, val in (("sss", s[seg]), ("srs", r[seg])):
+            d[k] = None if d[k] is None or val is None else d[k] + val
+        d["sds"] = None if d["sss"] is None or d["srs"] is None else d["sss"] - d["srs"]
     for d in per.values():
-        d["sds_percent_lv"] = percent_myocardium(max(d["sds"], 0))
-        d["sds_percent_territory"] = max(d["sds"], 0) / (MAX_SEGMENT_SCORE * d["segments"]) * 100.0
-    base = ss.finding()
+        known = d["sds"] is not None
+        d["sds_percent_lv"] = percent_myocardium(max(d["sds"], 0)) if known else None
+        d["sds_percent_territory"] = max(d["sds"], 0) / (MAX_SEGMENT_SCORE * d["segments"]) * 100.0 if known else None
     details = dict(base.details)
     details["territories"] = per
     details["territory_reference"] = TERRITORY_REFERENCE if territories is None else "user-supplied mapping"
     return base.model_copy(update={"details": details, "rule": v.rule_name(ischaemic_burden)})
+
+
+def _bounded(s: dict[int, int | None], r: dict[int, int | None]) -> Finding:
+    """Ischaemic burden with some segment scores unknown (each 0–4): decided only if every
+    possible SDS is on the same side of 10 %."""
+    lo = sum((0 if s[k] is None else s[k]) - (MAX_SEGMENT_SCORE if r[k] is None else r[k]) for k in s)
+    hi = sum((MAX_SEGMENT_SCORE if s[k] is None else s[k]) - (0 if r[k] is None else r[k]) for k in s)
+    lo_pct, hi_pct = percent_myocardium(max(lo, 0)), percent_myocardium(min(max(hi, 0), MAX_SEGMENT_SCORE * N_SEGMENTS))
+    unscored = {"stress": [k for k, x in s.items() if x is None], "rest": [k for k, x in r.items() if x is None]}
+    inputs = {"stress_scores": [s[i] for i in range(1, 18)], "rest_scores": [r[i] for i in range(1, 18)]}
+    details = {"sds_range": [max(lo, 0), max(hi, 0)], "sds_percent_range": [lo_pct, hi_pct],
+               "unscored_segments": unscored, "threshold_percent": HIGH_RISK_PERCENT}
+    rule = f"{__name__}.ischaemic_burden"
+    if lo_pct >= HIGH_RISK_PERCENT:
+        return Finding(code="ischaemia_high_risk", status="present", rule=rule,
+                       statement=f"Ischaemia at least {lo_pct:.1f} % of LV myocardium (SDS ≥{lo}/68) whatever the unscored "
+                                 "segments: ≥10 %, high event risk",
+                       citation=CITATION_THRESHOLD + "; " + CITATION_SCORES, inputs=inputs, details=details)
+    if hi_pct < HIGH_RISK_PERCENT:
+        return Finding(code="ischaemia_high_risk", status="absent", rule=rule,
+                       statement=f"Ischaemia at most {hi_pct:.1f} % of LV myocardium (SDS ≤{max(hi, 0)}/68) whatever the "
+                                 "unscored segments: <10 %",
+                       citation=CITATION_THRESHOLD + "; " + CITATION_SCORES, inputs=inputs, details=details)
+    need = [f"{kind} score, segment {k}" for kind, segs in unscored.items() for k in segs]
+    return Finding(code="ischaemia_high_risk", status="not_assessable", rule=rule,
+                   statement=f"Ischaemic burden not assessable: between {lo_pct:.1f} % and {hi_pct:.1f} % of LV myocardium "
+                             "depending on the unscored segments",
+                   citation=CITATION_THRESHOLD, inputs=inputs, missing=need,
+                   details={**details, "would_be": {"SDS ≥7 (≥10 %)": "high event risk", "SDS ≤6 (<10 %)": "not high risk"}})

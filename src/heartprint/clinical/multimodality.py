@@ -15,7 +15,11 @@ assignment, Cerqueira 2002, :mod:`heartprint.anatomy.territories`). Then, per ve
   above and flagged ``discordant`` in ``details``.
 * A left-main stenosis affects the LAD and LCx territories.
 * When coronary anatomy is known (any stenosis entered), vessels not listed are taken as
-  free of ≥50 % stenosis (as in CAD-RADS reporting).
+  free of ≥50 % stenosis (as in CAD-RADS reporting, :func:`heartprint.clinical.cad_rads`).
+* Stress perfusion is "normal in a territory" only when every segment of the territory was
+  imaged and none shows a defect; a partly imaged territory is unknown, never normal. A
+  SPECT/PET stress defect counts as reversible ischaemia (for "ischaemia without obstructive
+  stenosis") only when its rest score is known and lower.
 
 Scar: LGE with an ischaemic pattern (subendocardial, transmural) follows coronary
 territories; mid-wall, epicardial, RV-insertion or diffuse LGE is a non-ischaemic pattern.
@@ -188,8 +192,11 @@ def assess_vessels(phenotype: Any) -> list[VesselAssessment]:
             else:
                 a.evidence_against.append(f"{label} {m.value:.2f} > {FFR_THRESHOLD:.2f}")
                 functional_negative = True
-        # (b) perfusion in the territory
+        # (b) perfusion in the territory: normal only when every segment of it was imaged (stress
+        # CMR reads 16 segments, ESC 2024 Rec. Table 14, so the apex, 17, is not required from CMR alone)
         in_terr = [s for s in segs if s in perfusion_known]
+        required = [s for s in segs if s != 17 or stress or not cmr]
+        unimaged = [s for s in required if s not in perfusion_known]
         if in_terr:
             defects = []
             for s in in_terr:
@@ -206,7 +213,7 @@ def assess_vessels(phenotype: Any) -> list[VesselAssessment]:
                         defects.append(f"{s} (CMR stress perfusion defect)")
             if defects:
                 a.evidence_for.append(f"stress perfusion defect in the {'/'.join(vessel_territory(v))} territory: segments {', '.join(defects)}")
-            else:
+            elif not unimaged:
                 a.evidence_against.append(f"stress perfusion normal in the {'/'.join(vessel_territory(v))} territory (segments {sorted(in_terr)})")
                 functional_negative = True
         # (c) ischaemic-pattern LGE in the territory
@@ -221,7 +228,10 @@ def assess_vessels(phenotype: Any) -> list[VesselAssessment]:
         elif functional_negative:
             a.status = "not_significant"
         else:
-            a.missing = [f"FFR or CT-FFR of the {v}", f"stress perfusion imaging (SPECT/PET/CMR) of the {'/'.join(vessel_territory(v))} territory"]
+            perf = (f"stress perfusion of segments {', '.join(map(str, unimaged))} of the {'/'.join(vessel_territory(v))} "
+                    "territory (the others imaged were normal)" if in_terr else
+                    f"stress perfusion imaging (SPECT/PET/CMR) of the {'/'.join(vessel_territory(v))} territory")
+            a.missing = [f"FFR or CT-FFR of the {v}", perf]
         out.append(a)
     return out
 
@@ -322,9 +332,23 @@ def _ischaemia_without_stenosis(phenotype: Any) -> list[Finding]:
         return []
     culprit = {t for v, m in sten.items() if m.value >= STENOSIS_THRESHOLD for t in vessel_territory(v)}
     stress, rest, cmr = _perfusion(phenotype)
-    orphan = [m for s, m in stress.items() if m.value >= PERFUSION_DEFECT_SCORE and not (s in rest and rest[s].value >= m.value)
-              and SEGMENT_TERRITORY[s] not in culprit]
+    # a SPECT/PET defect is ischaemia only when the rest score shows it reversible; without a rest
+    # score it may be a fixed defect (scar), so it is a possible orphan, not a definite one
+    defects = [m for s, m in stress.items() if m.value >= PERFUSION_DEFECT_SCORE and SEGMENT_TERRITORY[s] not in culprit]
+    orphan = [m for m in defects if m.segment in rest and rest[m.segment].value < m.value]
+    possible = [m for m in defects if m.segment not in rest]
     orphan += [m for s, m in cmr.items() if m.value >= 1 and SEGMENT_TERRITORY[s] not in culprit]
+    if not orphan and possible:
+        return [Finding(
+            code="ischaemia_without_obstructive_stenosis", status="not_assessable",
+            statement="Stress perfusion defect without a ≥50 % stenosis in its territory (segments "
+                      f"{', '.join(str(m.segment) for m in possible)}): reversible ischaemia or a fixed defect not "
+                      "assessable: needs the rest scores of these segments",
+            rule=f"{_RULE}.reconcile", citation=CITATION_CCS_2024,
+            inputs={**{f"{m.code}_{m.segment}": _inp(m) for m in possible}, **{f"stenosis_{v}": _inp(m) for v, m in sten.items()}},
+            missing=[f"rest perfusion score, segment {m.segment}" for m in possible],
+            details={"segments": [m.segment for m in possible]},
+        )]
     if not orphan:
         return []
     return [Finding(

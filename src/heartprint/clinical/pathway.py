@@ -20,8 +20,11 @@ doi:10.1093/eurheartj/ehae177):
   shown not significant → revascularisation not indicated for that lesion (FFR >0.80).
 
 Heart failure: device rules (:func:`heartprint.clinical.icd_primary_prevention`,
-:func:`heartprint.clinical.crt_indication`) are reported as recommendations with their
-class; specific therapy follows the aetiology: suspected amyloid → bone scintigraphy with
+:func:`heartprint.clinical.crt_indication`) run only once symptoms ± signs of HF (or NYHA I)
+are given, with every fact not given passed as unknown (aetiology is "non-ischaemic" only
+with every main coronary artery assessed); their recommendations are those that hold whatever
+the unknowns are, with their class, and a ``not_assessable`` finding names what would settle
+the rest. Specific therapy follows the aetiology: suspected amyloid → bone scintigraphy with
 serum/urine light-chain tests, and tafamidis for ATTR-CM (class I per the issue / memory,
 **⚠M**: ESC 2021 HF and 2023 cardiomyopathy guidelines, not checked against the text).
 
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from heartprint.errors import HeartprintError
 from heartprint.measure import Finding, Recommendation
 
 __all__ = ["plan"]
@@ -67,7 +71,9 @@ def _cad(ph: Any, findings: list[Finding], recs: list[Recommendation], out: list
     has_anatomy = bool(ph.regional("stenosis")) or ph.latest("cac_agatston") is not None
     has_function = bool(ph.regional("perfusion_stress_score") or ph.regional("perfusion_defect")
                         or ph.regional("ffr") or ph.regional("ct_ffr"))
-    symptomatic = ph.facts.chest_pain not in (None, "none") or bool(ph.facts.dyspnoea)
+    # suspected CCS needs chest pain or dyspnoea given as present; unknown symptoms give no next-test
+    # suggestion (and no claim either way)
+    symptomatic = ph.facts.chest_pain not in (None, "none") or ph.facts.dyspnoea is True
     cadrads = _first(findings, prefix="cad_rads_")
     high_risk = [f for f in findings if f.code in ("ischaemia_high_risk", "cmr_perfusion_high_risk") and f.status == "present"]
 
@@ -152,66 +158,93 @@ def _q(m: Any) -> dict[str, Any] | None:
     return {"value": round(m.value, 4), "unit": m.unit, "source": m.source, **({"modality": m.modality} if m.modality else {})}
 
 
+#: Plain names of the device rules' parameters, as the pathway fills them from the patient facts.
+_DEVICE_NEEDS = {
+    "lvef": "LVEF", "nyha": "NYHA class",
+    "aetiology": "aetiology (ischaemic vs non-ischaemic; non-ischaemic needs coronary assessment)",
+    "omt_months": "months of optimal medical therapy", "on_omt": "months of optimal medical therapy",
+    "recent_mi": "days since myocardial infarction (or no prior MI)",
+    "advanced": "whether the patient is a candidate for CRT, VAD or cardiac transplantation",
+    "qrs_ms": "QRS duration", "lbbb": "QRS morphology", "rhythm": "rhythm (sinus/AF)",
+    "av_block": "pacing indication for high-degree AV block",
+    "device": "whether a pacemaker or ICD with a significant proportion of RV pacing and worsening HF is present",
+}
+_SYMPTOMS = "symptoms ± signs of heart failure (NYHA class)"
+
+
 def _devices(ph: Any, diff: list[Finding], recs: list[Recommendation], out: list[Finding]) -> None:
-    """ICD / CRT by the device rules (ESC 2021 HF 6.1/6.2), fed with the aetiology from the differential."""
-    import importlib
+    """ICD / CRT by the device rules (ESC 2021 HF 6.1/6.2), fed with the aetiology from the differential.
+
+    Nothing is assumed: a fact not given is passed as unknown, and the rules return only the
+    recommendations that hold whatever it is. No device rule runs before symptoms ± signs of HF
+    (or their absence, NYHA I) are given: HFrEF needs them (ESC 2021 Table 3).
+    """
+    from heartprint.clinical.aetiology import coronary_anatomy_complete
+    from heartprint.clinical.devices import HFREF_LVEF_MAX, crt_indication, icd_primary_prevention
 
     lvef = ph.latest("lv_ef")
-    if lvef is None or lvef.value > 40:  # device rules concern HFrEF (LVEF ≤35 %); above 40 % nothing applies
+    if lvef is None or lvef.value > HFREF_LVEF_MAX:  # every device recommendation needs LVEF ≤40 % (≤35 % most)
         return
-    clinical = importlib.import_module("heartprint.clinical")
     f = ph.facts
     isch = next((d for d in diff if d.code == "aetiology_ischaemic"), None)
-    # "non-ischaemic" needs the coronary arteries assessed (anatomy or physiology), not only an LGE pattern.
-    coronaries_known = bool(ph.regional("stenosis") or ph.regional("ffr") or ph.regional("ct_ffr"))
+    # "non-ischaemic" needs every main coronary artery assessed, not only an LGE pattern or one vessel
     aet = None
     if isch is not None and isch.status == "present":
         aet = "ischaemic"
-    elif isch is not None and isch.status == "absent" and coronaries_known:
+    elif isch is not None and isch.status == "absent" and coronary_anatomy_complete(ph):
         aet = "non-ischaemic"
+    qrs_m = ph.latest("qrs_duration")
+    qrs = f.qrs_ms if f.qrs_ms is not None else (qrs_m.value if qrs_m is not None else None)
     inputs = {"lv_ef": _q(lvef), "nyha": {"value": f.nyha, "source": "entered"},
               "months_omt": {"value": f.months_omt, "source": "entered"},
               "aetiology": {"value": aet, "source": "heartprint.clinical.aetiology.differential"},
-              "qrs_duration": _q(ph.latest("qrs_duration")), "qrs_morphology": {"value": f.qrs_morphology, "source": "entered"},
-              "rhythm": {"value": f.rhythm, "source": "entered"}}
+              "qrs_duration": _q(qrs_m) if qrs_m is not None else ({"value": qrs, "unit": "ms", "source": "entered"}
+                                                                    if qrs is not None else None),
+              "qrs_morphology": {"value": f.qrs_morphology, "source": "entered"},
+              "rhythm": {"value": f.rhythm, "source": "entered"},
+              "days_since_mi": {"value": f.days_since_mi, "source": "entered"},
+              "prior_mi": {"value": f.prior_mi, "source": "entered"},
+              "pacing_indication": {"value": f.pacing_indication, "source": "entered"},
+              "symptoms": {"value": f.symptomatic, "source": "entered"}}
     specs = (
-        ("icd_primary_prevention", "ICD (primary prevention)", {"lvef": lvef.value, "nyha": f.nyha, "aetiology": aet,
-                                                                "omt_months": f.months_omt, "days_since_mi": None if f.days_since_mi is None else int(f.days_since_mi)},
-         ("lvef", "nyha", "aetiology", "omt_months"), ("lv_ef", "nyha", "months_omt", "aetiology")),
-        ("crt_indication", "CRT", {"lvef": lvef.value, "qrs_ms": f.qrs_ms, "lbbb": None if f.qrs_morphology is None else f.qrs_morphology == "lbbb",
-                                   "rhythm": f.rhythm, "nyha": f.nyha, "on_omt": None if f.months_omt is None else f.months_omt >= 3,
-                                   "av_block_pacing_indication": bool(f.pacing_indication)},
-         ("lvef", "qrs_ms", "lbbb", "rhythm", "nyha", "on_omt"), ("lv_ef", "qrs_duration", "qrs_morphology", "rhythm", "nyha", "months_omt")),
+        ("icd_primary_prevention", "ICD (primary prevention)",
+         ("lv_ef", "symptoms", "nyha", "months_omt", "aetiology", "days_since_mi", "prior_mi"),
+         lambda: icd_primary_prevention(
+             lvef.value, nyha=f.nyha, aetiology=aet, omt_months=f.months_omt,
+             days_since_mi=None if f.days_since_mi is None else int(f.days_since_mi), prior_mi=f.prior_mi,
+             advanced_therapy_candidate=None)),
+        ("crt_indication", "CRT",
+         ("lv_ef", "symptoms", "qrs_duration", "qrs_morphology", "rhythm", "nyha", "months_omt", "pacing_indication"),
+         lambda: crt_indication(
+             lvef.value, qrs_ms=qrs, lbbb=None if f.qrs_morphology is None else f.qrs_morphology == "lbbb",
+             rhythm=f.rhythm, nyha=f.nyha, on_omt=None if f.months_omt is None else f.months_omt >= 3,
+             av_block_pacing_indication=f.pacing_indication, existing_device_rv_pacing=None)),
     )
-    for rule, label, kwargs, required, input_keys in specs:
-        ins = {k: inputs[k] for k in input_keys if inputs.get(k) is not None}
-        func = getattr(clinical, rule, None)
-        missing = [k for k in required if kwargs.get(k) is None]
+    for rule, label, input_keys, run in specs:
+        ins = {k: inputs[k] for k in input_keys if inputs.get(k) is not None and
+               (not isinstance(inputs[k], dict) or inputs[k].get("value") is not None)}
         code = f"{rule}_assessment"
-        if func is None or missing:
-            need = {"lvef": "LVEF", "nyha": "NYHA class", "aetiology": "aetiology (ischaemic vs non-ischaemic; non-ischaemic needs coronary assessment)",
-                    "omt_months": "months of optimal medical therapy", "qrs_ms": "QRS duration", "lbbb": "QRS morphology",
-                    "rhythm": "rhythm (sinus/AF)", "on_omt": "months of optimal medical therapy"}
-            miss = sorted({need.get(k, k) for k in missing}) or [f"heartprint.clinical.{rule}"]
+        if f.symptomatic is None:
             out.append(Finding(code=code, status="not_assessable", rule=f"heartprint.clinical.devices.{rule}", citation=HF_2021,
-                               statement=f"{label} eligibility not assessable: needs {', '.join(miss)}", missing=miss, inputs=ins))
+                               statement=f"{label} eligibility not assessable: needs {_SYMPTOMS}", missing=[_SYMPTOMS],
+                               inputs=ins))
             continue
         try:
-            result = func(**{k: v for k, v in kwargs.items() if v is not None or k == "days_since_mi"})
-        except Exception as exc:  # a rule's input check (HeartprintError) — reported, never guessed
+            result = run()
+        except HeartprintError as exc:  # a rule's input check — reported, never guessed
             out.append(Finding(code=code, status="not_assessable", rule=f"heartprint.clinical.devices.{rule}", citation=HF_2021,
                                statement=f"{label} eligibility not assessable: {exc}", missing=[str(exc)], inputs=ins))
             continue
-        rs = result if isinstance(result, list) else [result]
-        positive = [r for r in rs if r.recommendation_class in ("I", "IIa", "IIb")]
-        out.append(Finding(
-            code=code, status="present" if positive else "absent", rule=f"heartprint.clinical.devices.{rule}",
-            citation=rs[0].citation if rs else HF_2021, inputs=ins,
-            statement=(f"{label}: " + "; ".join(f"{r.action} ({r.recommendation_class or 'no class'}"
-                                                 f"{' ' + r.level_of_evidence if r.level_of_evidence else ''})" for r in rs))
-                      if rs else f"{label}: no recommendation applies ({lvef.value:.0f} % LVEF, NYHA {f.nyha})",
-            details={"recommendations": [r.code for r in rs]}))
-        for r in rs:
+        finding = result.findings[0]
+        params = finding.details.get("missing_parameters", [])
+        missing = list(dict.fromkeys(_DEVICE_NEEDS.get(p, p) for p in params)) or list(finding.missing)
+        statement = finding.statement
+        if finding.status == "not_assessable" and params:
+            statement = f"{label} eligibility not assessable: needs {', '.join(missing)}" + (
+                f"; whatever they are: {finding.details['whatever_the_unknowns']}"
+                if "whatever_the_unknowns" in finding.details else "")
+        out.append(finding.model_copy(update={"code": code, "inputs": ins, "missing": missing, "statement": statement}))
+        for r in result.recommendations:
             recs.append(r.model_copy(update={"findings": list(r.findings) + [code]}))
 
 

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from heartprint.clinical import _unknowns
 from heartprint.clinical import _validate as v
 from heartprint.errors import InvalidInputError
 from heartprint.measure import Finding
@@ -93,27 +94,43 @@ class PretestProbability:
     Attributes
     ----------
     percent
-        Probability of obstructive CAD, in percent (the table's integer cell).
+        Probability of obstructive CAD, in percent (the table's integer cell); ``None`` when
+        not assessable.
     category
         The guideline's category words (ESC 2019: low/intermediate/high;
-        ESC 2024: very low/low/moderate/high/very high).
+        ESC 2024: very low/low/moderate/high/very high); ``None`` when not assessable.
     rule, citation
         The function that produced it and the table cited.
     inputs
-        The inputs after validation (age in years, sex, symptom, ...).
+        The inputs after validation (age in years, sex, symptom, ...; ``None`` = unknown).
     details
-        Table band, column and mapping used.
+        Table band, column and mapping used; when not assessable, ``would_be`` maps each
+        value the unknown inputs could take to the answer it would give.
+    status
+        ``"present"`` (a table cell applies) or ``"not_assessable"`` (the cell depends on an
+        input that is unknown).
+    missing
+        Plain names of the unknown inputs the answer depends on.
     """
 
-    percent: float
-    category: str
+    percent: float | None
+    category: str | None
     rule: str
     citation: str
     inputs: dict[str, Any] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    status: str = "present"
+    missing: tuple[str, ...] = ()
 
     def finding(self) -> Finding:
-        """This result as a :class:`~heartprint.measure.Finding` (code ``ptp_<category>``)."""
+        """This result as a :class:`~heartprint.measure.Finding` (code ``ptp_<category>``; when
+        not assessable ``ptp_esc2019`` or ``clinical_likelihood_esc2024``)."""
+        if self.status == "not_assessable" or self.category is None:
+            code = "clinical_likelihood_esc2024" if self.rule.endswith("likelihood_esc2024") else "ptp_esc2019"
+            name = "ESC 2024 clinical likelihood" if code.startswith("clinical") else "ESC 2019 pre-test probability"
+            return Finding(code=code, statement=f"{name} not assessable: depends on {', '.join(self.missing)}",
+                           status="not_assessable", rule=self.rule, citation=self.citation, inputs=self.inputs,
+                           missing=list(self.missing), details=dict(self.details))
         code = "ptp_" + self.category.replace(" ", "_")
         return Finding(
             code=code,
@@ -143,7 +160,52 @@ def _band(percent: float, bands: tuple[tuple[Any, ...], ...]) -> tuple[Any, ...]
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def ptp_esc2019(age: float, sex: str, chest_pain: str | None, dyspnoea: bool = False) -> PretestProbability:
+#: Chest-pain values a rule takes: the three types, or ``"none"`` (no chest pain). ``None``
+#: (not a string) means unknown.
+CHEST_PAIN_VALUES = ("typical", "atypical", "non-anginal", "none")
+
+
+def _chest_pain(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip().lower().replace("_", "-")
+    return v.choice("chest_pain", value, CHEST_PAIN_VALUES)
+
+
+def _sex(value: Any) -> str | None:
+    return None if value is None else v.choice("sex", value, _SEXES)
+
+
+def _options(value: Any, domain: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The values an input may take: itself when known, every value of its domain when unknown."""
+    return (value,) if value is not None else domain
+
+
+def _decide(outcomes: dict[_unknowns.Key, float | None], table: str) -> float | None:
+    """The one table cell every possible value of the unknown inputs gives, or ``None`` when they
+    disagree. Raises when no possible value is a symptomatic patient (the tables do not apply)."""
+    cells = set(outcomes.values())
+    if cells == {None}:
+        raise InvalidInputError(
+            f"no chest pain and no dyspnoea: the {table} covers symptomatic patients; expected a chest-pain type "
+            "('typical', 'atypical', 'non-anginal') or dyspnoea=True")
+    return cells.pop() if len(cells) == 1 and None not in cells else None
+
+
+def _would_be(outcomes: dict[_unknowns.Key, float | None], bands: tuple[tuple[Any, ...], ...]) -> dict[str, str]:
+    """Plain-language answer for each combination of the unknown inputs' values."""
+    return _unknowns.would_be(outcomes, lambda percent: "the table does not apply (no symptom)" if percent is None
+                              else f"{percent:g} % ({_band(percent, bands)[1]})")
+
+
+def _assumed(pairs: list[tuple[str, Any, Any]]) -> _unknowns.Key:
+    """The (plain name, value) of each input that was unknown, for one enumerated combination."""
+    words = {True: "yes", False: "no", "none": "absent"}
+    return tuple((name, words.get(val, str(val))) for name, given, val in pairs if given is None)
+
+
+def ptp_esc2019(age: float, sex: str | None, chest_pain: str | None, dyspnoea: bool | None = None) -> PretestProbability:
     """Pre-test probability of obstructive CAD, ESC 2019 chronic coronary syndromes.
 
     Parameters
@@ -152,19 +214,22 @@ def ptp_esc2019(age: float, sex: str, chest_pain: str | None, dyspnoea: bool = F
         Age in years (completed years are used: 39.9 falls in 30–39). Table bands 30–39,
         40–49, 50–59, 60–69, 70+; younger ages raise.
     sex
-        ``"male"`` or ``"female"``.
+        ``"male"``, ``"female"`` or ``None`` (unknown).
     chest_pain
         ``"typical"`` (all three anginal characteristics), ``"atypical"`` (two),
-        ``"non-anginal"`` (zero or one), or ``None`` (no chest pain).
+        ``"non-anginal"`` (zero or one), ``"none"`` (no chest pain) or ``None`` (unknown).
     dyspnoea
-        Dyspnoea as the symptom. Following pretestcad's convention (☑C), the dyspnoea
-        column is used only when there is no chest pain; with chest pain, its type is used.
+        Dyspnoea as the symptom: ``True``, ``False`` or ``None`` (unknown). Following
+        pretestcad's convention (☑C), the dyspnoea column is used only when there is no chest
+        pain; with chest pain, its type is used.
 
     Returns
     -------
     PretestProbability
         ``percent`` from the table; ``category`` ``"low"`` (≤5 %), ``"intermediate"``
-        (>5–15 %) or ``"high"`` (>15 %).
+        (>5–15 %) or ``"high"`` (>15 %). An unknown input that changes the cell makes it
+        ``not_assessable`` (``missing`` names it; ``details["would_be"]`` gives each answer);
+        an unknown that does not change the cell (dyspnoea with chest pain given) is decided.
 
     Raises
     ------
@@ -178,31 +243,64 @@ def ptp_esc2019(age: float, sex: str, chest_pain: str | None, dyspnoea: bool = F
     doi:10.1093/eurheartj/ehz425. Cells ✅S + ☑C (see :data:`ESC2019_TABLE`).
     """
     age = v.number("age", age, 0, _MAX_PLAUSIBLE_AGE, unit="years")
-    sex = v.choice("sex", sex, _SEXES)
-    if chest_pain is not None:
-        chest_pain = v.choice("chest_pain", chest_pain, tuple(CHEST_PAIN_POINTS))
+    sex = _sex(sex)
+    chest_pain = _chest_pain(chest_pain)
     dyspnoea = v.flag("dyspnoea", dyspnoea)
-    if chest_pain is None and not dyspnoea:
-        raise InvalidInputError(
-            "chest_pain=None and dyspnoea=False: the ESC 2019 table covers symptomatic patients; "
-            "expected a chest-pain type ('typical', 'atypical', 'non-anginal') or dyspnoea=True"
-        )
-    column = chest_pain if chest_pain is not None else "dyspnoea"
     band = _age_band(age, list(ESC2019_TABLE), "ESC 2019 PTP")
-    percent = float(ESC2019_TABLE[band][(column, sex)])
+    outcomes: dict[_unknowns.Key, float | None] = {}
+    columns: set[str] = set()
+    for cp in _options(chest_pain, CHEST_PAIN_VALUES):
+        for dys in _options(dyspnoea, (True, False)):
+            for sx in _options(sex, _SEXES):
+                key = _assumed([("chest pain", chest_pain, cp), ("dyspnoea", dyspnoea, dys), ("sex", sex, sx)])
+                if cp == "none" and not dys:
+                    outcomes[key] = None
+                    continue
+                column = cp if cp != "none" else "dyspnoea"
+                columns.add(column)
+                outcomes[key] = float(ESC2019_TABLE[band][(column, sx)])
+    percent = _decide(outcomes, "ESC 2019 table")
+    inputs = {"age": {"value": age, "unit": "a"}, "sex": sex, "chest_pain": chest_pain, "dyspnoea": dyspnoea}
+    details: dict[str, Any] = {"age_band": _band_label(band), "bands": "≤5 low, >5–15 intermediate, >15 high"}
+    rule = v.rule_name(ptp_esc2019)
+    if percent is None:
+        matter = _unknowns.mattering(outcomes)
+        missing = [n for n, key in (("chest-pain type", "chest pain"), ("dyspnoea", "dyspnoea"), ("sex", "sex"))
+                   if key in matter]
+        return PretestProbability(percent=None, category=None, rule=rule, citation=CITATION_ESC2019, inputs=inputs,
+                                  details={**details, "would_be": _would_be(outcomes, ESC2019_BANDS)},
+                                  status="not_assessable", missing=tuple(missing))
     _, category, action = _band(percent, ESC2019_BANDS)
+    unknown = [n for n, val in (("chest_pain", chest_pain), ("dyspnoea", dyspnoea), ("sex", sex)) if val is None]
+    if unknown:
+        details["same_for_every_value_of"] = unknown
     return PretestProbability(
         percent=percent,
         category=category,
-        rule=v.rule_name(ptp_esc2019),
+        rule=rule,
         citation=CITATION_ESC2019,
-        inputs={"age": {"value": age, "unit": "a"}, "sex": sex, "chest_pain": chest_pain, "dyspnoea": bool(dyspnoea)},
-        details={"age_band": _band_label(band), "column": column, "interpretation": action,
-                 "bands": "≤5 low, >5–15 intermediate, >15 high"},
+        inputs=inputs,
+        details={**details, "column": " or ".join(sorted(columns)), "interpretation": action},
     )
 
 
-def likelihood_esc2024(age: float, sex: str, chest_pain: str | None, dyspnoea: bool, risk_factors: int) -> PretestProbability:
+def _risk_factor_counts(risk_factors: Any) -> tuple[int, int]:
+    """(fewest, most) risk factors: an int, a (known present, known present + unknown) pair, or
+    ``None`` (all five unknown)."""
+    if risk_factors is None:
+        return 0, 5
+    if isinstance(risk_factors, tuple):
+        if len(risk_factors) != 2:
+            raise InvalidInputError(f"risk_factors={risk_factors!r}: expected an integer 0–5 or a (fewest, most) pair")
+        lo = v.integer("risk_factors (fewest)", risk_factors[0], 0, 5)
+        hi = v.integer("risk_factors (most)", risk_factors[1], lo, 5)
+        return lo, hi
+    n = v.integer("risk_factors", risk_factors, 0, 5)
+    return n, n
+
+
+def likelihood_esc2024(age: float, sex: str | None, chest_pain: str | None, dyspnoea: bool | None,
+                       risk_factors: int | tuple[int, int] | None) -> PretestProbability:
     """Risk-factor-weighted clinical likelihood (RF-CL) of obstructive CAD, ESC 2024.
 
     Parameters
@@ -210,27 +308,30 @@ def likelihood_esc2024(age: float, sex: str, chest_pain: str | None, dyspnoea: b
     age
         Age in years (completed years; bands 30–39 … 70–80). Outside 30–80 raises.
     sex
-        ``"male"`` or ``"female"``.
+        ``"male"``, ``"female"`` or ``None`` (unknown).
     chest_pain
         ``"typical"`` → 3 points, ``"atypical"`` → 2, ``"non-anginal"`` → 1 (the "0–1"
-        column), ``None`` → no chest pain. Figure 4 scores chest pain by its three
-        characteristics (retrosternal constricting discomfort; provoked by physical or
-        emotional stress; relieved by rest or nitrates within 5 min): 3 = typical,
+        column), ``"none"`` → no chest pain, ``None`` → unknown. Figure 4 scores chest pain by
+        its three characteristics (retrosternal constricting discomfort; provoked by physical
+        or emotional stress; relieved by rest or nitrates within 5 min): 3 = typical,
         2 = atypical, 0–1 = non-anginal (✅P).
     dyspnoea
-        Exertional dyspnoea scores 2 points (✅P). The main symptom is either chest pain or
-        dyspnoea; when both are present the higher score is used (pretestcad convention,
-        ☑C): typical + dyspnoea → 3, atypical/non-anginal + dyspnoea → 2.
+        Exertional dyspnoea (``True``/``False``/``None`` unknown) scores 2 points (✅P). The
+        main symptom is either chest pain or dyspnoea; when both are present the higher score
+        is used (pretestcad convention, ☑C): typical + dyspnoea → 3, atypical/non-anginal +
+        dyspnoea → 2.
     risk_factors
         Number of risk factors, 0–5: family history of premature CAD, smoking (current or
-        past), dyslipidaemia, hypertension, diabetes. Grouped 0–1, 2–3, 4–5.
+        past), dyslipidaemia, hypertension, diabetes. Grouped 0–1, 2–3, 4–5. When some are
+        unknown pass ``(present, present + unknown)``; ``None``: all unknown.
 
     Returns
     -------
     PretestProbability
         ``percent`` from Figure 4; ``category`` ``"very low"`` (≤5 %), ``"low"``
         (>5–15 %), ``"moderate"`` (>15–50 %), ``"high"`` (>50–85 %), ``"very high"``
-        (>85 %) (✅P, section 3.2.1).
+        (>85 %) (✅P, section 3.2.1). ``not_assessable`` when the cell depends on an unknown
+        input (``details["would_be"]`` gives each answer).
 
     Raises
     ------
@@ -244,32 +345,57 @@ def likelihood_esc2024(age: float, sex: str, chest_pain: str | None, dyspnoea: b
     Data: Winther S, et al. J Am Coll Cardiol 2020, doi:10.1016/j.jacc.2020.09.585.
     """
     age = v.number("age", age, 0, _MAX_PLAUSIBLE_AGE, unit="years")
-    sex = v.choice("sex", sex, _SEXES)
-    if chest_pain is not None:
-        chest_pain = v.choice("chest_pain", chest_pain, tuple(CHEST_PAIN_POINTS))
+    sex = _sex(sex)
+    chest_pain = _chest_pain(chest_pain)
     dyspnoea = v.flag("dyspnoea", dyspnoea)
-    risk_factors = v.integer("risk_factors", risk_factors, 0, 5)
-    if chest_pain is None and not dyspnoea:
-        raise InvalidInputError(
-            "chest_pain=None and dyspnoea=False: the ESC 2024 RF-CL model covers symptomatic patients; "
-            "expected a chest-pain type ('typical', 'atypical', 'non-anginal') or dyspnoea=True"
-        )
-    score = max(CHEST_PAIN_POINTS.get(chest_pain, 0) if chest_pain else 0, DYSPNOEA_POINTS if dyspnoea else 0)
-    column = "0-1" if score <= 1 else str(score)
-    rf_group = 0 if risk_factors <= 1 else 1 if risk_factors <= 3 else 2
+    rf_lo, rf_hi = _risk_factor_counts(risk_factors)
     band = _age_band(age, list(ESC2024_TABLE), "ESC 2024 RF-CL")
-    percent = float(ESC2024_TABLE[band][(sex, column)][rf_group])  # type: ignore[index]
+    groups = sorted({0 if n <= 1 else 1 if n <= 3 else 2 for n in range(rf_lo, rf_hi + 1)})
+    rf_known = rf_lo == rf_hi
+    outcomes: dict[_unknowns.Key, float | None] = {}
+    scores: set[int] = set()
+    for cp in _options(chest_pain, CHEST_PAIN_VALUES):
+        for dys in _options(dyspnoea, (True, False)):
+            for sx in _options(sex, _SEXES):
+                for g in groups:
+                    key = _assumed([("chest pain", chest_pain, cp), ("dyspnoea", dyspnoea, dys), ("sex", sex, sx),
+                                    ("risk factors", None if not rf_known else rf_lo, ("0-1", "2-3", "4-5")[g])])
+                    if cp == "none" and not dys:
+                        outcomes[key] = None
+                        continue
+                    score = max(CHEST_PAIN_POINTS.get(cp, 0), DYSPNOEA_POINTS if dys else 0)
+                    scores.add(score)
+                    column = "0-1" if score <= 1 else str(score)
+                    outcomes[key] = float(ESC2024_TABLE[band][(sx, column)][g])  # type: ignore[index]
+    percent = _decide(outcomes, "ESC 2024 RF-CL model")
+    rf_input: Any = rf_lo if rf_known else [rf_lo, rf_hi]
+    inputs = {"age": {"value": age, "unit": "a"}, "sex": sex, "chest_pain": chest_pain, "dyspnoea": dyspnoea,
+              "risk_factors": rf_input}
+    details: dict[str, Any] = {"age_band": _band_label(band),
+                               "bands": "≤5 very low, >5–15 low, >15–50 moderate, >50–85 high, >85 very high"}
+    rule = v.rule_name(likelihood_esc2024)
+    if percent is None:
+        matter = _unknowns.mattering(outcomes)
+        missing = [n for n, key in (("chest-pain type", "chest pain"), ("dyspnoea", "dyspnoea"), ("sex", "sex"),
+                                    ("risk factors (family history, smoking, dyslipidaemia, hypertension, diabetes)",
+                                     "risk factors")) if key in matter]
+        return PretestProbability(percent=None, category=None, rule=rule, citation=CITATION_ESC2024, inputs=inputs,
+                                  details={**details, "would_be": _would_be(outcomes, ESC2024_BANDS)},
+                                  status="not_assessable", missing=tuple(missing))
     _, category = _band(percent, ESC2024_BANDS)
+    unknown = [n for n, val in (("chest_pain", chest_pain), ("dyspnoea", dyspnoea), ("sex", sex),
+                                ("risk_factors", rf_lo if rf_known else None)) if val is None]
+    if unknown:
+        details["same_for_every_value_of"] = unknown
     return PretestProbability(
         percent=percent,
         category=category,
-        rule=v.rule_name(likelihood_esc2024),
+        rule=rule,
         citation=CITATION_ESC2024,
-        inputs={"age": {"value": age, "unit": "a"}, "sex": sex, "chest_pain": chest_pain,
-                "dyspnoea": bool(dyspnoea), "risk_factors": risk_factors},
-        details={"age_band": _band_label(band), "symptom_score": score, "symptom_column": column,
-                 "risk_factor_group": ("0-1", "2-3", "4-5")[rf_group],
-                 "bands": "≤5 very low, >5–15 low, >15–50 moderate, >50–85 high, >85 very high"},
+        inputs=inputs,
+        details={**details, "symptom_score": next(iter(scores)) if len(scores) == 1 else sorted(scores),
+                 "symptom_column": " or ".join(sorted({"0-1" if sc <= 1 else str(sc) for sc in scores})),
+                 "risk_factor_group": " or ".join(("0-1", "2-3", "4-5")[g] for g in groups)},
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from heartprint.clinical import _unknowns
 from heartprint.clinical import _validate as v
 from heartprint.errors import InvalidInputError
 from heartprint.measure import Finding, ReferenceRange
@@ -62,6 +63,8 @@ NATIVE_T1_AMYLOID: dict[tuple[str, float], dict[str, Any]] = {
                        "verification": "values ✅S (abstract); sequence/field ⚠M"},
 }
 
+_SEQUENCE_NAMES = {"shmolli": "ShMOLLI", "molli": "MOLLI", "sasha": "SASHA", "saskia": "SASKIA"}
+
 #: ECV at which LGE pattern changes in amyloidosis (Fontana 2015, Circulation; ✅S abstract
 #: PMC4606985) — context only, not a diagnostic cut-off.
 ECV_AMYLOID_LGE_TRANSITIONS = {
@@ -70,12 +73,43 @@ ECV_AMYLOID_LGE_TRANSITIONS = {
 }
 
 
-def _above(name: str, value: float | None, normal: ReferenceRange | None) -> bool | None:
-    if value is None:
+def _marker(call: bool | None, value: float | None, normal: ReferenceRange | None, what: str,
+            missing: list[str], conflicts: list[str]) -> bool | None:
+    """One marker from the reader's call and/or a value against the site's normal range.
+
+    ``None`` (unknown) when neither says, when the value has no site normal range (named in
+    ``missing``), or when the call and the value disagree (said in ``conflicts``).
+    """
+    measured: bool | None = None
+    if value is not None:
+        if normal is None or normal.high is None:
+            missing.append(f"the site's normal range for {what}")
+        else:
+            measured = value > normal.high
+    if call is not None and measured is not None and call != measured:
+        conflicts.append(f"{what}: reported {'elevated' if call else 'not elevated'}, but {value:g} is "
+                         f"{'above' if measured else 'within'} the site's normal range (upper limit {normal.high:g})")
         return None
-    if normal is None or normal.high is None:
-        raise InvalidInputError(f"{name}={value!r} given without a site normal range: pass {name}_normal=ReferenceRange(high=...)")
-    return value > normal.high
+    return call if call is not None else measured
+
+
+#: Plain names of the Lake Louise markers, by criterion.
+LLC_T2_MARKERS = ("regional high T2 signal (T2-weighted imaging)", "global T2 signal-intensity ratio ≥2.0",
+                  "T2 mapping above the site's normal range")
+LLC_T1_MARKERS = ("native T1 above the site's normal range", "ECV above the site's normal range",
+                  "LGE in a non-ischaemic distribution")
+
+
+def _criterion(markers: dict[str, bool | None]) -> bool | None:
+    """A main criterion: met when any marker is positive, not met only when every marker is negative."""
+    if any(m is True for m in markers.values()):
+        return True
+    if all(m is False for m in markers.values()):
+        return False
+    return None
+
+
+_LLC_CATEGORY = {2: ("present", "proven"), 1: ("absent", "uncertain"), 0: ("absent", "rejected")}
 
 
 def lake_louise(
@@ -97,15 +131,22 @@ def lake_louise(
 ) -> Finding:
     """Updated Lake Louise Criteria (2018) for myocardial inflammation.
 
+    Every input is optional and ``None`` means unknown. A marker that was not acquired gives
+    no positive result: pass ``False`` for it (for example ``t2_regional_high_si=False`` when
+    no T2-weighted imaging was done), so that the criterion can be called negative.
+
     Parameters
     ----------
     t2_regional_high_si, t2_si_ratio, t2_ms / t2_normal, t2_mapping_elevated
         T2-based markers (oedema): regional high T2 signal; global T2 SI ratio
-        myocardium/skeletal muscle (≥2.0 positive); T2 relaxation time in ms compared with
-        the site's normal range (above ``high`` positive); or the reader's call.
+        myocardium/skeletal muscle (≥2.0 positive); T2 mapping, as the reader's call
+        (``t2_mapping_elevated``) and/or the T2 relaxation time in ms against the site's normal
+        range (above ``high`` positive). A T2 in ms without a normal range leaves the marker
+        unknown; a call that disagrees with the value is a contradiction (marker unknown,
+        said in ``details["contradictions"]``).
     native_t1_ms / native_t1_normal, native_t1_elevated, ecv / ecv_normal, ecv_elevated, lge_nonischaemic
         T1-based markers (injury): native T1 (ms) or ECV (fraction 0–1) above the site's
-        normal range, or LGE in a non-ischaemic distribution.
+        normal range (or the reader's call), or LGE in a non-ischaemic distribution.
     pericardial_effusion_or_enhancement, wall_motion_abnormality
         Supportive criteria (reported, not scored).
 
@@ -113,69 +154,74 @@ def lake_louise(
     -------
     Finding
         code ``myocardial_inflammation_llc``: ``present`` when ≥1 T2-based and ≥1 T1-based
-        criterion are positive (ESC 2025 "proven"); ``absent`` otherwise, with
-        ``details["category"]`` ``"uncertain"`` (1 of 2: may support acute inflammation
-        in an appropriate clinical scenario, less specific) or ``"rejected"`` (0 of 2);
-        ``not_assessable`` when unknown markers could change the result.
+        criterion are positive (ESC 2025 "proven"); ``absent`` with ``details["category"]``
+        ``"uncertain"`` (1 of 2: may support acute inflammation in an appropriate clinical
+        scenario, less specific) or ``"rejected"`` (0 of 2), each only when every marker of a
+        criterion not met is known negative; ``not_assessable`` when unknown markers could
+        change the category (``missing`` names them, ``details["would_be"]`` gives each answer).
 
     Notes
     -----
     Ferreira VM et al., J Am Coll Cardiol 2018;72:3158–3176, doi:10.1016/j.jacc.2018.09.072
     (✅S). The 2018 update sets no numeric T1/T2/ECV cut-offs: they are site-specific.
-    Markers not passed are taken as not acquired; a criterion with none of its markers
-    assessed is unknown.
     """
     ratio = v.optional("t2_si_ratio", t2_si_ratio, 0, 20)
     t2_ms = v.optional("t2_ms", t2_ms, 0, 500, unit="ms", low_open=True)
     native_t1_ms = v.optional("native_t1_ms", native_t1_ms, 0, 4000, unit="ms", low_open=True)
     ecv = v.optional("ecv", ecv, 0, 1)
+    missing_ranges: list[str] = []
+    conflicts: list[str] = []
+    t2r, t2m, t2s = LLC_T2_MARKERS
     t2_markers = {
-        "regional high T2 signal": v.flag("t2_regional_high_si", t2_regional_high_si),
-        "T2 SI ratio ≥2.0": None if ratio is None else ratio >= LLC_T2_SI_RATIO,
-        "T2 mapping elevated": v.flag("t2_mapping_elevated", t2_mapping_elevated),
+        t2r: v.flag("t2_regional_high_si", t2_regional_high_si),
+        t2m: None if ratio is None else ratio >= LLC_T2_SI_RATIO,
+        t2s: _marker(v.flag("t2_mapping_elevated", t2_mapping_elevated), t2_ms, t2_normal, "T2 (ms)",
+                     missing_ranges, conflicts),
     }
-    if t2_ms is not None:
-        t2_markers["T2 (ms) above site normal"] = _above("t2", t2_ms, t2_normal)
+    t1n, t1e, t1l = LLC_T1_MARKERS
     t1_markers = {
-        "native T1 elevated": v.flag("native_t1_elevated", native_t1_elevated),
-        "ECV elevated": v.flag("ecv_elevated", ecv_elevated),
-        "non-ischaemic LGE": v.flag("lge_nonischaemic", lge_nonischaemic),
+        t1n: _marker(v.flag("native_t1_elevated", native_t1_elevated), native_t1_ms, native_t1_normal, "native T1 (ms)",
+                     missing_ranges, conflicts),
+        t1e: _marker(v.flag("ecv_elevated", ecv_elevated), ecv, ecv_normal, "ECV", missing_ranges, conflicts),
+        t1l: v.flag("lge_nonischaemic", lge_nonischaemic),
     }
-    if native_t1_ms is not None:
-        t1_markers["native T1 (ms) above site normal"] = _above("native_t1", native_t1_ms, native_t1_normal)
-    if ecv is not None:
-        t1_markers["ECV above site normal"] = _above("ecv", ecv, ecv_normal)
-
-    def crit(markers: dict[str, bool | None]) -> bool | None:
-        # Markers not given were not acquired: a criterion is negative when at least one of
-        # its markers was assessed and none is positive, unknown when none was assessed.
-        if any(m is True for m in markers.values()):
-            return True
-        if all(m is None for m in markers.values()):
-            return None
-        return False
-
-    t2c, t1c = crit(t2_markers), crit(t1_markers)
+    t2c, t1c = _criterion(t2_markers), _criterion(t1_markers)
     supportive = {"pericardial effusion/enhancement": v.flag("pericardial_effusion_or_enhancement", pericardial_effusion_or_enhancement),
                   "LV wall-motion abnormality": v.flag("wall_motion_abnormality", wall_motion_abnormality)}
     inputs = {k: val for k, val in {"t2_si_ratio": ratio, "t2_ms": t2_ms, "native_t1_ms": native_t1_ms, "ecv": ecv}.items() if val is not None}
-    details = {"t2_criterion": t2c, "t1_criterion": t1c, "t2_markers": t2_markers, "t1_markers": t1_markers,
-               "supportive": supportive}
+    details: dict[str, Any] = {"t2_criterion": t2c, "t1_criterion": t1c, "t2_markers": t2_markers,
+                               "t1_markers": t1_markers, "supportive": supportive}
+    if conflicts:
+        details["contradictions"] = conflicts
     rule = v.rule_name(lake_louise)
-    n_pos = (t2c is True) + (t1c is True)
-    if n_pos == 2:
-        return Finding(code="myocardial_inflammation_llc", statement="Lake Louise 2018: T2- and T1-based criteria met "
-                       "(myocardial inflammation)", status="present", rule=rule, citation=CITATION_LLC, inputs=inputs,
-                       details={**details, "category": "proven", "criteria_met": 2})
-    if t2c is None or t1c is None:
-        need = [n for n, c in (("T2-based marker (T2w SI, T2 SI ratio, T2 mapping)", t2c),
-                                ("T1-based marker (native T1, ECV, non-ischaemic LGE)", t1c)) if c is None]
-        return Finding(code="myocardial_inflammation_llc", statement="Lake Louise 2018 not assessable",
+
+    outcomes: dict[_unknowns.Key, tuple[str, str]] = {}
+    for t2 in (t2c,) if t2c is not None else (True, False):
+        for t1 in (t1c,) if t1c is not None else (True, False):
+            key = tuple((name, "met" if val else "not met") for name, given, val in
+                        (("T2-based criterion", t2c, t2), ("T1-based criterion", t1c, t1)) if given is None)
+            outcomes[key] = _LLC_CATEGORY[t2 + t1]
+    answers = set(outcomes.values())
+    if len(answers) > 1:
+        need = []
+        for name, crit, markers in (("T2-based criterion", t2c, t2_markers), ("T1-based criterion", t1c, t1_markers)):
+            if crit is None:
+                need += [m for m, val in markers.items() if val is None]
+        need += [m for m in missing_ranges if m not in need]
+        would_be = _unknowns.would_be(outcomes, lambda sc: f"{sc[1]} ({'present' if sc[0] == 'present' else 'absent'})")
+        return Finding(code="myocardial_inflammation_llc",
+                       statement="Lake Louise 2018 not assessable: needs " + ", ".join(need)
+                       + (" (inputs contradict each other: " + "; ".join(conflicts) + ")" if conflicts else ""),
                        status="not_assessable", rule=rule, citation=CITATION_LLC, inputs=inputs, missing=need,
-                       details={**details, "category": None, "criteria_met": n_pos})
-    category = "uncertain" if n_pos == 1 else "rejected"
-    return Finding(code="myocardial_inflammation_llc",
-                   statement=f"Lake Louise 2018: {n_pos} of 2 main criteria ({category})", status="absent", rule=rule,
+                       details={**details, "category": None, "criteria_met": (t2c is True) + (t1c is True),
+                                "would_be": would_be})
+    status, category = answers.pop()
+    n_pos = (t2c is True) + (t1c is True)
+    if status == "present":
+        statement = "Lake Louise 2018: T2- and T1-based criteria met (myocardial inflammation)"
+    else:
+        statement = f"Lake Louise 2018: {n_pos} of 2 main criteria ({category})"
+    return Finding(code="myocardial_inflammation_llc", statement=statement, status=status, rule=rule,
                    citation=CITATION_LLC, inputs=inputs, details={**details, "category": category, "criteria_met": n_pos})
 
 
@@ -264,10 +310,14 @@ def hcm_wall_thickness(max_wall_thickness_mm: float, *, family_history: bool | N
                            "history/supporting features: HCM criterion met" + caveat, status="present", rule=rule,
                            citation=CITATION_HCM, inputs=inputs, details={"threshold_mm": 13})
         if support is None:
-            return Finding(code="hcm_wall_thickness", statement=f"Max wall thickness {wt:g} mm (13–14 mm): needs family "
-                           "history, genetics or ECG features", status="not_assessable", rule=rule, citation=CITATION_HCM,
-                           inputs=inputs, missing=["family history of HCM", "other features (genetic result, ECG)"],
-                           details={"threshold_mm": 13})
+            need = [n for n, val in (("family history of HCM", family_history),
+                                     ("other supporting features (genetic result, ECG)", other_features)) if val is None]
+            return Finding(code="hcm_wall_thickness", statement=f"Max wall thickness {wt:g} mm (13–14 mm): needs "
+                           + " or ".join(need), status="not_assessable", rule=rule, citation=CITATION_HCM,
+                           inputs=inputs, missing=need,
+                           details={"threshold_mm": 13, "would_be": {
+                               "with family history or supporting features": "HCM wall-thickness criterion met",
+                               "without either": "criterion not met"}})
     return Finding(code="hcm_wall_thickness", statement=f"Max wall thickness {wt:g} mm: HCM wall-thickness criterion not met",
                    status="absent", rule=rule, citation=CITATION_HCM, inputs=inputs, details={"threshold_mm": 15})
 
@@ -354,8 +404,10 @@ def amyloid_native_t1(native_t1_ms: float, *, sequence: str | None = None, field
         if entry is None:
             return Finding(code="amyloid_native_t1", statement=f"Native T1 {t1:g} ms: no validated cut-offs for this acquisition",
                            status="not_assessable", rule=rule, citation=CITATION_BAGGIANO, inputs=inputs,
-                           missing=["site-specific native T1 cut-offs (rule_out_below, rule_in_above) or a sequence/field "
-                                    f"with published cut-offs: {sorted(NATIVE_T1_AMYLOID)}"])
+                           missing=["site-specific native T1 cut-offs for amyloidosis, or a mapping sequence and field "
+                                    "strength with published cut-offs ("
+                                    + ", ".join(f"{_SEQUENCE_NAMES.get(seq, seq)} at {fs:g} T"
+                                                for seq, fs in sorted(NATIVE_T1_AMYLOID)) + ")"])
         lo, hi, citation, source = entry["rule_out_below"], entry["rule_in_above"], entry["citation"], entry["verification"]
     details = {"rule_out_below_ms": lo, "rule_in_above_ms": hi, "cutoff_source": source}
     if t1 < lo:

@@ -95,8 +95,11 @@ def write_cine_sax_dicom(
         for z in range(n_z):
             for t in range(n_t):
                 ds = image_dataset(header, z * n_t + t + 1)
-                ds.PatientSize = _ds(meta.get("patient_size_m", 1.75))
-                ds.PatientWeight = _ds(meta.get("patient_weight_kg", 75.0))
+                # height and weight only when the image says so: a default would be a made-up patient fact
+                if meta.get("patient_size_m") is not None:
+                    ds.PatientSize = _ds(meta["patient_size_m"])
+                if meta.get("patient_weight_kg") is not None:
+                    ds.PatientWeight = _ds(meta["patient_weight_kg"])
                 set_mr_acquisition(ds, dz, n_y, n_x)
                 ds.ScanningSequence = ["GR"]
                 ds.SequenceVariant = ["SK", "SS"]
