@@ -321,53 +321,18 @@ class Interpretation:
         }
 
 
-def _method_key(m: Measurement) -> tuple[str, str] | None:
-    """(modality, method) key of the verified reference tables for a measurement, or None."""
-    text = (m.method or "").lower()
-    if m.modality == "MR":
-        return ("cmr", "ssfp")  # cine CMR is balanced SSFP (heartprint's cine analysis and the tables' studies)
-    if m.modality == "US":
-        if "biplane" in text:
-            return ("echo", "2d_biplane")
-        if "linear" in text:
-            return ("echo", "linear")
-        if m.code == "lavi":
-            return ("echo", "2d")
-    return None
-
-
 def with_reference_ranges(phenotype: Any) -> Any:
-    """A copy of the phenotype whose measurements carry verified reference ranges and z-scores.
-
-    Uses :func:`heartprint.clinical.reference_range` / :func:`heartprint.clinical.z_score`
-    (verified rows only; sex and a matching modality/method are required). Measurements
-    that already carry a reference range, or for which no verified row exists, are unchanged.
-    """
+    """A copy of the phenotype whose measurements carry their verdict against the verified reference
+    ranges (:func:`heartprint.clinical.reference_ranges.annotate`: range, z-score and low/normal/high
+    for the modality, method, sex and age; unknown sex or age gives a verdict only where every
+    possible range agrees). Measurements already carrying a range, or without a verified one, are
+    unchanged."""
     from dataclasses import replace
 
-    sex = phenotype.facts.sex
-    rr_func, z_func = _rule("reference_range"), _rule("z_score")
-    if sex is None or rr_func is None:
-        return phenotype
-    out = []
-    for m in phenotype.history:
-        key = _method_key(m)
-        if m.reference_range is not None or key is None:
-            out.append(m)
-            continue
-        try:
-            rr = rr_func(m.code, sex, modality=key[0], method=key[1])
-        except HeartprintError:
-            out.append(m)
-            continue
-        z = None
-        if z_func is not None:
-            try:
-                z = z_func(m.value, m.code, sex, modality=key[0], method=key[1])
-            except HeartprintError:
-                z = None
-        out.append(m.model_copy(update={"reference_range": rr, "z_score": m.z_score if m.z_score is not None else z}))
-    return replace(phenotype, history=out)
+    from heartprint.clinical.reference_ranges import annotate
+
+    facts = phenotype.facts
+    return replace(phenotype, history=[annotate(m, sex=facts.sex, age=facts.age) for m in phenotype.history])
 
 
 def interpret(phenotype: Any) -> Interpretation:

@@ -139,8 +139,10 @@ class _Row:
 
     def reference_range(self) -> ReferenceRange:
         low, high = self.limits
+        # the citation only: how it was checked (the verification tag) stays in the table and docs,
+        # not in what reaches a report, an SR or a FHIR bundle
         return ReferenceRange(low=low, high=high, population=f"{self.population} [{self.unit}]",
-                              reference=f"{SOURCES[self.source]} ({self.verification})")
+                              reference=SOURCES[self.source])
 
 
 def _f(x: str) -> float | None:

@@ -30,6 +30,16 @@ only as the text "patient not identified".
 Per-segment Observations carry their AHA segment in ``bodySite`` (SNOMED CT code of DICOM
 PS3.16 CID 3717 and text "AHA segment 4 (basal inferior)"); per-vessel ones their coronary
 artery (CID 3015/3014), see :mod:`heartprint.anatomy.aha_codes`.
+
+Verdicts: a measurement with a reference range (``Measurement.reference_range``, set with its
+verdict by :func:`heartprint.clinical.reference_ranges.annotate`) has ``referenceRange`` (``low``
+/``high`` in UCUM, ``type`` "normal" of the HL7 ``referencerange-meaning`` code system, ``text``
+naming the population and the source); one with a verdict (``Measurement.interpretation``) has
+``interpretation`` coded in the HL7 v3 ObservationInterpretation code system (:data:`INTERPRETATION`:
+``L`` Low, ``N`` Normal, ``H`` High). A z-score is an ``Observation.component`` coded DICOM
+DCM 121416 "Z-Score of measurement" (PS3.16 CID 227, in pydicom's code dictionary), value in
+UCUM ``1``: a component, not an extension, because FHIR R4 defines no z-score extension and a
+component needs only a standard code. A measurement without them carries none of the three.
 """
 
 from __future__ import annotations
@@ -46,7 +56,7 @@ from heartprint.measure import Measurement
 if TYPE_CHECKING:  # pragma: no cover
     from heartprint.results import PatientIdentity, StudyInfo
 
-__all__ = ["LOCAL_SYSTEM", "SYSTEMS", "build_fhir_bundle", "validate_bundle"]
+__all__ = ["INTERPRETATION", "LOCAL_SYSTEM", "SYSTEMS", "build_fhir_bundle", "validate_bundle"]
 
 #: DICOM/heartprint coding-scheme designator → FHIR system URI (HL7 FHIR R4 "Using Codes",
 #: terminologies page; DICOM PS3.16 §8 for the DCM URI).
@@ -59,6 +69,13 @@ SYSTEMS: Mapping[str, str] = {
 LOCAL_SYSTEM = "urn:heartprint:concept"
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 _OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+#: HL7 v3 ObservationInterpretation (terminology.hl7.org) and FHIR referencerange-meaning systems.
+INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+_RANGE_MEANING = "http://terminology.hl7.org/CodeSystem/referencerange-meaning"
+#: ``Measurement.interpretation`` → (v3 ObservationInterpretation code, display).
+INTERPRETATION: Mapping[str, tuple[str, str]] = {"low": ("L", "Low"), "normal": ("N", "Normal"), "high": ("H", "High")}
+#: DICOM PS3.16 CID 227 "Z-Score of measurement" (pydicom ``codes.DCM.ZScoreOfMeasurement``).
+_Z_SCORE = ("121416", "Z-Score of measurement")
 
 
 #: LOINC codes of the patient's body measurements (FHIR R4 vital-signs profiles bodyheight
@@ -269,9 +286,23 @@ def _observation(m: Measurement, device_ref: str, subject: dict | None, effectiv
             v = getattr(m.reference_range, key)
             if v is not None:
                 rr[key] = {"value": float(v), "unit": meaning, "system": UCUM_SYSTEM, "code": ucum}
-        if m.reference_range.population:
-            rr["text"] = m.reference_range.population
+        rr["type"] = {"coding": [{"system": _RANGE_MEANING, "code": "normal", "display": "Normal Range"}]}
+        text = "; ".join(x for x in (m.reference_range.population,
+                                     f"source: {m.reference_range.reference}" if m.reference_range.reference else "")
+                         if x)
+        if text:
+            rr["text"] = text
         obs["referenceRange"] = [rr]
+    if m.interpretation is not None:
+        code, display = INTERPRETATION[m.interpretation]
+        obs["interpretation"] = [{"coding": [{"system": INTERPRETATION_SYSTEM, "code": code, "display": display}],
+                                  "text": m.interpretation}]
+    if m.z_score is not None and math.isfinite(m.z_score):
+        obs["component"] = [{
+            "code": {"coding": [{"system": SYSTEMS["DCM"], "code": _Z_SCORE[0], "display": _Z_SCORE[1]}],
+                     "text": "z-score against the reference population"},
+            "valueQuantity": {"value": float(m.z_score), "unit": "no units", "system": UCUM_SYSTEM, "code": "1"},
+        }]
     if subject:
         obs["subject"] = subject
     time = m.time.isoformat() if m.time is not None else effective

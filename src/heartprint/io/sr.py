@@ -22,6 +22,19 @@ PS3.16 CID 3717 "Left Ventricle Myocardial Wall 17 Segment Model" (e.g. SCT 2648
 ventricle basal inferior segment" for segment 4); a per-vessel one carries its coronary artery
 from CID 3015/3014 (:mod:`heartprint.anatomy.aha_codes`). ``dsrdump`` prints it under the value.
 
+A measurement with a reference range or a verdict (``Measurement.reference_range``,
+``Measurement.interpretation``, set by :func:`heartprint.clinical.reference_ranges.annotate`)
+carries TID 310 "Measurement Properties" (highdicom ``MeasurementProperties``): the Normality
+(DCM 121402) from CID 222, coded by :data:`NORMALITY` (SCT 371880002 "Abnormally Low",
+17621005 "Normal", 371879000 "Abnormally High"), and TID 312 "Normal Range Properties" with
+the limits present as CID 223 SCT 385524004 "Normal Range Lower Limit" / 371933006 "Normal
+Range Upper Limit" in the measurement's unit, the population as Normal Range description
+(DCM 121407) and the source as Normal Range Authority (DCM 121408). Codes are those of
+pydicom's PS3.16 code dictionary. A measurement without them carries no properties. The
+z-score is not written: TID 311 "Measurement Statistical Properties", where DCM 121416
+"Z-Score of measurement" belongs, requires the population's mean and SD, which a
+:class:`~heartprint.measure.ReferenceRange` does not carry.
+
 Identity: the SR's Patient and General Study modules are copied (by highdicom) from the SEG,
 which copies them from the source series. The SR therefore names whoever the source names,
 and a de-identified source gives a de-identified SR; nothing here adds patient data.
@@ -43,7 +56,7 @@ from heartprint._atomic import atomic_file
 from heartprint.errors import InvalidInputError
 from heartprint.measure import Measurement
 
-__all__ = ["LOCAL_SCHEME", "UCUM_MEANINGS", "SRInfo", "build_sr", "concept_code", "unit_code", "write_sr"]
+__all__ = ["LOCAL_SCHEME", "NORMALITY", "UCUM_MEANINGS", "SRInfo", "build_sr", "concept_code", "unit_code", "write_sr"]
 
 #: Private coding scheme for concepts with no verified standard code (PS3.16 §8.2: "99" prefix).
 LOCAL_SCHEME = "99HEARTPRINT"
@@ -110,6 +123,14 @@ _FINDING_TYPE = {
 
 #: Procedure Reported (TID 1500 row 4, CID 100) by modality.
 _PROCEDURE = {"MR": codes.SCT.MagneticResonanceImagingOfHeart}
+
+#: ``Measurement.interpretation`` → Normality (TID 310 row 1, DICOM PS3.16 CID 222 "Normality"),
+#: SNOMED CT codes from pydicom's PS3.16 code dictionary.
+NORMALITY = {
+    "low": codes.SCT.AbnormallyLow,  # 371880002
+    "normal": codes.SCT.Normal,  # 17621005
+    "high": codes.SCT.AbnormallyHigh,  # 371879000
+}
 
 
 @dataclass(frozen=True)
@@ -199,6 +220,39 @@ def _finding_sites(m: Measurement) -> list[Any] | None:
     return [hd.sr.FindingSite(anatomic_location=hd.sr.CodedConcept(*code))]
 
 
+#: Symbols of the range texts spelt in ASCII, so that the SR keeps the default character set
+#: (dsrdump's checker does not support ISO_IR 192).
+_ASCII = str.maketrans({"±": "+/-", "–": "-", "—": "-", "≥": ">=", "≤": "<=", "²": "2", "³": "3", "µ": "u",
+                        "·": ".", "×": "x", "’": "'", "‘": "'", "“": '"', "”": '"', "é": "e", "ö": "o", "ü": "u"})
+
+
+def _text(s: str | None) -> str | None:
+    return s.translate(_ASCII) if s else None
+
+
+def _properties(m: Measurement) -> Any:
+    """TID 310 Measurement Properties (Normality, TID 312 Normal Range) of a measurement with a
+    verdict or a reference range; ``None`` for a measurement with neither."""
+    import highdicom as hd
+    from highdicom.sr.enum import RelationshipTypeValues
+
+    rr = m.reference_range
+    limits = [(code, getattr(rr, key)) for key, code in (("low", codes.SCT.NormalRangeLowerLimit),
+                                                         ("high", codes.SCT.NormalRangeUpperLimit))
+              if rr is not None and getattr(rr, key) is not None]
+    if m.interpretation is None and not limits:
+        return None
+    normal_range = None
+    if limits:
+        unit = unit_code(m.unit, code=m.code)
+        values = [hd.sr.NumContentItem(name=code, value=float(v), unit=unit,
+                                       relationship_type=RelationshipTypeValues.HAS_PROPERTIES) for code, v in limits]
+        normal_range = hd.sr.NormalRangeProperties(values=values, description=_text(rr.population),
+                                                   authority=_text(rr.reference))
+    normality = NORMALITY[m.interpretation] if m.interpretation is not None else None
+    return hd.sr.MeasurementProperties(normality=normality, normal_range_properties=normal_range)
+
+
 def _seg_dataset(seg: Any) -> Dataset:
     if isinstance(seg, Dataset):
         return seg
@@ -242,7 +296,7 @@ def build_sr(
             raise InvalidInputError(f"measurement {m.code!r}: value {m.value!r} is not finite")
         name, _ = concept_code(m)
         item = hd.sr.Measurement(name=name, value=float(m.value), unit=unit_code(m.unit, code=m.code),
-                                 finding_sites=_finding_sites(m))
+                                 finding_sites=_finding_sites(m), properties=_properties(m))
         label = _segment_for(m.code)
         groups.setdefault(label if label in segments else None, []).append(item)
 
@@ -276,6 +330,10 @@ def build_sr(
         procedure_reported=procedure,
         imaging_measurements=content,
     )
+    texts = [_text(t) or "" for m in ms if m.reference_range is not None
+             for t in (m.reference_range.population, m.reference_range.reference)]
+    # (0008,0005): the SEG's, unless a range's text needs more than ASCII; then UTF-8 (ISO_IR 192)
+    charset = {"specific_character_set": "ISO_IR 192"} if any(not t.isascii() for t in texts) else {}
     sr = hd.sr.Comprehensive3DSR(
         evidence=[seg_ds],
         content=report[0],
@@ -288,6 +346,7 @@ def build_sr(
         is_final=False,
         is_verified=False,
         series_description="heartprint measurement report",
+        **charset,
     )
     scheme = Dataset()
     scheme.CodingSchemeDesignator = LOCAL_SCHEME
