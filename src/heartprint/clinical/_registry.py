@@ -300,7 +300,7 @@ def bind(ph: Phenotype | Snapshot, spec: RuleSpec) -> tuple[dict[str, Any], dict
             missing.append(input_name(src))
             continue
         kwargs[param] = value
-        if value is not None:
+        if value is not None and prov not in inputs.values():  # one measurement read twice is cited once
             inputs[param] = prov
     return kwargs, inputs, missing
 
