@@ -119,3 +119,20 @@ def test_ecv_amyloid():
     assert ecv_amyloid(0.40, threshold=0.40).status == "absent"
     with pytest.raises(InvalidInputError, match="ecv_fraction"):
         ecv_amyloid(45)
+
+
+def test_hcm_finding_names_the_segment_of_the_maximum():
+    """Issue 16 item 4: the HCM phenotype finding names where the maximum lies; through interpret the
+    segment comes from the cine measurement's method text ("...; slice 2, segment 3")."""
+    from heartprint.clinical import hcm_wall_thickness
+    from heartprint.clinical.interpret import interpret
+    from heartprint.measure import Measurement
+    from heartprint.phenotype import Phenotype
+
+    f = hcm_wall_thickness(19.24, segment=3)
+    assert f.status == "present" and f.details["segment"] == 3
+    assert "19.2 mm (AHA segment 3, basal inferoseptal)" in f.statement and "19.24" not in f.statement
+    m = Measurement(code="lv_max_wall_thickness", name="LV maximal end-diastolic wall thickness", value=17.5, unit="mm",
+                    modality="MR", method="ED, 100 rays per slice; maximum of the median over a 30° arc; slice 2, segment 9")
+    found = interpret(Phenotype(history=[m])).finding("hcm_wall_thickness")
+    assert found.status == "present" and "AHA segment 9, mid inferoseptal" in found.statement

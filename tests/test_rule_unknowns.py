@@ -172,7 +172,8 @@ WALKS: dict[str, Walk] = {
                {"max_wall_thickness_mm": 16, "family_history": False, "other_features": False},
                {"max_wall_thickness_mm": 12, "family_history": False, "other_features": False},
                {"max_wall_thickness_mm": 14, "family_history": False, "other_features": False}],
-        domains={"max_wall_thickness_mm": [10, 12, 13, 14, 15, 20], "family_history": BOOL, "other_features": BOOL},
+        domains={"max_wall_thickness_mm": [10, 12, 13, 14, 15, 20], "family_history": BOOL, "other_features": BOOL,
+                 "segment": [1, 3, 9, 17]},
         not_facts={"child_z_score": "the paediatric form of the measurement: given, it selects the child criterion "
                                     "(z > 2); the rule is otherwise the adult criterion (ESC 2023 §7.1.1.1)"}),
     "amyloid_native_t1": Walk(

@@ -403,6 +403,15 @@ def _lge_nonischaemic(ms: list[Measurement]) -> tuple[bool, Measurement] | None:
     return False, (lge[0] if lge else ms[0])
 
 
+def _segment_of_maximum(m: Measurement) -> int | None:
+    """AHA segment of a maximal wall thickness: the measurement's own, or the one its method names
+    ("...; slice 3, segment 9"), as the cine analyser writes it."""
+    if m.segment is not None:
+        return m.segment
+    found = re.search(r"\bsegment (\d{1,2})\b", m.method or "")
+    return int(found.group(1)) if found and 1 <= int(found.group(1)) <= 17 else None
+
+
 def _af_known(rhythm: str) -> bool | None:
     """H2FPEF's "AF" item (paroxysmal or persistent AF): yes when the rhythm is AF; sinus rhythm on the
     day does not exclude paroxysmal AF, so it stays unknown."""
@@ -486,7 +495,8 @@ _SPECS: tuple[RuleSpec, ...] = (
     RuleSpec("hcm_wall_thickness", domain=("lv_max_wall_thickness",), required=("max_wall_thickness_mm",),
              citation_hint="ESC 2023 cardiomyopathy 7.1.1.1", inputs={
                  "max_wall_thickness_mm": Code("lv_max_wall_thickness", select="located"),
-                 "family_history": Fact("family_history_hcm")}),
+                 "family_history": Fact("family_history_hcm"),
+                 "segment": Code("lv_max_wall_thickness", select="located", read=_segment_of_maximum)}),
     RuleSpec("amyloid_native_t1", domain=("native_t1",), required=("native_t1_ms",), citation_hint="Baggiano 2020", inputs={
         "native_t1_ms": Code("native_t1"), "sequence": Code("native_t1", read=_t1_sequence),
         "field_strength": Code("native_t1", read=_t1_field)}),

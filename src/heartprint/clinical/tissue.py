@@ -260,7 +260,8 @@ def t2star_iron(t2star_ms: float) -> Finding:
 
 
 def hcm_wall_thickness(max_wall_thickness_mm: float, *, family_history: bool | None = None,
-                       other_features: bool | None = None, child_z_score: float | None = None) -> Finding:
+                       other_features: bool | None = None, child_z_score: float | None = None,
+                       segment: int | None = None) -> Finding:
     """HCM morphological criterion: maximal LV wall thickness (ESC 2023 cardiomyopathy guideline).
 
     Parameters
@@ -273,6 +274,9 @@ def hcm_wall_thickness(max_wall_thickness_mm: float, *, family_history: bool | N
         Other supporting features (genetic finding, ECG abnormality) making 13–14 mm diagnostic.
     child_z_score
         For children: wall-thickness z-score (>2 meets the criterion); adult mm ignored.
+    segment
+        AHA segment (1–17) where the maximum lies, named in the statement (descriptive: the
+        criterion applies to any segment).
 
     Returns
     -------
@@ -290,10 +294,17 @@ def hcm_wall_thickness(max_wall_thickness_mm: float, *, family_history: bool | N
     family_history = v.flag("family_history", family_history)
     other_features = v.flag("other_features", other_features)
     z = v.optional("child_z_score", child_z_score, -10, 50)
+    seg = None if segment is None else int(v.number("segment", segment, 1, 17, unit=""))
     rule = v.rule_name(hcm_wall_thickness)
     caveat = " (if not explained solely by abnormal loading conditions)"
     inputs: dict[str, Any] = {"max_wall_thickness": {"value": wt, "unit": "mm"}, "family_history": family_history,
                               "other_features": other_features}
+    where = ""
+    if seg is not None:
+        from heartprint.anatomy._aha import AHA_SEGMENT_NAMES
+
+        where = f" (AHA segment {seg}, {AHA_SEGMENT_NAMES[seg]})"
+    shown = f"Maximal LV wall thickness {wt:.1f} mm{where}"
     if z is not None:
         inputs["child_z_score"] = z
         met = z > HCM_CHILD_Z
@@ -301,24 +312,25 @@ def hcm_wall_thickness(max_wall_thickness_mm: float, *, family_history: bool | N
                        + ("met" if met else "not met") + caveat, status="present" if met else "absent", rule=rule,
                        citation=CITATION_HCM, inputs=inputs, details={"threshold": "z > 2"})
     if wt >= HCM_WALL:
-        return Finding(code="hcm_wall_thickness", statement=f"Max wall thickness {wt:g} mm ≥15 mm: HCM criterion met" + caveat,
-                       status="present", rule=rule, citation=CITATION_HCM, inputs=inputs, details={"threshold_mm": 15})
+        return Finding(code="hcm_wall_thickness", statement=f"{shown} ≥15 mm: HCM phenotype, wall-thickness criterion met" + caveat,
+                       status="present", rule=rule, citation=CITATION_HCM, inputs=inputs,
+                       details={"threshold_mm": 15, "segment": seg})
     if wt >= HCM_WALL_WITH_FEATURES:
         support = _any_true(family_history, other_features)
         if support is True:
-            return Finding(code="hcm_wall_thickness", statement=f"Max wall thickness {wt:g} mm (13–14 mm) with family "
+            return Finding(code="hcm_wall_thickness", statement=f"{shown} (13–14 mm) with family "
                            "history/supporting features: HCM criterion met" + caveat, status="present", rule=rule,
                            citation=CITATION_HCM, inputs=inputs, details={"threshold_mm": 13})
         if support is None:
             need = [n for n, val in (("family history of HCM", family_history),
                                      ("other supporting features (genetic result, ECG)", other_features)) if val is None]
-            return Finding(code="hcm_wall_thickness", statement=f"Max wall thickness {wt:g} mm (13–14 mm): needs "
+            return Finding(code="hcm_wall_thickness", statement=f"{shown} (13–14 mm): needs "
                            + " or ".join(need), status="not_assessable", rule=rule, citation=CITATION_HCM,
                            inputs=inputs, missing=need,
                            details={"threshold_mm": 13, "would_be": {
                                "with family history or supporting features": "HCM wall-thickness criterion met",
                                "without either": "criterion not met"}})
-    return Finding(code="hcm_wall_thickness", statement=f"Max wall thickness {wt:g} mm: HCM wall-thickness criterion not met",
+    return Finding(code="hcm_wall_thickness", statement=f"{shown}: HCM wall-thickness criterion not met",
                    status="absent", rule=rule, citation=CITATION_HCM, inputs=inputs, details={"threshold_mm": 15})
 
 
