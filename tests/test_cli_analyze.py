@@ -208,6 +208,61 @@ def test_patient_values_from_command_line_and_facts(ct_study, tmp_path, capsys):
     assert p["age_years"] == {"value": 61.0, "source": "command line"}
     assert p["height_cm"]["source"] == p["weight_kg"]["source"] == "command line"
     assert doc["interpretation"].get("status") != "failed"
+    given = {g["key"]: g for g in doc["facts"]["given"]}
+    assert given["risk_factors.smoking"]["source"] == "facts file" and given["chest_pain"]["value"] == "typical"
+    assert given["sex"]["source"] == given["age"]["source"] == "command line"
+
+
+def test_facts_file_with_labs_and_flags_end_to_end(ct_study, tmp_path, capsys):
+    """A facts file with patient facts and (dated) labs, and flags: the flags win and the outputs
+    say which value each replaced; the file's sex, not given as a flag, replaces the DICOM
+    header's; the labs reach the rules; measurements.json validates and reads back into
+    ``heartprint interpret`` with its sources."""
+    from heartprint.units import NT_PROBNP_PG_ML_PER_PMOL_L
+
+    folder, _ = ct_study
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps({"schema": "heartprint.phenotype/1",
+                                 "patient": {"sex": "female", "age": 70, "symptoms": {"nyha": 2}, "rhythm": "sinus"},
+                                 "labs": [{"code": "nt_probnp", "value": 1200, "unit": "pg/mL", "time": "2024-01-01"},
+                                          {"code": "haematocrit", "value": 0.42, "unit": "L/L"}]}))
+    code = main(["analyze", str(folder), "--out", str(tmp_path / "o"), "--no-report", "--facts", str(facts),
+                 "--age", "61", "--rhythm", "af", "--qrs-ms", "150", "--qrs-morphology", "lbbb",
+                 "--lab", "nt_probnp=141.6pmol/L"])
+    assert code == 0
+    summary = capsys.readouterr().out
+    assert "patient facts given:" in summary and "not given (assumed unknown):" in summary
+    assert "heart rhythm: atrial fibrillation (command line; replaces sinus rhythm from the facts file)" in summary
+    [e] = json.loads((tmp_path / "o" / "batch.json").read_text())["studies"]
+    path = Path(e["output"]) / "measurements.json"
+    doc = json.loads(path.read_text())  # written only after validating against study-2.schema.json
+    assert doc["patient"]["sex"] == {"value": "female", "source": "facts file"}
+    assert doc["patient"]["age_years"] == {"value": 61.0, "source": "command line"}
+    given = {g["key"]: g for g in doc["facts"]["given"]}
+    assert given["age"]["replaced"] == [{"value": 70.0, "source": "facts file"}]
+    assert given["sex"]["source"] == "facts file"
+    assert (given["nyha"]["value"], given["nyha"]["source"]) == (2, "facts file")
+    assert given["rhythm"] == {"key": "rhythm", "name": "heart rhythm", "value": "af", "source": "command line",
+                               "replaced": [{"value": "sinus", "source": "facts file"}]}
+    assert (given["qrs_ms"]["value"], given["qrs_morphology"]["value"]) == (150.0, "lbbb")
+    nt = given["nt_probnp"]
+    assert nt["value"] == pytest.approx(141.6 * NT_PROBNP_PG_ML_PER_PMOL_L) and nt["source"] == "command line"
+    assert nt["replaced"] == [{"value": 1200.0, "source": "facts file"}] and nt["entered"] == "141.6 pmol/L"
+    assert given["haematocrit"]["value"] == pytest.approx(42.0) and given["haematocrit"]["source"] == "facts file"
+    assert doc["facts"]["derived"] == [{"key": "symptomatic", "name": "symptoms or signs of heart failure",
+                                        "value": True, "source": "derived from NYHA class II"}]
+    unknown = {u["key"] for u in doc["facts"]["assumed_unknown"]}
+    assert unknown and not unknown & set(given)
+    interp = {m["code"]: m for m in doc["interpretation"]["measurements"]}
+    assert interp["nt_probnp"]["value"] == pytest.approx(nt["value"]) and interp["nt_probnp"]["source"] == "entered"
+    assert interp["qrs_duration"]["value"] == 150.0
+    # heartprint interpret measurements.json: the facts come back with their sources
+    assert main(["interpret", "--json", str(path)]) == 0
+    again = {g["key"]: g for g in json.loads(capsys.readouterr().out)["facts"]["given"]}
+    for key in ("sex", "age", "nyha", "rhythm", "nt_probnp", "haematocrit", "qrs_ms"):
+        before, after = given[key]["value"], again[key]["value"]
+        assert (after == pytest.approx(before) if isinstance(before, float) else after == before), key
+        assert again[key]["source"] == given[key]["source"], key
 
 
 # -- bad arguments: one line, exit 2, before any work -----------------------------------------
@@ -240,6 +295,11 @@ def _one_line_error(capsys) -> str:
     (["--age", "130"], ["--age"]),
     (["--age", "old"], ["--age", "invalid float"]),
     (["--sex", "x"], ["--sex", "invalid choice"]),
+    (["--lab", "nt_probnp=1200"], ["--lab nt_probnp=1200", "no unit", "pg/mL", "ng/L", "pmol/L"]),
+    (["--lab", "troponin=5ng/L"], ["--lab", "'troponin' is not a lab", "bnp", "nt_probnp", "haematocrit"]),
+    (["--qrs-ms", "0.12"], ["--qrs-ms 0.12", "40–300 ms"]),
+    (["--nyha", "0"], ["--nyha", "invalid choice"]),
+    (["--symptoms", "maybe"], ["--symptoms", "invalid choice"]),
 ])
 def test_bad_option_exits_2_before_any_analysis(ct_study, tmp_path, capsys, no_analysis, argv, words):
     folder, _ = ct_study
@@ -256,7 +316,11 @@ def test_bad_option_exits_2_before_any_analysis(ct_study, tmp_path, capsys, no_a
     ({"patient": {"height": {"value": 1750, "unit": "cm"}}}, ["--facts", "patient.height"]),
     ({"patient": {"favourite_colour": "blue"}}, ["--facts", "favourite_colour"]),
     ({"sex": "unknown-sex"}, ["--facts", "sex"]),
-    ({"patient": {}, "labs": []}, ["--facts", "labs"]),
+    ({"patient": {}, "measurements": []}, ["--facts", "measurements", "heartprint interpret"]),
+    ({"labs": [{"code": "nt_probnp", "value": 1200}]}, ["--facts", "labs[0] nt_probnp=1200", "no unit", "pg/mL"]),
+    ({"labs": {"troponin": {"value": 5, "unit": "ng/L"}}}, ["--facts", "'troponin' is not a lab", "nt_probnp"]),
+    ({"patient": {"symptoms": {"heart_failure": "maybe"}}}, ["--facts", "patient.symptoms.heart_failure='maybe'"]),
+    ({"patient": {"symptoms": {"nyha": True}}}, ["--facts", "patient.symptoms.nyha=True", "whole number"]),
     ("[1, 2", ["--facts", "not valid JSON"]),
 ])
 def test_bad_facts_file_exits_2_before_any_analysis(ct_study, tmp_path, capsys, no_analysis, facts, words):

@@ -1,6 +1,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from heartprint import DISCLAIMER
 from heartprint.cli import main
 
@@ -64,3 +66,45 @@ def test_analysis_document_plus_facts(capsys):
     icd = next(f for f in doc["not_assessable"] if f["code"] == "icd_primary_prevention_assessment")
     assert any("coronary assessment" in m for m in icd["missing"])
     assert any(r["code"] == "coronary_assessment_for_lv_dysfunction" for r in doc["recommendations"])
+
+
+# -- patient facts from the command line (docs/patient_facts.md) --------------------------------------
+
+
+def test_fact_flags_override_the_file_and_the_json_says_which_won(capsys):
+    from heartprint.units import NT_PROBNP_PG_ML_PER_PMOL_L
+
+    argv = ["interpret", "--json", str(EXAMPLES / "amyloid.json"), "--sex", "female", "--age", "61", "--symptoms", "yes",
+            "--nyha", "3", "--rhythm", "af", "--qrs-ms", "150", "--qrs-morphology", "lbbb", "--height-cm", "160",
+            "--weight-kg", "60", "--lab", "nt_probnp=141.6pmol/L", "--lab", "bnp=80 ng/L", "--lab", "HCT=0.42 L/L"]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    given = {g["key"]: g for g in doc["facts"]["given"]}
+    expected = {"sex": "female", "age": 61.0, "hf_symptoms": True, "nyha": 3, "rhythm": "af", "qrs_ms": 150.0,
+                "qrs_morphology": "lbbb", "height_cm": 160.0, "weight_kg": 60.0, "bnp": 80.0, "haematocrit": 42.0}
+    for key, value in expected.items():
+        assert given[key]["value"] == pytest.approx(value) and given[key]["source"] == "command line", given[key]
+    nt = given["nt_probnp"]
+    assert nt["value"] == pytest.approx(141.6 * NT_PROBNP_PG_ML_PER_PMOL_L) and nt["unit"] == "pg/mL"
+    assert nt["entered"] == "141.6 pmol/L" and nt["replaced"] == [{"value": 4200.0, "source": "facts file"}]
+    # which won: the file's values are named as replaced
+    assert given["sex"]["replaced"] == [{"value": "male", "source": "facts file"}]
+    assert given["nyha"]["replaced"] == [{"value": 2, "source": "facts file"}]
+    assert given["dyspnoea"]["source"] == "facts file" and "replaced" not in given["dyspnoea"]
+    # the rules were given the flags' values
+    m = {x["code"]: x for x in doc["measurements"]}
+    assert m["nt_probnp"]["value"] == pytest.approx(nt["value"]) and m["qrs_duration"]["value"] == 150.0
+    assert m["bmi"]["value"] == pytest.approx(60 / 1.6 ** 2)
+    unknown = {u["key"] for u in doc["facts"]["assumed_unknown"]}
+    assert unknown and not unknown & set(given) and "symptomatic" not in unknown
+
+
+def test_plain_output_lists_facts_given_and_not_given(capsys):
+    assert main(["interpret", "--plain", str(EXAMPLES / "amyloid.json"), "--rhythm", "af"]) == 0
+    out = capsys.readouterr().out
+    assert "patient facts given:" in out
+    assert "heart rhythm: atrial fibrillation (command line; replaces sinus rhythm from the facts file)" in out
+    assert "NT-proBNP: 4200 pg/mL (facts file, entered as 4200 ng/L)" in out
+    assert "symptoms or signs of heart failure: yes (derived from NYHA class II)" in out
+    line = next(x for x in out.splitlines() if x.startswith("not given (assumed unknown): "))
+    assert "BNP" in line and "months on optimal medical therapy for heart failure" in line

@@ -108,3 +108,15 @@ def test_from_json_file(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(InvalidInputError, match="not valid JSON"):
         Phenotype.from_json(tmp_path / "bad.json")
+
+
+def test_patient_facts_schema_additions():
+    """Issue 16 item 5: symptoms.heart_failure, a bare QRS duration read as ms, null = unknown,
+    labs only of lab concepts (docs/patient_facts.md)."""
+    ph = Phenotype.from_dict({"patient": {"symptoms": {"heart_failure": True, "dyspnoea": None, "nyha": None},
+                                          "qrs": {"duration_ms": 128}, "rhythm": None}})
+    f = ph.facts
+    assert (f.hf_symptoms, f.dyspnoea, f.nyha, f.rhythm, f.qrs_ms) == (True, None, None, None, 128.0)
+    assert ph.value("qrs_duration") == 128.0 and set(ph.given) == {"hf_symptoms", "qrs_ms"}
+    with pytest.raises(InvalidInputError, match="'lv_ef' is not a lab"):
+        Phenotype.from_dict({"labs": {"lv_ef": "50 %"}})

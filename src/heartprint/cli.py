@@ -14,8 +14,9 @@ Exit status:
   not be written; the registry refused a run. The batch still finishes and ``batch.json``
   says which;
 * **2** — a usage error or bad input found before any work starts: an unknown option, a bad
-  value (``--height-cm 1750``, ``--kind UID=bogus``, ``--facts`` with a bad field), a STUDY path
-  that does not exist. Always one line ``heartprint: error: ...`` on stderr, never a traceback.
+  value (``--height-cm 1750``, ``--kind UID=bogus``, ``--lab nt_probnp=1200`` without its unit,
+  ``--facts`` with a bad field), a STUDY path that does not exist. Always one line
+  ``heartprint: error: ...`` on stderr, never a traceback.
 
 ``heartprint analyze`` shows progress (series found, loaded, segmented, analysed, written) on
 stderr only when stderr is a terminal and neither ``--json`` nor ``--quiet`` is given; with
@@ -27,7 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -286,10 +287,11 @@ def _parse_overrides(items: Sequence[str] | None) -> dict[str, str]:
 
 
 def _read_facts(path: str | None) -> dict[str, Any] | None:
-    """``--facts FILE``: the patient facts (``heartprint.phenotype/1`` "patient" form), read.
+    """``--facts FILE``: the facts document, read (not yet checked).
 
-    The file holds either ``{"patient": {...}}`` (optionally with ``"schema"``) or the patient
-    object itself. Their values are checked by :class:`~heartprint.pipeline.AnalysisOptions`.
+    The file holds a ``heartprint.phenotype/1`` document with "patient" and "labs" (no
+    measurements or studies), or the "patient" object itself (docs/patient_facts.md). Its
+    values are checked by :class:`~heartprint.pipeline.AnalysisOptions`.
     """
     if path is None:
         return None
@@ -304,15 +306,112 @@ def _read_facts(path: str | None) -> dict[str, Any] | None:
         raise InvalidInputError(f"--facts {path}: not valid JSON ({exc})") from None
     if not isinstance(doc, dict):
         raise InvalidInputError(f"--facts {path}: expected a JSON object of patient facts, got {type(doc).__name__}")
-    if isinstance(doc.get("patient"), dict):
-        extra = sorted(set(doc) - {"schema", "patient", "description"})
-        if extra:
-            raise InvalidInputError(f"--facts {path}: only patient facts are read here, not {extra} "
-                                    "(give measurements and labs to 'heartprint interpret')")
-        facts = doc["patient"]
-    else:
-        facts = doc
-    return dict(facts)
+    return doc
+
+
+# -- patient facts from the command line (analyze and interpret) ----------------------------------
+
+#: Places in the facts document's "patient" object → the flag that gives them.
+_FACT_FLAGS = (("patient.symptoms.heart_failure", "--symptoms"), ("patient.symptoms.nyha", "--nyha"),
+               ("patient.rhythm", "--rhythm"), ("patient.qrs.duration_ms", "--qrs-ms"),
+               ("patient.qrs.morphology", "--qrs-morphology"), ("patient.sex", "--sex"), ("patient.age", "--age"),
+               ("patient.height_cm", "--height-cm"), ("patient.weight_kg", "--weight-kg"))
+
+
+def _add_fact_flags(p: argparse.ArgumentParser, *, dicom: bool) -> None:
+    """The patient-fact flags shared by ``analyze`` and ``interpret`` (docs/patient_facts.md)."""
+    def over(tag: str) -> str:
+        return f", overrides the facts file and DICOM {tag}" if dicom else ", overrides the files"
+
+    p.add_argument("--sex", choices=("male", "female", "other"), help="patient sex" + over("(0010,0040)"))
+    p.add_argument("--age", type=float, metavar="YEARS", help="patient age in years" + over("(0010,1010)"))
+    p.add_argument("--height-cm", type=float, metavar="CM",
+                   help="patient height (cm) for BSA and BMI" + over("(0010,1020)"))
+    p.add_argument("--weight-kg", type=float, metavar="KG",
+                   help="patient weight (kg) for BSA and BMI" + over("(0010,1030)"))
+    p.add_argument("--symptoms", choices=("yes", "no"),
+                   help="symptoms and/or signs of heart failure (ESC 2021 HF Table 3); not given: unknown")
+    p.add_argument("--nyha", type=int, choices=(1, 2, 3, 4), metavar="{1,2,3,4}", help="NYHA functional class")
+    p.add_argument("--rhythm", choices=("sinus", "af"), help="heart rhythm: sinus or atrial fibrillation")
+    p.add_argument("--qrs-ms", type=float, metavar="MS", help="QRS duration on the ECG (ms)")
+    p.add_argument("--qrs-morphology", choices=("lbbb", "rbbb", "other"), help="QRS morphology on the ECG")
+    p.add_argument("--lab", action="append", metavar="NAME=VALUE UNIT",
+                   help="a lab result with its unit, e.g. nt_probnp=1200pg/mL or 'bnp=80 ng/L' (repeatable; "
+                   "labs: " + ", ".join(_lab_codes()) + ")")
+
+
+def _lab_codes() -> tuple[str, ...]:
+    from heartprint.phenotype import LAB_CODES
+
+    return LAB_CODES
+
+
+def _parse_labs(items: Sequence[str] | None) -> list[dict[str, Any]]:
+    """``--lab NAME=VALUE UNIT`` (repeatable) → labs, each checked (name, unit, plausible range)."""
+    from heartprint.phenotype import lab_code
+    from heartprint.units import parse_quantity, to_canonical
+
+    out: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    for item in items or []:
+        name, sep, rest = item.partition("=")
+        if not sep or not name.strip() or not rest.strip():
+            raise InvalidInputError(f"--lab {item!r}: expected NAME=VALUE UNIT, "
+                                    "e.g. nt_probnp=1200pg/mL or 'bnp=80 ng/L'")
+        code = lab_code(name, field=f"--lab {item!r}")
+        value, unit = parse_quantity(rest.strip(), field=f"--lab {code}")
+        to_canonical(code, value, unit, field=f"--lab {code}")  # unit required, accepted, value plausible
+        if code in seen:
+            raise InvalidInputError(f"--lab {code} is given twice ({seen[code]!r} and {item!r}): give each lab once")
+        seen[code] = item
+        out.append({"code": code, "value": value, "unit": unit})
+    return out
+
+
+def _flag_message(msg: str) -> str:
+    """A facts message naming a place in the "patient" object, said with the flag that gave it."""
+    msg = " ".join(msg.split())
+    for place, flag in _FACT_FLAGS:
+        if msg.startswith(place + "="):
+            return f"{flag} {msg[len(place) + 1:]}"
+        if msg.startswith(place):
+            return flag + msg[len(place):]
+    return msg
+
+
+def _entered_facts(args: argparse.Namespace, *, identity: bool) -> dict[str, Any] | None:
+    """The patient facts given by flags, as a facts document, checked (errors name the flag).
+
+    ``identity``: include ``--sex``, ``--age``, ``--height-cm`` and ``--weight-kg`` (``interpret``;
+    ``analyze`` gives them to :class:`~heartprint.pipeline.AnalysisOptions` itself).
+    """
+    from heartprint.phenotype import Phenotype
+
+    patient: dict[str, Any] = {}
+    symptoms = {k: v for k, v in (("heart_failure", None if args.symptoms is None else args.symptoms == "yes"),
+                                  ("nyha", args.nyha)) if v is not None}
+    if symptoms:
+        patient["symptoms"] = symptoms
+    if args.rhythm is not None:
+        patient["rhythm"] = args.rhythm
+    qrs = {k: v for k, v in (("duration_ms", args.qrs_ms), ("morphology", args.qrs_morphology)) if v is not None}
+    if qrs:
+        patient["qrs"] = qrs
+    if identity:
+        if args.sex in ("male", "female"):
+            patient["sex"] = args.sex
+        for key, value in (("age", args.age), ("height_cm", args.height_cm), ("weight_kg", args.weight_kg)):
+            if value is not None:
+                patient[key] = value
+    labs = _parse_labs(args.lab)
+    if not patient and not labs:
+        return None
+    doc = {"patient": patient, "labs": labs}
+    try:
+        Phenotype.from_dict(doc, source="command line")
+    except InvalidInputError as exc:
+        raise InvalidInputError(_flag_message(str(exc))) from None
+    return doc
 
 
 #: AnalysisOptions' field names as its messages start → the flag that gave the value.
@@ -325,20 +424,47 @@ def _analysis_options(args: argparse.Namespace) -> Any:
     :class:`InvalidInputError` naming the flag, before any work starts)."""
     from heartprint.pipeline import AnalysisOptions
 
+    entered = _entered_facts(args, identity=False)
     try:
         return AnalysisOptions(
             height_cm=args.height_cm, weight_kg=args.weight_kg, sex=args.sex, age_years=args.age,
             kind_overrides=_parse_overrides(args.kind) or None, tta=not args.no_tta,
-            patient_facts=_read_facts(args.facts), facts_source="command line",
+            patient_facts=_read_facts(args.facts), facts_source="command line", entered_facts=entered,
+            facts_file_source="facts file",
         )
     except InvalidInputError as exc:
         msg = " ".join(str(exc).split())
         flag = next(((name, flag) for name, flag in _OPTION_FLAGS if msg.startswith(name)), None)
         if flag is not None:
             msg = flag[1] + msg[len(flag[0]):]
-        elif args.facts is not None and not msg.startswith("--facts"):  # the facts are checked last
+        elif args.facts is not None and not msg.startswith(("--facts", "patient BMI")):  # the facts are checked last
             msg = f"--facts {args.facts}: {msg}"
         raise InvalidInputError(msg) from None
+
+
+def _facts_lines(facts: Mapping[str, Any] | None, *, indent: str = "  ") -> list[str]:
+    """Plain-text lines of a ``facts`` block: each fact given (value, source, what it replaced),
+    what was concluded from them, and the facts the rules take that were not given."""
+    from heartprint.phenotype import fact_text
+
+    if not facts:
+        return []
+    lines = [f"{indent}patient facts given:" + ("" if facts.get("given") else " none")]
+    for g in facts.get("given", []):
+        how = g["source"] + (f", entered as {g['entered']}" if g.get("entered") else "")
+        how += "".join(f"; replaces {fact_text(g['key'], r['value'], g.get('unit'))} from the {r['source']}"
+                       for r in g.get("replaced", []))
+        lines.append(f"{indent}  {g['name']}: {fact_text(g['key'], g['value'], g.get('unit'))} ({how})")
+    for d in facts.get("derived", []):
+        lines.append(f"{indent}  {d['name']}: {fact_text(d['key'], d['value'])} ({d['source']})")
+    unknown = [u["name"] for u in facts.get("assumed_unknown", []) if u.get("category") != "finding"]
+    if unknown:
+        lines.append(f"{indent}not given (assumed unknown): " + ", ".join(unknown))
+    findings = [u["name"] for u in facts.get("assumed_unknown", []) if u.get("category") == "finding"]
+    if findings:
+        lines.append(f"{indent}imaging findings not stated (assumed unknown): " + ", ".join(findings))
+    lines += [f"{indent}note: {n}" for n in facts.get("notes", [])]
+    return lines
 
 
 def _series_counts(series: Sequence[Any]) -> dict[str, int]:
@@ -442,6 +568,8 @@ def _summary_lines(entry: dict[str, Any], result: Any) -> list[str]:
             sev = str(getattr(q.severity, "value", q.severity))
             if sev in ("warning", "error"):
                 lines.append(f"      QC {sev}: {q.code}: {q.message}")
+    if result.facts is not None:
+        lines += _facts_lines(result.facts.to_dict())
     if result.interpretation_error:
         lines.append(f"  interpretation failed: {result.interpretation_error}")
     return lines
@@ -547,12 +675,10 @@ def _add_analyze(subparsers: argparse._SubParsersAction) -> None:
                    "FHIR, report) per study and DIR/batch.json")
     p.add_argument("--json", action="store_true", help="print the batch and full results as JSON (no progress, no text)")
     p.add_argument("--quiet", action="store_true", help="no progress and no summary (errors still on stderr)")
-    p.add_argument("--sex", choices=("male", "female", "other"), help="patient sex, overrides DICOM (0010,0040)")
-    p.add_argument("--age", type=float, metavar="YEARS", help="patient age in years, overrides DICOM (0010,1010)")
-    p.add_argument("--height-cm", type=float, metavar="CM", help="patient height (cm) for BSA, overrides DICOM")
-    p.add_argument("--weight-kg", type=float, metavar="KG", help="patient weight (kg) for BSA, overrides DICOM")
-    p.add_argument("--facts", metavar="FILE", help="patient facts for the interpretation: JSON in the "
-                   "heartprint.phenotype/1 'patient' form ({\"patient\": {...}} or the object itself)")
+    p.add_argument("--facts", metavar="FILE", help="patient facts and labs for the interpretation: a "
+                   "heartprint.phenotype/1 JSON document with \"patient\" and \"labs\" (or the patient object "
+                   "itself); see docs/patient_facts.md. The flags below override it")
+    _add_fact_flags(p, dicom=True)
     p.add_argument("--kind", action="append", metavar="UID=KIND", help="override a series' kind (repeatable)")
     p.add_argument("--no-tta", action="store_true", help="no test-time flip augmentation (faster)")
     p.add_argument("--no-report", action="store_true", help="write no report.html/pdf (faster)")
@@ -586,7 +712,8 @@ def _utc_now():  # noqa: ANN202
 def _run_parameters(options: Any, args: argparse.Namespace) -> dict[str, Any]:
     """The analysis options kept with each registry run (the validated values of :class:`AnalysisOptions`)."""
     return {"height_cm": options.height_cm, "weight_kg": options.weight_kg, "sex": options.sex,
-            "age_years": options.age_years, "facts": args.facts, "kind_overrides": dict(options.kind_overrides or {}),
+            "age_years": options.age_years, "facts": args.facts, "entered_facts": options.entered_facts,
+            "kind_overrides": dict(options.kind_overrides or {}),
             "tta": options.tta}
 
 
@@ -772,6 +899,7 @@ def _interpret_text(doc: dict[str, Any]) -> str:
         if not items:
             lines.append("  (none)")
         lines.append("")
+    lines += _facts_lines(doc.get("facts"), indent="") + [""]
     lines.append("Recommendations:")
     for r in doc["recommendations"]:
         cls = f" (class {r['recommendation_class']}{' ' + r['level_of_evidence'] if r.get('level_of_evidence') else ''})" \
@@ -808,6 +936,28 @@ def _interpret_rich(doc: dict[str, Any]) -> None:
             t.add_row(f"[{colour.get(f['status'], '')}]{f['status']}[/]", f["statement"], _fmt_inputs(f.get("inputs", {})),
                       f"{f['rule']}\n{f['citation'][:200]}")
         console.print(t)
+    facts = doc.get("facts") or {}
+    if facts:
+        from rich.markup import escape
+
+        from heartprint.phenotype import fact_text
+
+        t = Table(title="Patient facts", expand=True)
+        t.add_column("fact")
+        t.add_column("value")
+        t.add_column("from")
+        for g in facts.get("given", []):
+            src = g["source"] + "".join(f"; replaces {fact_text(g['key'], r['value'], g.get('unit'))} from the "
+                                        f"{r['source']}" for r in g.get("replaced", []))
+            t.add_row(escape(g["name"]), escape(fact_text(g["key"], g["value"], g.get("unit"))), escape(src))
+        for d in facts.get("derived", []):
+            t.add_row(escape(d["name"]), escape(fact_text(d["key"], d["value"])), escape(d["source"]))
+        for u in facts.get("assumed_unknown", []):
+            what = "not stated" if u.get("category") == "finding" else "not given"
+            t.add_row(escape(u["name"]), f"[yellow]{what} (assumed unknown)[/]", "")
+        console.print(t)
+        for n in facts.get("notes", []):
+            console.print(f"note: {escape(n)}")
     t = Table(title="Recommendations", show_lines=True, expand=True)
     t.add_column("class", no_wrap=True)
     t.add_column("action", ratio=3)
@@ -833,10 +983,15 @@ def cmd_interpret(args: argparse.Namespace) -> int:
     from heartprint import DISCLAIMER
     from heartprint.clinical.interpret import interpret
     from heartprint.phenotype import Phenotype
+    from heartprint.pipeline import facts_summary
 
-    phenotypes = [Phenotype.from_json(Path(f)) for f in args.file]
+    entered = _entered_facts(args, identity=True)  # checked before any file is read
+    phenotypes = [Phenotype.from_json(Path(f), source="facts file") for f in args.file]
     phenotype = phenotypes[0].merge(*phenotypes[1:])
+    if entered is not None:
+        phenotype = phenotype.override(Phenotype.from_dict(entered, source="command line"))
     doc = interpret(phenotype).to_dict()
+    doc["facts"] = facts_summary(phenotype).to_dict()
     if args.json:
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return EXIT_OK
@@ -863,9 +1018,11 @@ def _add_interpret(subparsers: argparse._SubParsersAction) -> None:
         description="Read a phenotype JSON (patient facts, labs, measurements, studies; or a measurements.json "
         "written by 'heartprint analyze'), run every applicable guideline rule, reconcile modalities per vessel "
         "and segment, rank aetiologies and propose the next test. Several files are merged (latest value per "
-        "measurement wins). Research and decision support only.",
+        "measurement wins); the patient-fact flags override them (docs/patient_facts.md). Research and decision "
+        "support only.",
     )
     p.add_argument("file", nargs="+", metavar="FILE.json")
+    _add_fact_flags(p, dicom=False)
     p.add_argument("--json", action="store_true", help="print the interpretation as JSON")
     p.add_argument("--plain", action="store_true", help="plain text even if 'rich' is installed")
     p.set_defaults(func=cmd_interpret)

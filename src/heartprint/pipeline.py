@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
 from heartprint.errors import HeartprintError, InvalidInputError, SkippedFileWarning
@@ -33,7 +34,7 @@ from heartprint.results import (
 
 __all__ = [
     "MODALITY_PACKAGES", "AnalysisOptions", "analysers", "analyser_for", "analyze", "analyze_image", "analyze_study",
-    "interpret_study", "patient_identity",
+    "facts_document", "facts_summary", "interpret_study", "patient_facts", "patient_identity",
 ]
 
 #: The modality packages whose ``ANALYSERS`` the pipeline runs. A new modality adds one line here.
@@ -62,9 +63,14 @@ def _checked(code: str, name: str, value: float | None, unit: str) -> float | No
 class AnalysisOptions:
     """Per-run options, validated when made (a bad value fails before any work starts).
 
-    ``height_cm``, ``weight_kg``, ``sex`` and ``age_years`` override what the DICOM headers say
-    ((0010,1020), (0010,1030), (0010,0040), (0010,1010)); the outputs say where each came from
-    (``facts_source``, e.g. ``"command line"``).
+    The patient facts come in layers, each said by its source in the outputs: the DICOM headers
+    ((0010,0040) sex, (0010,1010) age, (0010,1020) size, (0010,1030) weight), overridden by the
+    facts file (``patient_facts``, source ``facts_file_source``), overridden by the command line
+    (``height_cm``, ``weight_kg``, ``sex``, ``age_years`` and ``entered_facts``, source
+    ``facts_source``). Where the command line does not give sex, age, height or weight and the
+    facts file does, the file's value is taken here (and :meth:`source_of` names the file), so
+    after construction those four fields hold the values in force: ``dataclasses.replace`` on an
+    instance would pass them on as command-line values.
     """
 
     height_cm: float | None = None
@@ -75,14 +81,22 @@ class AnalysisOptions:
     tta: bool = True
     #: run the guideline rules on each study's measurements (``clinical.interpret``)
     interpret: bool = True
-    #: patient facts for the interpretation, in the ``heartprint.phenotype/1`` "patient" form
+    #: patient facts from a facts file: a ``heartprint.phenotype/1`` document with "patient" and
+    #: "labs" (no measurements or studies), or the "patient" object itself (docs/patient_facts.md)
     patient_facts: Mapping[str, Any] | None = None
     #: label maps supplied by the user, series UID → Image on the series' grid (heartprint labels)
     labels: Mapping[str, Image] | None = None
     #: segmentation model (an ``.onnx`` beside its ``.card.json``) used instead of the shipped one
     model_path: Path | None = None
-    #: where the overriding patient values came from, as the outputs say it
+    #: where the overriding values (height ... age, ``entered_facts``) came from, as the outputs say it
     facts_source: str = "command line"
+    #: further patient facts from the command line (symptoms, NYHA class, rhythm, QRS, labs), in the
+    #: same form as ``patient_facts``; they override the facts file
+    entered_facts: Mapping[str, Any] | None = None
+    #: where ``patient_facts`` came from, as the outputs say it
+    facts_file_source: str = "facts file"
+    _facts: Any = field(default=None, init=False, repr=False, compare=False)
+    _sources: Mapping[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "height_cm", _checked("height", "height_cm", self.height_cm, "cm"))
@@ -101,10 +115,107 @@ class AnalysisOptions:
             if kind not in kinds:
                 raise InvalidInputError(f"kind override {uid}={kind}: {kind!r} is not a series kind; expected one of "
                                         f"{', '.join(sorted(kinds))}")
-        if self.patient_facts:
-            from heartprint.phenotype import Phenotype
+        from heartprint.phenotype import Phenotype
 
-            Phenotype.from_dict({"patient": dict(self.patient_facts)})  # raises InvalidInputError naming the field
+        # raises InvalidInputError naming the field
+        file_facts = Phenotype.from_dict(facts_document(self.patient_facts), source=self.facts_file_source)
+        entered = facts_document(self.entered_facts)
+        patient = dict(entered.get("patient") or {})
+        for attr, key, unit in (("sex", "sex", None), ("age_years", "age", "a"), ("height_cm", "height", "cm"),
+                                ("weight_kg", "weight", "kg")):
+            v = getattr(self, attr)
+            if v is not None and v != "other":
+                patient[key] = {"value": v, "unit": unit} if unit else v
+        command_line = Phenotype.from_dict({**entered, "patient": patient}, source=self.facts_source)
+        sources: dict[str, str] = {}
+        for attr, key in (("sex", "sex"), ("age_years", "age"), ("height_cm", "height_cm"), ("weight_kg", "weight_kg")):
+            if getattr(self, attr) is not None:
+                sources[attr] = self.facts_source
+            elif key in file_facts.given:
+                object.__setattr__(self, attr, file_facts.given[key].value)
+                sources[attr] = self.facts_file_source
+        object.__setattr__(self, "_facts", file_facts.override(command_line))
+        object.__setattr__(self, "_sources", MappingProxyType(sources))
+
+    def source_of(self, name: str) -> str:
+        """Where the option ``name`` (``sex``, ``age_years``, ``height_cm``, ``weight_kg``) came from."""
+        return self._sources.get(name, self.facts_source)
+
+    def facts_phenotype(self) -> Any:
+        """The patient facts and labs of the options (:class:`heartprint.phenotype.Phenotype`): the
+        facts file overridden by the command line, each fact with its source."""
+        return self._facts
+
+
+def facts_document(doc: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``{"patient": {...}, "labs": [...]}`` from a facts document: the ``heartprint.phenotype/1``
+    form without measurements or studies, or the "patient" object alone. Raises
+    :class:`InvalidInputError` for other top-level keys."""
+    if not doc:
+        return {}
+    if not isinstance(doc, Mapping):
+        raise InvalidInputError(f"patient facts: expected a JSON object, got {type(doc).__name__}")
+    if "patient" not in doc and "labs" not in doc:
+        return {"patient": dict(doc)}
+    from heartprint.phenotype import PHENOTYPE_SCHEMA
+
+    extra = sorted(set(doc) - {"schema", "patient", "labs", "description"})
+    if extra:
+        raise InvalidInputError(f"patient facts: unknown key(s) {extra}; a facts document holds patient and labs "
+                                "(give measurements and studies to 'heartprint interpret')")
+    if doc.get("schema") not in (None, PHENOTYPE_SCHEMA):
+        raise InvalidInputError(f"patient facts: schema={doc['schema']!r}: expected {PHENOTYPE_SCHEMA!r}")
+    return {"patient": doc.get("patient") or {}, "labs": doc.get("labs") or []}
+
+
+def patient_facts(patient: PatientIdentity, facts: Mapping[str, Any] | None = None,
+                  options: AnalysisOptions | None = None) -> Any:
+    """The patient facts of a study, layer over layer, each with its source: what the DICOM
+    headers say (sex, age, height, weight, as :class:`~heartprint.results.PatientIdentity` holds
+    them), then the options' facts file and command line, then ``facts`` (a facts document, if it
+    is not the options' own file; source ``"entered"``). Returns a
+    :class:`heartprint.phenotype.Phenotype` of facts and labs."""
+    from heartprint.phenotype import Phenotype
+
+    ph = Phenotype.from_identity(patient.to_dict())
+    if options is not None:
+        ph = ph.override(options.facts_phenotype())
+    if facts and (options is None or facts is not options.patient_facts):
+        ph = ph.override(Phenotype.from_dict(facts_document(facts), source="entered"))
+    return ph
+
+
+def facts_summary(phenotype: Any) -> Any:
+    """What was given about the patient and which facts the guideline rules take that were not
+    (:class:`heartprint.phenotype.FactsSummary`).
+
+    A rule counts when it would run on the phenotype, as ``clinical.interpret`` decides it: its
+    domain is touched (or it has none), its ``applies`` holds, and the imaging measurements it
+    requires are there (the device rules need an LVEF). Its facts are its declared :class:`Fact`
+    inputs and its non-imaging :class:`Code` inputs (labs, QRS duration, age, BMI)
+    (:data:`heartprint.clinical._registry.RULES`).
+    """
+    from heartprint.clinical._registry import RULES, Code, Fact, Snapshot, input_name
+    from heartprint.concepts import CONCEPTS
+
+    snap = Snapshot(phenotype)
+    declared: list[tuple[str, str, str]] = []
+    for spec in RULES.values():
+        if spec.domain and not snap.codes.intersection(spec.domain):
+            continue
+        imaging = [src.code for name, src in spec.inputs.items() if name in spec.required and isinstance(src, Code)
+                   and CONCEPTS[src.code].kind == "imaging"]
+        if not snap.codes.issuperset(imaging) or (spec.applies is not None and not spec.applies(snap)):
+            continue
+        for src in spec.inputs.values():
+            if isinstance(src, Fact):
+                key = f"findings.{src.key}" if src.name == "findings" and src.key else src.name
+            elif isinstance(src, Code) and CONCEPTS[src.code].kind != "imaging" and src.select != "regional":
+                key = src.code
+            else:
+                continue
+            declared.append((key, input_name(src), spec.name))
+    return phenotype.facts_summary(declared)
 
 
 # -- analysers ----------------------------------------------------------------------------------
@@ -239,20 +350,20 @@ def patient_identity(headers: Sequence[Any], options: AnalysisOptions = Analysis
     first = headers[0] if headers else None
     src = "DICOM"
     sex_raw = {"M": "male", "F": "female", "O": "other"}.get(_text(first, "PatientSex").upper())
-    sex = Provenanced(options.sex, options.facts_source) if options.sex else (Provenanced(sex_raw, src) if sex_raw else None)
+    sex = Provenanced(options.sex, options.source_of("sex")) if options.sex else (Provenanced(sex_raw, src) if sex_raw else None)
     birth = _dicom_date(_text(first, "PatientBirthDate"))
     age_raw = _dicom_age(_text(first, "PatientAge"))
     if options.age_years is not None:
-        age = Provenanced(options.age_years, options.facts_source)
+        age = Provenanced(options.age_years, options.source_of("age_years"))
     elif age_raw is not None:
         age = Provenanced(age_raw, src)
     else:
         age = None
     size_m = _positive(first, "PatientSize")
     weight = _positive(first, "PatientWeight")
-    height = (Provenanced(options.height_cm, options.facts_source) if options.height_cm is not None
+    height = (Provenanced(options.height_cm, options.source_of("height_cm")) if options.height_cm is not None
               else Provenanced(round(100.0 * size_m, 1), src) if size_m else None)
-    wt = (Provenanced(options.weight_kg, options.facts_source) if options.weight_kg is not None
+    wt = (Provenanced(options.weight_kg, options.source_of("weight_kg")) if options.weight_kg is not None
           else Provenanced(weight, src) if weight else None)
     return PatientIdentity(
         patient_id=_text(first, "PatientID") or None, issuer=_text(first, "IssuerOfPatientID") or None,
@@ -387,39 +498,52 @@ def _link_history(results: list[StudyResult]) -> None:
                      and o.study.date is not None and o.study.date <= r.study.date and o.analysed()]
 
 
-def _identity_facts(patient: PatientIdentity) -> dict[str, Any]:
-    facts: dict[str, Any] = {}
-    if patient.sex is not None and patient.sex.value in ("male", "female"):
-        facts["sex"] = patient.sex.value
-    if patient.age_years is not None:
-        facts["age"] = float(patient.age_years.value)
-    if patient.height_cm is not None:
-        facts["height"] = {"value": float(patient.height_cm.value), "unit": "cm"}
-    if patient.weight_kg is not None:
-        facts["weight"] = {"value": float(patient.weight_kg.value), "unit": "kg"}
-    if patient.patient_id:
-        facts["id"] = patient.patient_id
-    return facts
-
-
 def interpret_study(result: StudyResult, others: Sequence[StudyResult] = (), *, facts: Mapping[str, Any] | None = None,
                     options: AnalysisOptions | None = None) -> StudyResult:
     """Build the patient's phenotype from ``result`` (and the studies named in its history,
     found in ``others``), add the patient facts, and run the guideline rules; sets
-    ``result.interpretation`` (or ``interpretation_error``) and returns ``result``."""
+    ``result.interpretation`` (or ``interpretation_error``) and returns ``result``.
+
+    First, with the patient's sex and age known (identity, then ``facts``, which win; age from
+    the birth and study dates when neither gives it), each analysed series' measurements are
+    replaced by :func:`heartprint.clinical.reference_ranges.annotate`'s copies, which carry the
+    verified reference range, z-score and verdict where one applies. The study result itself
+    then holds them (measurements.json, report, SR, FHIR), and so do the rules' inputs."""
     from heartprint.clinical.interpret import interpret
     from heartprint.phenotype import Phenotype
 
     try:
+        known = patient_facts(result.patient, facts, options)  # DICOM header < facts file < command line
+        if known.facts.age is None and _age_at_study(result) is not None:  # the rules need it too
+            known = Phenotype.from_dict({"patient": {"age": _age_at_study(result)}},
+                                        source="derived (birth date and study date)").merge(known)
+        _annotate_series(result, sex=known.facts.sex, age=known.facts.age)
         ph = Phenotype.from_study_result(result)
         history_uids = {h.study_uid for h in result.history}
         for o in others:
             if o is not result and o.study.study_uid in history_uids and o.patient.key == result.patient.key:
                 ph = Phenotype.from_study_result(o).merge(ph)
-        ph = ph.merge(Phenotype.from_dict({"patient": _identity_facts(result.patient)}))
-        if facts:
-            ph = ph.merge(Phenotype.from_dict({"patient": dict(facts)}))
+        ph = ph.merge(known)
+        result.facts = facts_summary(ph)
         result.interpretation = interpret(ph)
     except HeartprintError as exc:
         result.interpretation_error = " ".join(str(exc).split())
     return result
+
+
+def _age_at_study(result: StudyResult) -> float | None:
+    """Whole years from the birth date (0010,0030) to the study date (0008,0020), or ``None``."""
+    birth = result.patient.birth_date.value if result.patient.birth_date is not None else None
+    when = result.study.date
+    if not isinstance(birth, date) or when is None or when < birth:
+        return None
+    return float(when.year - birth.year - ((when.month, when.day) < (birth.month, birth.day)))
+
+
+def _annotate_series(result: StudyResult, *, sex: str | None, age: float | None) -> None:
+    """Give each analysed series' measurements their verified reference range, z-score and
+    verdict (:func:`heartprint.clinical.reference_ranges.annotate`; unchanged where none applies)."""
+    from heartprint.clinical.reference_ranges import annotate
+
+    for s in result.analysed():
+        s.measurements = [annotate(m, sex=sex, age=age) for m in s.measurements]

@@ -225,6 +225,9 @@ class StudyResult:
     interpretation: Any = None
     interpretation_error: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: :class:`heartprint.phenotype.FactsSummary`: the patient facts given (with sources) and
+    #: those the rules take that were not given; set with the interpretation
+    facts: Any = None
 
     @property
     def study_uids(self) -> list[str]:
@@ -264,6 +267,8 @@ class StudyResult:
             "skipped_files": list(self.skipped_files),
             "notes": list(self.notes),
         }
+        if self.facts is not None:
+            out["facts"] = jsonable(self.facts.to_dict())
         if self.interpretation is not None:
             out["interpretation"] = self.interpretation.to_dict()
         elif self.interpretation_error is not None:

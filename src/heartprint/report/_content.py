@@ -341,6 +341,49 @@ def _header(result: StudyResult) -> dict[str, Any]:
     return {"patient": patient, "study": study, "studies_used": used}
 
 
+# -- patient facts ---------------------------------------------------------------------------
+
+
+def _fact_value(key: str, value: Any, unit: str | None) -> str:
+    from heartprint.phenotype import fact_text
+
+    if key in CONCEPTS and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{format_value(value, key, unit)} {display_unit(unit)}".strip()
+    return fact_text(key, value, unit)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _patient_facts_section(result: StudyResult) -> dict[str, Any]:
+    """The "Patient facts" section: each fact the interpretation was given, in plain words with
+    where it came from (command line, facts file, DICOM header) and what it replaced; what was
+    concluded from them; and the facts the guideline rules take that were not given ("Not given
+    (assumed unknown)"), the qualitative imaging findings a reader states apart. Reads ``result.facts`` (:class:`heartprint.phenotype.FactsSummary`);
+    ``shown`` is false when there is none (the study was not interpreted)."""
+    facts = result.facts
+    if facts is None:
+        return {"shown": False, "given": [], "derived": [], "unknown": [], "unknown_findings": [], "notes": []}
+    given = []
+    for g in facts.given:
+        notes = [f"entered as {g.entered}"] if g.entered else []
+        notes += [f"replaces {_fact_value(g.key, v, g.unit)} from the {src}" for v, src in g.replaced]
+        given.append({"key": g.key, "name": _capital(plain_text(g.name, numbers=False)),
+                      "value": plain_text(_fact_value(g.key, g.value, g.unit), numbers=False),
+                      "source": plain_text(g.source, numbers=False) or "not recorded",
+                      "note": plain_text("; ".join(notes), numbers=False)})
+    derived = [{"name": _capital(plain_text(d.name, numbers=False)),
+                "value": plain_text(_fact_value(d.key, d.value, d.unit), numbers=False),
+                "source": plain_text(d.source, numbers=False)} for d in facts.derived]
+    return {"shown": True, "given": given, "derived": derived,
+            "unknown": [_capital(plain_text(u.name, numbers=False)) for u in facts.assumed_unknown
+                        if u.category != "finding"],
+            "unknown_findings": [_capital(plain_text(u.name, numbers=False)) for u in facts.assumed_unknown
+                                 if u.category == "finding"],
+            "notes": [_sentence(n) for n in facts.notes]}
+
+
 # -- measurements ----------------------------------------------------------------------------
 
 
@@ -378,9 +421,15 @@ class _Annotations:
 
 
 def _measurement_row(m: Measurement, ann: _Annotations, refs: _Refs) -> dict[str, Any]:
+    """One table row. The range, z-score and verdict are the measurement's own (set by
+    ``clinical.reference_ranges.annotate``), else those the interpretation attached to its copy;
+    a verdict is the measurement's ``interpretation``, else the value against the range shown;
+    without a range the row shows none of them."""
     other = ann.get(m)
-    rr = m.reference_range or (other.reference_range if other is not None else None)
-    z = m.z_score if m.z_score is not None else (other.z_score if other is not None else None)
+    src = m if (m.reference_range is not None or m.interpretation is not None or m.z_score is not None) else other
+    rr = src.reference_range if src is not None else None
+    z = src.z_score if src is not None else None
+    verdict = (src.interpretation if src is not None else None) or flag_for(m.value, rr)
     rr_ref = None
     if rr is not None and (rr.population or rr.reference):
         rr_ref = refs.number("; ".join(x for x in (rr.population, rr.reference) if x))
@@ -394,12 +443,29 @@ def _measurement_row(m: Measurement, ann: _Annotations, refs: _Refs) -> dict[str
         "vessel": m.vessel,
         "range": _range_text(rr, m.code, m.unit),
         "range_ref": rr_ref,
-        "flag": flag_for(m.value, rr),
+        # the population in words; a trailing "[unit]" goes (the range beside it has the unit)
+        "range_population": re.sub(r"\s*\[[^\[\]]*\]\s*$", "", plain_text(rr.population, numbers=False))
+        if rr is not None else "",
+        "flag": verdict if verdict in ("low", "normal", "high") else "",
         "z": format_z(z),
         "method": plain_text(m.method, numbers=False),
         "method_ref": refs.number(m.reference),
         "unverified": _unverified(m.reference, m.method, rr.reference if rr is not None else None),
     }
+
+
+def _range_notes(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The reference populations of a table's rows, once each, with their reference numbers:
+    ``{"ref": n, "population": text, "names": [measurement names]}``."""
+    notes: dict[tuple[Any, str], dict[str, Any]] = {}
+    for r in rows:
+        if not r["range"] or not (r["range_population"] or r["range_ref"]):
+            continue
+        key = (r["range_ref"], r["range_population"])
+        note = notes.setdefault(key, {"ref": r["range_ref"], "population": r["range_population"], "names": []})
+        if r["name"] not in note["names"]:
+            note["names"].append(r["name"])
+    return list(notes.values())
 
 
 # -- findings --------------------------------------------------------------------------------
@@ -764,6 +830,7 @@ def build_report(result: StudyResult, *, figures: bool = True) -> dict[str, Any]
             "segmental": [dict(code=c, **g) for c, g in regional.items()], "figures": figs,
             "unverified": any(r["unverified"] for r in rows),
             "no_ranges": bool(glob) and not any(r["range"] for r in glob),
+            "range_notes": _range_notes(glob),
         })
     if interp is not None:
         for f in interp.findings:
@@ -807,6 +874,7 @@ def build_report(result: StudyResult, *, figures: bool = True) -> dict[str, Any]
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "heartprint_version": __version__,
         "header": _header(result),
+        "patient_facts": _patient_facts_section(result),
         "sections": [sections[sid] for sid, _, _ in SECTIONS],
         "not_analysed": not_analysed,
         "qc": qc,
