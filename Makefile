@@ -20,9 +20,11 @@ demo: $(BIN)/python
 install-dev: $(BIN)/python
 	$(BIN)/pip install -q $(TORCH) -e ".[dev,dl,store,report]"
 
-# Set up with the dev extras and run the test suite (pytest exits non-zero on "no tests").
+# Set up with the dev extras and run the test suite (pytest exits non-zero on "no tests"): two
+# worker processes, each test file on one worker (module fixtures built once), one inference
+# thread per worker.
 test: install-dev
-	$(BIN)/python -m pytest -q
+	HEARTPRINT_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 benchmark: install-dev
 	$(BIN)/python benchmarks/segmentation_accuracy.py

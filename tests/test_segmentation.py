@@ -318,3 +318,19 @@ def test_issue_floor(name, acdc_summary, sunnybrook_summary):
     which, key, op, floor = FLOORS[name]
     value = (acdc_summary if which == "acdc" else sunnybrook_summary)[key]
     assert value >= floor if op == ">=" else value <= floor, f"{key} = {value:.4f}, floor {op} {floor}"
+
+
+def test_inference_threads_from_the_environment(monkeypatch):
+    import os
+
+    from heartprint.errors import ModelError
+    from heartprint.segmentation._infer import inference_threads
+
+    monkeypatch.setenv("HEARTPRINT_THREADS", "3")
+    assert inference_threads() == 3
+    monkeypatch.delenv("HEARTPRINT_THREADS")
+    assert inference_threads() == max(1, os.cpu_count() or 1)
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("HEARTPRINT_THREADS", bad)
+        with pytest.raises(ModelError, match="HEARTPRINT_THREADS"):
+            inference_threads()

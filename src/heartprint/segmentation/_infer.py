@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -106,16 +107,28 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def predict_probabilities(slices: np.ndarray, *, model_path: Path | None = None, tta: bool = True, threads: int = 2) -> np.ndarray:
+def inference_threads() -> int:
+    """Threads for one inference session: ``HEARTPRINT_THREADS`` if set (e.g. 1 per worker when
+    several processes share the machine), else every core."""
+    raw = os.environ.get("HEARTPRINT_THREADS", "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise ModelError(f"HEARTPRINT_THREADS={raw!r}: expected a positive whole number of threads")
+        return int(raw)
+    return max(1, os.cpu_count() or 1)
+
+
+def predict_probabilities(slices: np.ndarray, *, model_path: Path | None = None, tta: bool = True,
+                          threads: int | None = None) -> np.ndarray:
     """Class probabilities ``(n, 4, y, x)`` for normalised slices at 1.5 mm.
 
     ``slices`` is ``(n, y, x)``, or ``(n, c, y, x)`` with the neighbouring slices as channels
     for a 2.5-D model (see :func:`with_context`). With ``tta`` the prediction is averaged
-    with those of the x- and y-flipped slices.
+    with those of the x- and y-flipped slices. ``threads``: see :func:`inference_threads`.
     """
     model = load_model_card(model_path)
     st = model.path.stat()
-    sess = _session(str(model.path), threads, st.st_size, st.st_mtime_ns)
+    sess = _session(str(model.path), threads or inference_threads(), st.st_size, st.st_mtime_ns)
     arr = np.asarray(slices, np.float32)
     channels = 1 + 2 * int(model.card.get("context", 0))
     got = 1 if arr.ndim == 3 else (arr.shape[1] if arr.ndim == 4 else None)
