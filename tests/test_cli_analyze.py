@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -106,6 +107,9 @@ def test_summary_names_patient_date_and_headline_values(batch):
     assert "LV ejection fraction" in out and "Coronary artery calcium score (Agatston)" in out
     assert "Myocardial native T1" in out
     assert "4 studies: 4 ok, 0 partial, 0 failed" in out
+    # each study says what the rules found (present findings, in plain words) or that none is present
+    assert out.count("  findings:") == 4, out
+    assert not re.search(r"findings:.*\{'|Finding\(", out)
 
 
 def test_progress_on_a_terminal(batch):

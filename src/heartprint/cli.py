@@ -557,17 +557,24 @@ def _summary_lines(entry: dict[str, Any], result: Any) -> list[str]:
             continue
         values = s.global_values()
         units = {m.code: (m.name, m.unit) for m in s.measurements if m.segment is None and m.vessel is None}
+        verdicts = {m.code: m.interpretation for m in s.measurements
+                    if m.segment is None and m.vessel is None and m.interpretation is not None}
         for code in _HEADLINE_CODES:
             if code not in values:
                 continue
             concept = CONCEPTS.get(code)
             name, unit = (concept.name, concept.unit) if concept else units[code]
             unit = "" if unit == "1" else unit
-            lines.append(f"      {name:<44} {values[code]:>9.1f} {unit}".rstrip())
+            verdict = f"  ({verdicts[code]} for sex and age)" if code in verdicts else ""
+            lines.append(f"      {name:<44} {values[code]:>9.1f} {unit}{verdict}".rstrip())
         for q in s.qc:
             sev = str(getattr(q.severity, "value", q.severity))
             if sev in ("warning", "error"):
                 lines.append(f"      QC {sev}: {q.code}: {q.message}")
+    if result.interpretation is not None:
+        present = [f for f in result.interpretation.findings if f.status == "present"]
+        lines.append("  findings:" + ("" if present else " none present"))
+        lines += [f"    - {f.statement}" for f in present]
     if result.facts is not None:
         lines += _facts_lines(result.facts.to_dict())
     if result.interpretation_error:
