@@ -372,3 +372,21 @@ def test_outputs_not_written_is_a_failed_entry_and_exit_1(ct_study, tmp_path, ca
     assert any("outputs not written" in m and "OSError: disk full" in m for m in e["errors"]), e["errors"]
     err = _one_line_error(capsys)
     assert "outputs not written" in err and "disk full" in err
+
+
+def test_calcium_contrast_override_reaches_the_options(monkeypatch, tmp_path):
+    """``--calcium-allow-contrast`` is the analyser option (default: refuse enhanced CT)."""
+    import heartprint.cli as cli
+    import heartprint.pipeline as pipeline
+
+    seen = []
+
+    def fake_analyze(paths, options, progress=None):
+        seen.append(options.calcium_allow_contrast)
+        return []
+
+    monkeypatch.setattr(pipeline, "analyze", fake_analyze)
+    (tmp_path / "in").mkdir()
+    for extra in ([], ["--calcium-allow-contrast"]):
+        cli.main(["analyze", str(tmp_path / "in"), "--out", str(tmp_path / f"out{len(extra)}"), "--no-report", *extra])
+    assert seen == [False, True]

@@ -14,6 +14,7 @@ import inspect
 import re
 from datetime import date
 
+import numpy as np
 import pytest
 
 from heartprint.clinical import _registry
@@ -295,7 +296,10 @@ def test_the_cine_analyser_output_reaches_every_rule_that_takes_it():
     from heartprint.results import AnalysisContext, PatientIdentity, StudyInfo, StudyResult
 
     phantom = make_phantom(meta={"heart_rate_bpm": 72.0})
-    image = phantom.image
+    # the analytic phantom carries labels only; give every frame image content (a blank frame is
+    # refused before measurement, issue 17)
+    texture = np.arange(phantom.labels.size, dtype=float).reshape(phantom.labels.shape) % 7
+    image = phantom.image.with_array(phantom.labels * 100.0 + texture)
     cine = next(a for a in _analysers() if a.kind == "cine_sax")
     options = AnalysisOptions(labels={image.series_uid or "": image.with_array(phantom.labels)}, height_cm=170,
                               weight_kg=70)

@@ -298,10 +298,17 @@ def test_category_comes_from_the_clinical_rule():
 
 
 def test_series_entry_flags_contrast_and_missing_gating():
+    """Warnings for what does not make the score wrong (gating, contrast named only in the header);
+    refusal (an error for the series, issue 17) for what does: an enhanced blood pool, values not
+    in HU, kVp missing or not 120."""
+    from heartprint.ct import CalciumSeriesRefused
+
     hu = blank(4, 48, value=-1000.0)
     hu[:, 8:40, 8:40] = 40.0  # soft tissue
     hu[1, 20:24, 20:24] = 500.0
-    gated = Image.from_array(hu, SP, modality="CT", kind="ct_calcium", meta={"heart_rate_bpm": 60.0, "slice_thickness_mm": 3.0})
+    std = {"kvp": 120.0}
+    gated = Image.from_array(hu, SP, modality="CT", kind="ct_calcium",
+                             meta={"heart_rate_bpm": 60.0, "slice_thickness_mm": 3.0, **std})
     out = analyse_calcium_series(gated)
     json.dumps(out)
     assert out["agatston"] == pytest.approx(16.0)
@@ -309,21 +316,30 @@ def test_series_entry_flags_contrast_and_missing_gating():
     assert out["disclaimer"] and out["method"]["threshold_hu"] == 130
     assert {m["code"] for m in out["measurements"]} >= {"cac_agatston", "cac_volume", "cac_mass"}
 
-    plain = Image.from_array(hu, SP, modality="CT", meta={"series_description": "Thorax 5mm", "slice_thickness_mm": 3.0})
+    plain = Image.from_array(hu, SP, modality="CT", meta={"series_description": "Thorax 5mm", "slice_thickness_mm": 3.0,
+                                                          **std})
     assert "not_gated" in {q["code"] for q in analyse_calcium_series(plain)["qc"]}
 
-    cta = Image.from_array(hu, SP, modality="CT", meta={"series_description": "CCTA 75%", "heart_rate_bpm": 60.0})
+    cta = Image.from_array(hu, SP, modality="CT", meta={"series_description": "CCTA 75%", "heart_rate_bpm": 60.0, **std})
     assert "contrast_enhanced" in {q["code"] for q in analyse_calcium_series(cta)["qc"]}
 
     enhanced = hu.copy()
     enhanced[:, 12:36, 12:36] = 350.0  # iodinated blood pool
-    img = Image.from_array(enhanced, SP, modality="CT", kind="ct_calcium", meta={"heart_rate_bpm": 60.0})
-    flags = {q["code"]: q for q in analyse_calcium_series(img)["qc"]}
-    assert "contrast_enhanced" in flags and flags["contrast_enhanced"]["details"]["median_soft_tissue_hu"] > 150
+    img = Image.from_array(enhanced, SP, modality="CT", kind="ct_calcium", meta={"heart_rate_bpm": 60.0, **std})
+    with pytest.raises(CalciumSeriesRefused, match="contrast-enhanced") as err:
+        analyse_calcium_series(img)
+    assert err.value.code == "contrast_enhanced" and "350 HU" in str(err.value)
+    flags = {q["code"]: q for q in analyse_calcium_series(img, allow_contrast=True)["qc"]}
+    assert flags["contrast_enhanced_override"]["details"]["median_blood_pool_hu"] > 150
 
-    stored = Image.from_array(hu + 1024, SP, modality="CT", kind="ct_calcium", meta={"heart_rate_bpm": 60.0})
-    out = analyse_calcium_series(stored)
-    assert "not_hounsfield" in {q["code"] for q in out["qc"]}
+    stored = Image.from_array(hu + 1024, SP, modality="CT", kind="ct_calcium", meta={"heart_rate_bpm": 60.0, **std})
+    with pytest.raises(CalciumSeriesRefused, match="stored pixel values") as err:
+        analyse_calcium_series(stored)
+    assert err.value.code == "not_hounsfield"
+    for meta, code in (({}, "kvp_missing"), ({"kvp": 100.0}, "kvp_not_standard")):
+        with pytest.raises(CalciumSeriesRefused, match=r"\(0018,0060\) KVP") as err:
+            analyse_calcium_series(Image.from_array(hu, SP, modality="CT", meta={"heart_rate_bpm": 60.0, **meta}))
+        assert err.value.code == code
     with pytest.raises(InvalidInputError):
         analyse_calcium_series(hu)  # type: ignore[arg-type]
 

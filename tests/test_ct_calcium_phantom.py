@@ -116,13 +116,16 @@ def test_dciodvfy_reports_no_errors(written):
         assert any(ln.strip() == "CTImage" for ln in lines)
 
 
-def test_stored_values_not_hu_are_flagged_by_the_series_entry(written):
-    """An image whose values are stored values (no voxel below -100 HU) is flagged."""
+def test_stored_values_not_hu_are_refused_by_the_series_entry(written):
+    """An image whose values are stored values (no voxel below -100 HU) is refused (issue 17)."""
+    from heartprint.errors import HeartprintError
+
     _, paths, _ = written
     img = io.load(paths[0].parent)
     shifted = img.with_array(img.array.astype("int32") + 1024)
-    out = analyse_calcium_series(shifted)
-    assert "not_hounsfield" in {q["code"] for q in out["qc"]}
+    with pytest.raises(HeartprintError, match="not HU") as err:  # an error for the series, not a QC note
+        analyse_calcium_series(shifted)
+    assert err.value.code == "not_hounsfield"
 
 
 def test_io_refuses_ct_without_rescale(written):

@@ -463,3 +463,61 @@ def test_cli_analyze_records_runs_and_registry_lists_them(url, tmp_path, monkeyp
     out = capsys.readouterr().out
     assert "1 run(s)" in out and "complete" in out
     assert main(["registry", str(tmp_path / "nope.db")]) == 2
+
+
+# -- concurrency of migrations ---------------------------------------------------------------
+
+
+def _open_new_registry(path: str, barrier, results) -> None:  # runs in a child process
+    try:
+        barrier.wait(30)
+        Registry(path).close()
+        results.put("ok")
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_creating_a_new_registry_at_once_all_succeed(url, tmp_path, request):
+    """Six processes open (and so create and migrate) the same new registry at the same moment
+    (SQLite: five fresh files in turn): none fails ("database is locked", "table already
+    exists", a duplicate key in PostgreSQL's catalogue) and the schema is migrated once. Without
+    the migration lock about half the SQLite rounds failed."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    sqlite = url.startswith("sqlite")
+    for round_ in range(5 if sqlite else 1):
+        target = str(tmp_path / f"r{round_}.db") if sqlite else url
+        barrier, results = ctx.Barrier(6), ctx.Queue()
+        procs = [ctx.Process(target=_open_new_registry, args=(target, barrier, results)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        outcome = [results.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(30)
+        assert outcome == ["ok"] * 6, outcome
+        assert current_revision(target) is not None
+        engine = create_engine(normalize_url(target))
+        try:
+            with engine.connect() as c:
+                assert c.scalar(text("SELECT count(*) FROM alembic_version")) == 1
+        finally:
+            engine.dispose()
+        with Registry(target) as reg:
+            assert reg.record_study_result(study_result())
+
+
+def test_migration_lock_is_a_sidecar_file_and_memory_databases_need_none(tmp_path):
+    from heartprint.store._engine import make_engine, migration_lock
+
+    engine = make_engine(tmp_path / "r.db")
+    try:
+        with migration_lock(engine):
+            assert (tmp_path / "r.db.lock").is_file()
+    finally:
+        engine.dispose()
+    memory = create_engine("sqlite://")
+    with migration_lock(memory):
+        pass
+    upgrade(memory)
+    assert current_revision(memory) is not None

@@ -15,8 +15,10 @@ Exit status:
   says which;
 * **2** — a usage error or bad input found before any work starts: an unknown option, a bad
   value (``--height-cm 1750``, ``--kind UID=bogus``, ``--lab nt_probnp=1200`` without its unit,
-  ``--facts`` with a bad field), a STUDY path that does not exist. Always one line
-  ``heartprint: error: ...`` on stderr, never a traceback.
+  ``--facts`` with a bad field), a STUDY path that does not exist, an ``--out`` that is not a
+  writable folder (a file, under a file, read-only, no permission). Always one line
+  ``heartprint: error: ...`` on stderr, never a traceback. A file-system error met later (a
+  full disk while writing) is one such line too, with exit status 1.
 
 ``heartprint analyze`` shows progress (series found, loaded, segmented, analysed, written) on
 stderr only when stderr is a terminal and neither ``--json`` nor ``--quiet`` is given; with
@@ -429,6 +431,7 @@ def _analysis_options(args: argparse.Namespace) -> Any:
         return AnalysisOptions(
             height_cm=args.height_cm, weight_kg=args.weight_kg, sex=args.sex, age_years=args.age,
             kind_overrides=_parse_overrides(args.kind) or None, tta=not args.no_tta,
+            calcium_allow_contrast=args.calcium_allow_contrast,
             patient_facts=_read_facts(args.facts), facts_source="command line", entered_facts=entered,
             facts_file_source="facts file",
         )
@@ -486,9 +489,10 @@ def _batch_entry(path: Path, st: Any) -> dict[str, Any]:
     if st.write_error is not None:
         errors.append(f"outputs not written to {st.path}: {st.write_error}")
     written = st.path is not None and st.write_error is None
+    errors += [f"{p['output']} not written: {p['reason']}" for p in st.problems if p.get("status") == "failed"]
     entry = {
         "input": str(path),
-        "status": "failed" if st.write_error is not None else result.status,
+        "status": st.status,
         "patient_id": result.patient.patient_id,
         "study_uid": result.study.study_uid,
         "study_date": result.study.date.isoformat() if result.study.date else None,
@@ -502,6 +506,7 @@ def _batch_entry(path: Path, st: Any) -> dict[str, Any]:
     }
     if written:
         entry["output_problems"] = st.problems
+        entry["failed_outputs"] = st.failed_outputs
         if "report_html" in st.files:
             entry["report"] = st.files["report_html"]
     if st.run_id is not None:
@@ -591,12 +596,19 @@ def _check_paths(raw: Sequence[str]) -> list[Path]:
 
 
 def _check_out(out: str | None) -> Path | None:
+    """The ``--out`` folder, created and proven writable before any analysis (exit 2 if not);
+    what killed runs left there is removed (:func:`heartprint.outputs.check_output_root`)."""
+    from heartprint.outputs import check_output_root
+
     if out is None:
         return None
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise InvalidInputError(f"--out {out}: exists and is not a folder")
-    return path
+    try:
+        check_output_root(out)
+    except HeartprintError as exc:
+        reason = " ".join(str(exc).split())
+        reason = reason.split(": ", 1)[1] if reason.startswith("output folder ") and ": " in reason else reason
+        raise InvalidInputError(f"--out {out}: {reason}") from None
+    return Path(out)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -607,7 +619,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     result, written to ``DIR/<study folder>`` and listed in ``DIR/batch.json``. The batch goes
     on after a study fails. Exit 0 only if every study's status is ``ok``, else 1.
     """
-    from heartprint._atomic import atomic_file
+    from heartprint._atomic import atomic_write
     from heartprint.outputs import one_line, write_study
     from heartprint.outputs import dumps
     from heartprint.pipeline import analyze
@@ -626,7 +638,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             started = _utc_now()
             try:
                 results = analyze(path, options, progress=progress)
-            except Exception as exc:  # noqa: BLE001 - one unreadable input never stops the batch
+            except (KeyboardInterrupt, SystemExit, GeneratorExit):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - one unreadable input never stops the batch (a decoder's
+                # PanicException is not an Exception)
                 message = f"{path}: {one_line(exc)}"
                 print(f"{PROG}: error: {message}", file=sys.stderr)
                 entries.append({**_failed_entry(path, message), **_record_failure(registry, path, message, params, started)})
@@ -649,10 +664,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if registry is not None:
             registry.close()
     batch = _batch_doc(entries)
+    batch_error = None
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        with atomic_file(out / "batch.json") as tmp:
-            tmp.write_text(dumps(batch))
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write(out / "batch.json", dumps(batch))
+        except (OSError, HeartprintError) as exc:  # a full disk at the very end: one line, exit 1
+            batch_error = f"batch.json not written to {out}: {one_line(exc)}"
+            print(f"{PROG}: error: {batch_error}", file=sys.stderr)
     if args.json:
         print(dumps({**batch, "results": docs}))
     elif not args.quiet:
@@ -662,7 +681,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"{batch['n_studies']} stud{'y' if batch['n_studies'] == 1 else 'ies'}: {c['ok']} ok, "
               f"{c['partial']} partial, {c['failed']} failed" + (f"; batch.json in {out}" if out is not None else ""))
         print(DISCLAIMER)
-    if any(e.get("registry_error") for e in entries):
+    if batch_error is not None or any(e.get("registry_error") for e in entries):
         return EXIT_FAILED
     return EXIT_OK if entries and batch["status"] == "ok" else EXIT_FAILED
 
@@ -688,6 +707,9 @@ def _add_analyze(subparsers: argparse._SubParsersAction) -> None:
     _add_fact_flags(p, dicom=True)
     p.add_argument("--kind", action="append", metavar="UID=KIND", help="override a series' kind (repeatable)")
     p.add_argument("--no-tta", action="store_true", help="no test-time flip augmentation (faster)")
+    p.add_argument("--calcium-allow-contrast", action="store_true",
+                   help="score coronary calcium even on a contrast-enhanced CT (refused by default: the enhanced "
+                        "blood pool would be scored as calcium); the score then carries a warning")
     p.add_argument("--no-report", action="store_true", help="write no report.html/pdf (faster)")
     p.add_argument("--registry", metavar="URL", help="record each study as a run in this registry "
                    "(SQLite file path or sqlite:///…, postgresql://…); unreadable inputs as failed runs")
@@ -1068,7 +1090,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``heartprint`` command; return the exit code.
 
     Bad input (any :class:`~heartprint.errors.HeartprintError`) prints one line
-    ``heartprint: error: <message>`` on stderr and returns 2.
+    ``heartprint: error: <message>`` on stderr and returns 2; a file-system error no command
+    handled (a full disk...) prints one such line and returns 1.
     """
     parser = build_parser()
     try:
@@ -1083,6 +1106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. `heartprint info ... | head`
         return EXIT_OK
+    except OSError as exc:  # a file-system error no command foresaw (disk full...): one line, no traceback
+        from heartprint.outputs import one_line
+
+        print(f"{PROG}: error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

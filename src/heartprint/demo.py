@@ -90,9 +90,10 @@ class DemoRun:
 
     @property
     def ok(self) -> bool:
-        """Every phantom series analysed, every study's status ``ok`` and its outputs written."""
+        """Every phantom series analysed, every study's status ``ok`` and every output written
+        (:attr:`StudyRun.status`: ``partial`` when one output failed)."""
         return (not self.missing_kinds and bool(self.studies)
-                and all(s.result.status == "ok" and s.write_error is None for s in self.studies))
+                and all(s.status == "ok" and s.write_error is None for s in self.studies))
 
     @property
     def files(self) -> dict[str, str]:

@@ -15,12 +15,11 @@ goes on; series of a kind with no analyser are listed as ``not_analysed``.
 from __future__ import annotations
 
 import importlib
-import math
 import re
 import time
 import warnings
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -79,6 +78,9 @@ class AnalysisOptions:
     age_years: float | None = None
     kind_overrides: Mapping[str, str] | None = None
     tta: bool = True
+    #: score calcium on a contrast-enhanced CT anyway (refused by default: the enhanced blood pool
+    #: is scored as calcium); the score then carries a ``contrast_enhanced_override`` warning
+    calcium_allow_contrast: bool = False
     #: run the guideline rules on each study's measurements (``clinical.interpret``)
     interpret: bool = True
     #: patient facts from a facts file: a ``heartprint.phenotype/1`` document with "patient" and
@@ -307,10 +309,11 @@ def _text(ds: Any, keyword: str) -> str:
 
 
 def _dicom_date(value: str) -> date | None:
-    try:
-        return datetime.strptime(value[:8], "%Y%m%d").date() if re.fullmatch(r"\d{8}", value[:8] or "") else None
-    except ValueError:
-        return None
+    """A DA value as a date: ``YYYYMMDD``, or ``YYYY-MM-DD`` and the like; ``None`` when not a date
+    (``00000000``, placeholders); :func:`heartprint.io._scan.header_notes` says which were read how."""
+    from heartprint.io._scan import dicom_date
+
+    return dicom_date(value)[0]
 
 
 def _dicom_age(value: str) -> float | None:
@@ -319,14 +322,6 @@ def _dicom_age(value: str) -> float | None:
         return None
     n = int(m.group(1))
     return {"Y": float(n), "M": n / 12.0, "W": n * 7 / 365.25, "D": n / 365.25}[m.group(2)]
-
-
-def _positive(ds: Any, keyword: str) -> float | None:
-    try:
-        v = float(ds.get(keyword)) if ds is not None and ds.get(keyword) not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-    return v if v is not None and math.isfinite(v) and v > 0 else None
 
 
 _IDENTITY_KEYS = ("PatientID", "IssuerOfPatientID", "PatientName", "PatientBirthDate", "PatientSex")
@@ -338,10 +333,19 @@ def patient_identity(headers: Sequence[Any], options: AnalysisOptions = Analysis
     Raises :class:`~heartprint.errors.InvalidInputError` if the headers disagree on the patient
     ((0010,0020) ID, (0010,0021) issuer, (0010,0010) name, (0010,0030) birth date, (0010,0040) sex).
     """
+    from heartprint.io._scan import dicom_sex, plausible_size_weight
+
+    def norm(ds: Any, k: str) -> str:  # compare what the values mean ('Male' and 'M' agree)
+        if k == "PatientSex":
+            return dicom_sex(_text(ds, k))[0] or ""
+        if k == "PatientBirthDate":
+            return str(_dicom_date(_text(ds, k)) or "")
+        return _text(ds, k)
+
     seen: dict[str, set[str]] = {k: set() for k in _IDENTITY_KEYS}
     for ds in headers:
         for k in _IDENTITY_KEYS:
-            seen[k].add(_text(ds, k))
+            seen[k].add(norm(ds, k))
     clash = {k: sorted(v) for k, v in seen.items() if len(v) > 1}
     if clash:
         what = "; ".join(f"{k} has {len(v)} different values" for k, v in clash.items())
@@ -349,7 +353,7 @@ def patient_identity(headers: Sequence[Any], options: AnalysisOptions = Analysis
                                 "not analysed, because results could be attributed to the wrong patient")
     first = headers[0] if headers else None
     src = "DICOM"
-    sex_raw = {"M": "male", "F": "female", "O": "other"}.get(_text(first, "PatientSex").upper())
+    sex_raw = {"M": "male", "F": "female", "O": "other"}.get(dicom_sex(_text(first, "PatientSex"))[0] or "")
     sex = Provenanced(options.sex, options.source_of("sex")) if options.sex else (Provenanced(sex_raw, src) if sex_raw else None)
     birth = _dicom_date(_text(first, "PatientBirthDate"))
     age_raw = _dicom_age(_text(first, "PatientAge"))
@@ -359,8 +363,7 @@ def patient_identity(headers: Sequence[Any], options: AnalysisOptions = Analysis
         age = Provenanced(age_raw, src)
     else:
         age = None
-    size_m = _positive(first, "PatientSize")
-    weight = _positive(first, "PatientWeight")
+    size_m, weight, _ = plausible_size_weight(first) if first is not None else (None, None, [])
     height = (Provenanced(options.height_cm, options.source_of("height_cm")) if options.height_cm is not None
               else Provenanced(round(100.0 * size_m, 1), src) if size_m else None)
     wt = (Provenanced(options.weight_kg, options.source_of("weight_kg")) if options.weight_kg is not None
@@ -448,6 +451,8 @@ def analyze(path: str | Path, options: AnalysisOptions = AnalysisOptions(), *,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkippedFileWarning)  # recorded on the result instead
         found = scan(path, kind_overrides=options.kind_overrides)
+    from heartprint.io._scan import header_notes
+
     skipped = [{"file": str(s.source), "reason": s.reason} for s in found.skipped]
     if not len(found):
         raise InvalidInputError(f"{path}: no readable DICOM series found ({len(found.skipped)} files skipped)")
@@ -457,16 +462,19 @@ def analyze(path: str | Path, options: AnalysisOptions = AnalysisOptions(), *,
     for study_uid, series_list in studies.items():
         headers = [s.first for s in series_list]
         info = _study_info(study_uid, headers)
+        notes = [f"Header: {n}." for n in header_notes([h for s in series_list for h in s.headers])]
         try:
             patient = patient_identity([h for s in series_list for h in s.headers], options)
         except InvalidInputError as exc:
             msg = " ".join(str(exc).split())
             results.append(StudyResult(str(path), PatientIdentity(), info, [
                 SeriesResult(s.series_uid, str(s.kind), "failed", message=msg, study_uid=study_uid,
-                             series_description=s.description) for s in series_list], skipped_files=skipped))
+                             series_description=s.description) for s in series_list], skipped_files=skipped,
+                notes=notes))
             continue
         series = _analyse_series_of_study(series_list, options, progress, study_uid)
-        results.append(StudyResult(str(path), _with_bsa(patient, series), info, series, skipped_files=skipped))
+        results.append(StudyResult(str(path), _with_bsa(patient, series), info, series, skipped_files=skipped,
+                                   notes=notes))
     _link_history(results)
     if options.interpret:
         for r in results:

@@ -43,6 +43,9 @@ def _run_cine_sax(image: Image, ctx: AnalysisContext) -> SeriesResult:
         raise InvalidInputError(
             f"series {image.series_uid}: classified cine_sax but has a single phase (shape {image.array.shape})"
         )
+    from heartprint.cmr._qc import check_cine_frames
+
+    check_cine_frames(image)  # a blank frame fails the series before any segmentation (issue 17)
     supplied = (options.labels or {}).get(image.series_uid or "")
     if supplied is not None:
         labels = _supplied_labels(supplied, image)

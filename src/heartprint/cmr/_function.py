@@ -18,7 +18,9 @@ from heartprint import DISCLAIMER
 from heartprint.anatomy._aha import AHA_REFERENCE, AHASegmentation, _levels, aha_segments
 from heartprint.anthropometry import BSA_FORMULAS, body_surface_area
 from heartprint.cmr._qc import (
+    HEART_RATE_RANGE_BPM,
     QC_THRESHOLDS,
+    RR_RANGE_MS,
     _flag,
     check_alignment,
     check_components,
@@ -28,7 +30,7 @@ from heartprint.cmr._qc import (
 from heartprint.cmr._rates import fourier_fit, peak_rates
 from heartprint.cmr._thickness import WallThickness, wall_thickness
 from heartprint.results import qc_status
-from heartprint.errors import GeometryError, InvalidInputError
+from heartprint.errors import InvalidInputError
 from heartprint.image import Image
 from heartprint.labels import KNOWN_LABELS, LV_CAVITY, LV_MYOCARDIUM, RV_CAVITY
 from heartprint.measure import Measurement, QCFlag, Severity
@@ -149,19 +151,58 @@ def _check_inputs(image: Image, labels: np.ndarray) -> np.ndarray:
     return labels
 
 
+def _plausible(value: Any, lo: float, hi: float) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) and lo <= v <= hi else None
+
+
 def _timing(image: Image) -> tuple[np.ndarray | None, float | None, float | None, str, list[QCFlag]]:
-    """Frame times, RR (ms), heart rate (/min) and how they were obtained."""
+    """Frame times, RR (ms), heart rate (/min) and how they were obtained.
+
+    Nothing implausible is used (issue 17): frame times that are not finite or not strictly
+    increasing are dropped (no rates, no RR from them); a heart rate outside
+    :data:`HEART_RATE_RANGE_BPM` or an RR outside :data:`RR_RANGE_MS` is not used (no heart rate,
+    no cardiac output), and each is said in a QC flag. RR is estimated from frame times only with
+    at least ``QC_THRESHOLDS["min_phases_for_rates"]`` phases, which then sample the whole cycle.
+    """
     flags: list[QCFlag] = []
     times = image.frame_times_ms
     meta = image.meta or {}
+    n_t = int(image.array.shape[0]) if image.array.ndim == 4 else 1
+    if times is not None:
+        t = np.asarray(times, dtype=float)
+        if t.shape != (n_t,) or not np.all(np.isfinite(t)) or (t.size > 1 and not np.all(np.diff(t) > 0)):
+            flags.append(_flag("frame_times_invalid", Severity.WARNING,
+                               f"frame times {[round(float(v), 3) for v in t.ravel()[:40]]} ms are not {n_t} finite, "
+                               "strictly increasing values: not used — filling/ejection rates and an RR from frame "
+                               "times not computed", frame_times_ms=[float(v) for v in t.ravel()[:40]]))
+            times = None
+        else:
+            times = t
+    hr_lo, hr_hi = HEART_RATE_RANGE_BPM
+    rr_lo, rr_hi = RR_RANGE_MS
     rr, rr_how = None, ""
-    if meta.get("rr_interval_ms"):
-        rr, rr_how = float(meta["rr_interval_ms"]), "RR from meta 'rr_interval_ms' (DICOM (0018,1062))"
-    elif times is not None and len(times) >= 2:
+    rr_bad = False
+    if meta.get("rr_interval_ms") is not None:
+        rr = _plausible(meta["rr_interval_ms"], rr_lo, rr_hi)
+        if rr is None:
+            rr_bad = True
+            flags.append(_flag("rr_implausible", Severity.WARNING,
+                               f"R-R interval {meta['rr_interval_ms']!r} ms is outside the plausible {rr_lo:g}–{rr_hi:g} ms: "
+                               "not used", rr_ms=str(meta["rr_interval_ms"]), low=rr_lo, high=rr_hi))
+        else:
+            rr_how = "RR from meta 'rr_interval_ms' (DICOM (0018,1062))"
+    n_min = int(QC_THRESHOLDS["min_phases_for_rates"])
+    if rr is None and not rr_bad and times is not None and len(times) >= n_min:
         step = float(np.median(np.diff(times)))
-        rr = float(times[-1] + step)
-        rr_how = f"RR estimated as last frame time + median frame interval = {times[-1]:.1f} + {step:.1f} ms"
-        flags.append(_flag("rr_from_frame_times", Severity.INFO, rr_how + f" = {rr:.1f} ms", rr_ms=rr))
+        est = float(times[-1] + step)
+        if _plausible(est, rr_lo, rr_hi) is not None:
+            rr = est
+            rr_how = f"RR estimated as last frame time + median frame interval = {times[-1]:.1f} + {step:.1f} ms"
+            flags.append(_flag("rr_from_frame_times", Severity.INFO, rr_how + f" = {rr:.1f} ms", rr_ms=rr))
     if times is not None and rr is not None and times.max() >= rr:
         flags.append(
             _flag("rr_shorter_than_frames", Severity.WARNING,
@@ -169,14 +210,27 @@ def _timing(image: Image) -> tuple[np.ndarray | None, float | None, float | None
                   rr_ms=rr, last_frame_ms=float(times.max()))
         )
         step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
-        rr, rr_how = float(times[-1] + step), "RR estimated from frame times (meta RR too short)"
-    if meta.get("heart_rate_bpm"):
-        hr, hr_how = float(meta["heart_rate_bpm"]), "heart rate from meta 'heart_rate_bpm' (DICOM (0018,1088))"
+        est = float(times[-1] + step)
+        if len(times) >= n_min and _plausible(est, rr_lo, rr_hi) is not None:
+            rr, rr_how = est, "RR estimated from frame times (meta RR too short)"
+        else:
+            rr, rr_how = None, "no RR: meta RR shorter than the frames and too few phases to estimate it"
+    if meta.get("heart_rate_bpm") is not None and meta.get("heart_rate_bpm") != "":
+        hr = _plausible(meta["heart_rate_bpm"], hr_lo, hr_hi)
+        if hr is None:  # never replaced by another source: the headers contradict or are corrupt
+            hr_how = (f"heart rate {meta['heart_rate_bpm']!r} /min (DICOM (0018,1088)) outside the plausible "
+                      f"{hr_lo:g}–{hr_hi:g} /min: not used, so heart rate and cardiac output are not reported")
+            flags.append(_flag("heart_rate_implausible", Severity.WARNING, hr_how,
+                               heart_rate=str(meta["heart_rate_bpm"]), low=hr_lo, high=hr_hi))
+        else:
+            hr_how = "heart rate from meta 'heart_rate_bpm' (DICOM (0018,1088))"
     elif rr:
         hr, hr_how = _MS_PER_MIN / rr, f"heart rate = 60000 / RR; {rr_how}"
+    elif rr_bad:
+        hr, hr_how = None, "no heart rate: the R-R interval is implausible"
     else:
         hr, hr_how = None, "no heart rate: no 'heart_rate_bpm', 'rr_interval_ms' or frame times"
-    if times is None:
+    if times is None and image.frame_times_ms is None:
         flags.append(_flag("no_frame_times", Severity.WARNING,
                            "the cine has no frame times: filling/ejection rates not computed"))
     return times, rr, hr, hr_how + (f"; {rr_how}" if rr_how and rr_how not in hr_how else ""), flags
@@ -281,6 +335,14 @@ def analyze_cine_function(
     if n_t < 2 or ed == es:
         qc.append(_flag("single_phase", Severity.ERROR,
                         f"only {len(valid)} usable phase(s): EF/SV/CO not computed", n_usable_phases=int(len(valid))))
+    elif n_t == 2:
+        # ACDC-style ED/ES pairs are legitimate input: ED/ES are then the larger/smaller LV volume, valid
+        # only if the two frames are the end-diastolic and end-systolic ones; nothing needing the cycle
+        qc.append(_flag("two_phase_cine", Severity.WARNING,
+                        "only 2 phases: ED and ES are taken as the phases of larger and smaller LV volume, which is "
+                        "valid only if the two frames are the end-diastolic and end-systolic frames (an ED/ES pair); "
+                        "peak ejection/filling rates and an R-R interval from frame times are not computed",
+                        n_phases=n_t, lv_ed=ed, lv_es=es))
 
     m: list[Measurement] = result.measurements
 

@@ -9,7 +9,14 @@ from heartprint.anatomy._plane import SlicePlane
 from heartprint.labels import BACKGROUND, LABEL_NAMES, LV_CAVITY, LV_MYOCARDIUM, RV_CAVITY
 from heartprint.measure import QCFlag, Severity
 
-__all__ = ["QC_THRESHOLDS"]
+__all__ = ["QC_THRESHOLDS", "HEART_RATE_RANGE_BPM", "RR_RANGE_MS", "check_cine_frames"]
+
+#: Heart rate (/min) used for cardiac output: heartprint's plausibility range of the
+#: ``heart_rate`` concept (:data:`heartprint.concepts.CONCEPTS`, 20–250 /min), the same as
+#: :data:`heartprint.io._geometry.HEART_RATE_RANGE_BPM`. Outside it the value is not used.
+HEART_RATE_RANGE_BPM: tuple[float, float] = (20.0, 250.0)
+#: R-R interval (ms) used: 60000 / :data:`HEART_RATE_RANGE_BPM` (240–3000 ms).
+RR_RANGE_MS: tuple[float, float] = (60000.0 / HEART_RATE_RANGE_BPM[1], 60000.0 / HEART_RATE_RANGE_BPM[0])
 
 #: Every numeric QC threshold, in one place. Plausibility limits, not normal ranges.
 QC_THRESHOLDS: dict[str, float] = {
@@ -28,6 +35,31 @@ QC_THRESHOLDS: dict[str, float] = {
 
 def _flag(code: str, severity: Severity, message: str, **details) -> QCFlag:
     return QCFlag(code=code, severity=severity, message=message, details=details)
+
+
+def check_cine_frames(image) -> None:
+    """Refuse a cine with a blank frame: any ``(phase, slice)`` frame that is constant (all zeros
+    or one value) or holds a non-finite value. A real cine frame always holds anatomy and noise;
+    a blank one is a missing or corrupt image, and the segmentation and every volume built on it
+    would be wrong (issue 17). Raises :class:`~heartprint.errors.InvalidInputError` naming the
+    first blank frames."""
+    from heartprint.errors import InvalidInputError
+
+    arr = np.asarray(image.array)
+    if arr.ndim != 4 or not arr.size:
+        return
+    finite = np.isfinite(arr).all(axis=(2, 3)) if arr.dtype.kind == "f" else np.ones(arr.shape[:2], bool)
+    with np.errstate(invalid="ignore"):
+        flat = (arr.max(axis=(2, 3)) == arr.min(axis=(2, 3)))
+    bad = np.argwhere(flat | ~finite)
+    if bad.size:
+        shown = ", ".join(f"phase {int(t)} slice {int(z)}" for t, z in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise InvalidInputError(
+            f"cine series {image.series_uid or ''}: {len(bad)} blank frame(s) (constant or not finite: {shown}{more}) of "
+            f"{arr.shape[0]} phases x {arr.shape[1]} slices; expected an image in every frame — a missing or corrupt "
+            "frame would make the volumes wrong, so the series is not analysed"
+        )
 
 
 def check_components(labels: np.ndarray) -> list[QCFlag]:

@@ -9,6 +9,9 @@ analyse_calcium_series
     Series-level entry for the pipeline (JSON-able dict with measurements, lesions, QC).
 CalciumResult, CalciumLesion
     The result types.
+CalciumSeriesRefused
+    The error a series gets when its calcium score would be wrong (not HU, kVp not 120,
+    contrast-enhanced blood pool); ``.code`` names the reason.
 agatston_weight
     Density weight 1–4 of a lesion's peak HU (Agatston 1990).
 CORONARY_LABELS
@@ -31,6 +34,7 @@ from heartprint.ct._calcium import (
     DEFAULT_CALIBRATION_MG_PER_ML_PER_HU,
     CalciumLesion,
     CalciumResult,
+    CalciumSeriesRefused,
     agatston_weight,
     analyse_calcium_series,
     calcium_score,
@@ -51,6 +55,7 @@ __all__ = [
     "DEFAULT_CALIBRATION_MG_PER_ML_PER_HU",
     "CalciumLesion",
     "CalciumResult",
+    "CalciumSeriesRefused",
     "agatston_weight",
     "analyse_calcium_series",
     "calcium_score",

@@ -14,8 +14,13 @@ __all__ = ["ANALYSERS", "CT_CALCIUM"]
 
 
 def _run_ct_calcium(image: Image, ctx: AnalysisContext) -> SeriesResult:
+    """Refuses (raises, so the pipeline records the series as failed with the reason) a series whose
+    score would be wrong: values not in HU, (0018,0060) KVP missing or not 120, a contrast-enhanced
+    blood pool — the last unless the run's option ``calcium_allow_contrast`` is true."""
     from heartprint.ct._calcium import _series_qc, calcium_score
 
+    allow_contrast = bool(ctx.options.calcium_allow_contrast)
+    series_flags = _series_qc(image, None, allow_contrast=allow_contrast)
     res = calcium_score(image)
     doc = res.to_dict()
     m = res.method
@@ -24,7 +29,7 @@ def _run_ct_calcium(image: Image, ctx: AnalysisContext) -> SeriesResult:
     details = {k: v for k, v in doc.items() if k not in ("qc", "lesions", "method")}
     return SeriesResult(
         series_uid=image.series_uid or "", kind="ct_calcium", status="analysed",
-        measurements=res.measurements(source=image.series_uid), qc=list(res.qc) + _series_qc(image, None),
+        measurements=res.measurements(source=image.series_uid), qc=list(res.qc) + series_flags,
         method=how, figure_data={"lesions": doc["lesions"]}, details={**details, "scoring_method": m}, image=image,
     )
 

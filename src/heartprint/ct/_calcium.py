@@ -35,6 +35,13 @@ its source):
    protocol; without one a nominal :data:`DEFAULT_CALIBRATION_MG_PER_ML_PER_HU` is used and
    a QC flag says the mass is not calibrated.
 
+7. **Refusals** (series level, :func:`analyse_calcium_series` and the pipeline analyser; an
+   error for the series, never a score with a note): values not in HU, (0018,0060) KVP
+   missing or not :data:`AGATSTON_KVP` (120 kVp — the threshold and weights are defined for
+   it; no kVp-adapted method is implemented), and a contrast-enhanced blood pool (median
+   CT number of the heart region above :data:`CONTRAST_BLOOD_HU`, :func:`blood_pool_hu`)
+   unless ``allow_contrast`` / the analyser option ``calcium_allow_contrast`` is given.
+
 Per-artery scores need a coronary label map on the same grid (:data:`CORONARY_LABELS`) or
 lesion assignments (:meth:`CalciumResult.assign`). A heart / coronary region mask excludes
 lesions lying mostly outside it (aortic wall, valves, bone), and the exclusions are reported.
@@ -60,6 +67,10 @@ __all__ = [
     "DEFAULT_CALIBRATION_MG_PER_ML_PER_HU",
     "CalciumLesion",
     "CalciumResult",
+    "CalciumSeriesRefused",
+    "AGATSTON_KVP",
+    "CONTRAST_BLOOD_HU",
+    "blood_pool_hu",
     "agatston_weight",
     "analyse_calcium_series",
     "calcium_score",
@@ -94,9 +105,30 @@ CORONARY_LABELS: dict[int, str] = {1: "LM", 2: "LAD", 3: "LCx", 4: "RCA"}
 ARTERIES: tuple[str, ...] = ("LM", "LAD", "LCx", "RCA")
 UNASSIGNED = "unassigned"
 
-#: Median CT number (HU) of soft tissue/blood in the heart region above which the series is
-#: flagged as probably contrast-enhanced (non-contrast blood is ~30–50 HU).
+#: Contrast refusal: a series whose blood pool (:func:`blood_pool_hu`: median CT number of the
+#: voxels in :data:`BLOOD_POOL_WINDOW_HU` in the heart region, else the central third of the
+#: field of view) is above this is contrast-enhanced and is not scored (unless overridden).
+#: Unenhanced blood is about 40 HU (30–60 with the haematocrit); coronary CTA aims at ≥ 250 HU
+#: in the lumen. 150 HU lies well between (heartprint's choice, not a guideline value): the
+#: median of a non-contrast heart region is blood and myocardium (~40 HU) even with a small
+#: share of calcium or bone, while an enhanced blood pool fills most of the heart region.
+#: Limitation: a late (venous/delayed) phase with blood under 150 HU is not refused by this
+#: criterion; header evidence ((0018,0010) Contrast/Bolus Agent, description) then warns.
 CONTRAST_BLOOD_HU = 150.0
+#: CT numbers (HU) counted as blood/soft tissue by the contrast criterion: above fat (−100 HU)
+#: and lung, below cortical bone and metal.
+BLOOD_POOL_WINDOW_HU = (-50.0, 1000.0)
+#: Tube voltage (kVp) at which the Agatston method's 130 HU threshold and density weights are
+#: applied on multidetector CT: the international standard protocol scans at 120 kVp
+#: (McCollough 2007, doi:10.1148/radiol.2432050808 — ⚠ not verified against the text here);
+#: the 1990 definition was on electron-beam CT. At lower voltage calcium has higher CT numbers
+#: and the threshold must change (147 HU at 100 kVp: Nakazato R, Dey D, Gutstein A, et al.,
+#: J Cardiovasc Comput Tomogr 2009;3(6), "Coronary artery calcium scoring using a reduced tube
+#: voltage and radiation dose protocol with dual-source computed tomography"). heartprint
+#: implements no kVp-adapted method, so a series at another (or an unknown) kVp is refused.
+AGATSTON_KVP = 120.0
+#: (0018,0060) KVP within this many kV of :data:`AGATSTON_KVP` counts as that voltage.
+KVP_TOLERANCE = 0.5
 
 _TOL_MM = 1e-6
 
@@ -596,19 +628,121 @@ _GATED = re.compile(r"gat|ecg|ekg|cardiac|calcium|ca[ _-]?scor|\bcac\b|\bcs\b|ag
 _CONTRAST = re.compile(r"angio|\bcta\b|ccta|contrast|arterial|\bkm\b|\+c\b|bolus", re.I)
 
 
-def _series_qc(image: Image, region: np.ndarray | None) -> list[QCFlag]:
+class CalciumSeriesRefused(InvalidInputError):
+    """A series on which a calcium score would be wrong (not HU, wrong kVp, contrast-enhanced, not CT).
+
+    ``code`` names the reason (``not_ct``, ``not_hounsfield``, ``kvp_missing``, ``kvp_not_standard``,
+    ``contrast_enhanced``); the message says what was found and what is expected.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _refuse(code: str, image: Image, message: str) -> CalciumSeriesRefused:
+    who = f"series {image.series_uid}" if image.series_uid else "the CT series"
+    return CalciumSeriesRefused(code, f"calcium scoring refused for {who}: {message}")
+
+
+def blood_pool_hu(image: Image, region: np.ndarray | None = None) -> tuple[float, str, int]:
+    """The contrast criterion's statistic: median CT number (HU) of the voxels within
+    :data:`BLOOD_POOL_WINDOW_HU` inside ``region`` (a heart mask), else inside the central third
+    of the field of view in x and y (all slices — a calcium scan is centred on the heart).
+
+    Returns ``(median HU, where, n voxels)``; the median is NaN when no voxel is in the window.
+    """
+    arr = np.asarray(image.array)
+    if region is not None and np.any(region):
+        sample = arr[np.asarray(region).astype(bool)]
+        where = "heart region mask"
+    else:
+        _, ny, nx = arr.shape
+        sample = arr[:, ny // 3: max(ny // 3 + 1, 2 * ny // 3), nx // 3: max(nx // 3 + 1, 2 * nx // 3)]
+        where = "central third of the field of view"
+    lo, hi = BLOOD_POOL_WINDOW_HU
+    soft = sample[(sample > lo) & (sample < hi)]
+    return (float(np.median(soft)) if soft.size else float("nan")), where, int(soft.size)
+
+
+def _series_qc(image: Image, region: np.ndarray | None, *, allow_contrast: bool = False) -> list[QCFlag]:
+    """Checks of a CT series before its calcium score may be reported.
+
+    Raises :class:`CalciumSeriesRefused` (an :class:`~heartprint.errors.InvalidInputError`) when the
+    score would be wrong — an error for the series, never a number with a note:
+
+    - ``not_ct``: (0008,0060) Modality other than CT;
+    - ``not_hounsfield``: non-finite values, no voxel below −100 HU (no air: stored values, not HU)
+      or most voxels outside :data:`~heartprint.io._geometry.CT_HU_PLAUSIBLE_RANGE`;
+    - ``kvp_missing`` / ``kvp_not_standard``: (0018,0060) KVP (``meta["kvp"]``) absent or not
+      :data:`AGATSTON_KVP` — the 130 HU threshold and the density weights hold at that tube
+      voltage only (see :data:`AGATSTON_KVP`);
+    - ``contrast_enhanced``: blood pool above :data:`CONTRAST_BLOOD_HU` (:func:`blood_pool_hu`),
+      unless ``allow_contrast`` (then a WARNING flag says the override was used).
+
+    Returns the remaining warnings: no evidence of ECG gating, header evidence of contrast.
+    """
+    from heartprint.io._geometry import CT_HU_MAX_OUTSIDE_FRACTION, CT_HU_PLAUSIBLE_RANGE
+
     meta = image.meta or {}
     flags: list[QCFlag] = []
+    if image.modality not in (None, "CT"):
+        raise _refuse("not_ct", image, f"(0008,0060) Modality {image.modality!r}; calcium scoring needs CT in HU")
+    arr = np.asarray(image.array)
+    if arr.size and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise _refuse("not_hounsfield", image, f"{int(np.count_nonzero(~np.isfinite(arr)))} voxel(s) are not finite "
+                      "numbers; expected CT numbers in HU")
+    lo = float(arr.min()) if arr.size else 0.0
+    if lo >= -100:
+        raise _refuse("not_hounsfield", image,
+                      f"minimum value {lo:g} >= -100: no air in the image, the values look like stored pixel values, "
+                      "not HU (missing or wrong (0028,1052) Rescale Intercept / (0028,1053) Rescale Slope?)")
+    hu_lo, hu_hi = CT_HU_PLAUSIBLE_RANGE
+    outside = float(np.count_nonzero((arr < hu_lo) | (arr > hu_hi))) / max(arr.size, 1)
+    if outside > CT_HU_MAX_OUTSIDE_FRACTION:
+        raise _refuse("not_hounsfield", image, f"{outside:.0%} of the voxels lie outside {hu_lo:g}..{hu_hi:g} HU; "
+                      "expected CT numbers in HU (wrong rescale?)")
+    kvp = meta.get("kvp")
+    try:
+        kvp = None if kvp is None else float(kvp)
+    except (TypeError, ValueError):
+        kvp = None
+    if kvp is None or not math.isfinite(kvp):
+        raise _refuse("kvp_missing", image,
+                      f"(0018,0060) KVP is not given; the Agatston 130 HU threshold and density weights hold at "
+                      f"{AGATSTON_KVP:g} kVp only, so the tube voltage must be known")
+    if abs(kvp - AGATSTON_KVP) > KVP_TOLERANCE:
+        raise _refuse("kvp_not_standard", image,
+                      f"(0018,0060) KVP {kvp:g}; expected {AGATSTON_KVP:g} kVp, the tube voltage at which the Agatston "
+                      "130 HU threshold and density weights are standardised (at other voltages calcium has other CT "
+                      "numbers, e.g. a 147 HU threshold at 100 kVp: Nakazato 2009); heartprint has no validated "
+                      "kVp-adapted method")
+    # contrast: blood-pool CT number in the heart region (refusal), header evidence (warning)
+    median, where, n_soft = blood_pool_hu(image, region)
+    if n_soft and median > CONTRAST_BLOOD_HU:
+        what = (f"median CT number {median:.0f} HU of the blood/soft-tissue voxels ({BLOOD_POOL_WINDOW_HU[0]:g} to "
+                f"{BLOOD_POOL_WINDOW_HU[1]:g} HU) in the {where} is above {CONTRAST_BLOOD_HU:g} HU: the blood pool is "
+                "contrast-enhanced (unenhanced blood is about 40 HU), and iodine above 130 HU is scored as calcium")
+        if not allow_contrast:
+            raise _refuse("contrast_enhanced", image, what + "; expected a non-contrast series (override: "
+                          "allow_contrast, the analyser option calcium_allow_contrast)")
+        flags.append(QCFlag(code="contrast_enhanced_override", severity=Severity.WARNING,
+                            message=("scored although the series is contrast-enhanced, because the override was given: "
+                                     + what + "; the score is not an Agatston score of a non-contrast scan"),
+                            details={"median_blood_pool_hu": median, "threshold_hu": CONTRAST_BLOOD_HU,
+                                     "region": where}))
     text = " ".join(str(meta.get(k) or "") for k in ("series_description", "protocol_name"))
     # ECG gating
-    gating = [k for k in ("heart_rate_bpm", "rr_interval_ms") if meta.get(k)]
+    from heartprint.io._geometry import plausible_heart_rate
+
+    gating = [k for k in ("heart_rate_bpm", "rr_interval_ms")
+              if (plausible_heart_rate(meta.get(k)) if k == "heart_rate_bpm" else meta.get(k))]
     if not gating and not _GATED.search(text) and image.kind != "ct_calcium":
         flags.append(QCFlag(code="not_gated", severity=Severity.WARNING,
                             message=("no evidence of ECG gating: no (0018,1088) Heart Rate / (0018,1062) Nominal Interval and "
                                      f"series description {text.strip()!r} names no cardiac/calcium protocol; motion can "
                                      "blur and mis-score calcium"),
                             details={"series_description": text.strip()}))
-    # contrast: header evidence
     reasons = []
     agent = str(meta.get("contrast_bolus_agent") or "").strip()
     if agent and agent.lower() not in {"none", "no", "n", "0"}:
@@ -621,35 +755,13 @@ def _series_qc(image: Image, region: np.ndarray | None) -> list[QCFlag]:
     m = _CONTRAST.search(text)
     if m:
         reasons.append(f"series description {text.strip()!r} ~ {m.group(0)!r}")
-    # contrast: blood-pool CT number in the heart region (or the central third of the field of view)
-    arr = np.asarray(image.array)
-    if region is not None and np.any(region):
-        sample = arr[region.astype(bool)]
-        where = "region_mask"
-    else:
-        nz, ny, nx = arr.shape
-        sample = arr[:, ny // 3: 2 * ny // 3, nx // 3: 2 * nx // 3]
-        where = "central third of the field of view"
-    soft = sample[(sample > -50) & (sample < 600)]
-    median = float(np.median(soft)) if soft.size else float("nan")
-    if soft.size and median > CONTRAST_BLOOD_HU:
-        reasons.append(f"median soft-tissue/blood CT number {median:.0f} HU in the {where} > {CONTRAST_BLOOD_HU:g} HU")
     if reasons:
         flags.append(QCFlag(code="contrast_enhanced", severity=Severity.WARNING,
-                            message=("series looks contrast-enhanced (" + "; ".join(reasons) + "): iodine above 130 HU is "
-                                     "scored as calcium; calcium scoring needs a non-contrast series"),
-                            details={"reasons": reasons, "median_soft_tissue_hu": median, "threshold_hu": CONTRAST_BLOOD_HU}))
-    # stored values instead of HU (missing rescale)
-    lo = float(np.nanmin(arr)) if arr.size else 0.0
-    if lo >= -100:
-        flags.append(QCFlag(code="not_hounsfield", severity=Severity.ERROR,
-                            message=(f"minimum value {lo:g} >= -100: no air in the image, the values look like stored pixel "
-                                     "values, not HU (missing (0028,1052) Rescale Intercept / (0028,1053) Rescale Slope?)"),
-                            details={"min_value": lo}))
-    if image.modality not in (None, "CT"):
-        flags.append(QCFlag(code="not_ct", severity=Severity.ERROR,
-                            message=f"(0008,0060) Modality {image.modality!r}: calcium scoring needs CT in HU",
-                            details={"modality": image.modality}))
+                            message=("the header suggests contrast (" + "; ".join(reasons) + ") although the blood pool is "
+                                     f"not enhanced by its CT number (median {median:.0f} HU in the {where}); iodine above "
+                                     "130 HU would be scored as calcium"),
+                            details={"reasons": reasons, "median_soft_tissue_hu": median,
+                                     "threshold_hu": CONTRAST_BLOOD_HU}))
     return flags
 
 
@@ -659,24 +771,35 @@ def analyse_calcium_series(
     artery_labels: np.ndarray | Image | None = None,
     region_mask: np.ndarray | Image | None = None,
     calibration_mg_per_ml_per_hu: float | None = None,
+    allow_contrast: bool = False,
 ) -> dict[str, Any]:
     """Calcium scoring of one loaded CT series, as a JSON-able dict for the pipeline.
 
     Parameters
     ----------
     image
-        A 3-D CT :class:`~heartprint.Image` in HU (from :func:`heartprint.io.load_series`).
+        A 3-D CT :class:`~heartprint.Image` in HU (from :func:`heartprint.io.load_series`);
+        ``meta["kvp"]`` ((0018,0060) KVP) must be :data:`AGATSTON_KVP`.
     artery_labels, region_mask, calibration_mg_per_ml_per_hu
         As in :func:`calcium_score`.
+    allow_contrast
+        Score a series whose blood pool is contrast-enhanced (refused by default); the result
+        then carries a ``contrast_enhanced_override`` warning.
+
+    Raises
+    ------
+    CalciumSeriesRefused
+        (an :class:`~heartprint.errors.InvalidInputError`) when the score would be wrong: not CT,
+        values not in HU, (0018,0060) KVP missing or not 120, contrast-enhanced blood pool (see
+        :func:`_series_qc`); the exception's ``code`` names the reason.
 
     Returns
     -------
     dict
         ``schema``, ``series_uid``, ``measurements`` (UCUM units), ``agatston``,
         ``volume_mm3``, ``mass_mg``, ``category``, ``lesions``, ``per_artery``,
-        ``excluded``, ``qc`` (scoring flags plus series checks: ECG gating, contrast
-        enhancement from the header and a blood-pool median > 150 HU, values not in HU),
-        ``method`` and ``disclaimer``.
+        ``excluded``, ``qc`` (scoring flags plus series warnings: ECG gating, contrast named
+        in the header, the contrast override), ``method`` and ``disclaimer``.
     """
     from heartprint import DISCLAIMER
 
@@ -687,7 +810,7 @@ def analyse_calcium_series(
     region = None
     if region_mask is not None:
         region = np.asarray(region_mask.array if isinstance(region_mask, Image) else region_mask)
-    flags = list(res.qc) + _series_qc(image, region)
+    flags = list(res.qc) + _series_qc(image, region, allow_contrast=allow_contrast)
     out = res.to_dict()
     out["qc"] = [f.to_dict() for f in flags]
     return {

@@ -21,7 +21,12 @@ from pydicom.dataset import Dataset
 
 from heartprint.errors import GeometryError, UnsupportedSeriesError
 
-__all__ = ["Frame", "Layout", "plan_layout", "SLICE_GAP_TOLERANCE", "ORIENTATION_TOLERANCE"]
+__all__ = [
+    "Frame", "Layout", "plan_layout", "check_rescale", "SLICE_GAP_TOLERANCE", "ORIENTATION_TOLERANCE",
+    "ORTHONORMAL_TOLERANCE", "CT_RESCALE_SLOPE_RANGE", "CT_RESCALE_INTERCEPT_RANGE", "HEART_RATE_RANGE_BPM",
+    "RR_INTERVAL_RANGE_MS", "PIXEL_SPACING_RANGE_MM", "CT_HU_PLAUSIBLE_RANGE", "CT_HU_MAX_OUTSIDE_FRACTION",
+    "check_ct_hu", "plausible_heart_rate",
+]
 
 #: Relative tolerance on slice gaps: a gap differing from the median by more than this
 #: fraction makes the series inconsistent (missing or extra slices).
@@ -30,6 +35,35 @@ SLICE_GAP_TOLERANCE = 0.10
 ORIENTATION_TOLERANCE = 1e-3
 #: Two positions closer than this along the normal (mm) are the same slice position.
 POSITION_TOLERANCE_MM = 1e-2
+#: (0020,0037) row and column direction cosines must be unit vectors and perpendicular:
+#: ``|‖row‖ − 1|``, ``|‖col‖ − 1|`` and ``|row · col|`` all at most this. Stored as DS (≤ 16
+#: characters), real cosines carry ≥ 5 decimals, so 1e-3 leaves two orders of margin while a
+#: skew of 0.06° (cos 89.94° = 1e-3) is already refused: non-orthogonal axes make every voxel
+#: volume (|det| of the affine) and in-plane distance wrong (60° apart: volumes −13 %).
+ORTHONORMAL_TOLERANCE = 1e-3
+#: (0028,0030) Pixel Spacing (mm) accepted for a cross-sectional (CT/MR/PET) image. A plausibility
+#: range, not a standard: cardiac CT pixels are ~0.2–1 mm, CMR 0.6–3 mm, PET 2–6 mm; outside it
+#: every length, area and volume would be scaled wrong.
+PIXEL_SPACING_RANGE_MM = (0.05, 20.0)
+#: CT (0028,1053) Rescale Slope accepted (HU per stored unit). PS3.3 C.11.1.1.2 only requires a
+#: number; real CT uses 1 (sometimes 0.5–2 or 0.1 for decimal HU). A slope outside this range
+#: (NaN, 0, negative, ∞, or so small/large that the image collapses or explodes) cannot give HU.
+CT_RESCALE_SLOPE_RANGE = (0.01, 10.0)
+#: CT (0028,1052) Rescale Intercept accepted (HU). Real CT uses 0, −1000, −1024, −2048 or −8192.
+CT_RESCALE_INTERCEPT_RANGE = (-10000.0, 10000.0)
+#: Heart rate (/min) accepted from (0018,1088) Heart Rate: heartprint's plausibility range of the
+#: ``heart_rate`` concept (:data:`heartprint.concepts.CONCEPTS`, 20–250 /min). Outside it the value
+#: is not used (no cardiac output is computed from it).
+HEART_RATE_RANGE_BPM = (20.0, 250.0)
+#: CT numbers (HU) a patient CT can hold: air −1000 (noise to ≈ −1100) to dense bone/iodine ≈ 3000
+#: (metal beyond). Voxels outside are padding (−2048/−3024 outside the reconstruction circle, at
+#: most 1 − π/4 ≈ 21 % of a square image), metal or errors.
+CT_HU_PLAUSIBLE_RANGE = (-1100.0, 4000.0)
+#: A CT file whose voxels are more than this fraction outside :data:`CT_HU_PLAUSIBLE_RANGE` (or
+#: not finite) after rescale is refused: its values are not Hounsfield units.
+CT_HU_MAX_OUTSIDE_FRACTION = 0.5
+#: R-R interval (ms) accepted from (0018,1062) Nominal Interval: 60000 / the heart-rate range.
+RR_INTERVAL_RANGE_MS = (60000.0 / HEART_RATE_RANGE_BPM[1], 60000.0 / HEART_RATE_RANGE_BPM[0])
 
 #: Modalities whose images are cross-sections placed in the patient: they must carry
 #: (0020,0032), (0020,0037) and (0028,0030).
@@ -157,14 +191,12 @@ def frames_of(ds: Dataset, file: int) -> list[Frame]:
     """The frames of one file, with their geometry and timing from the header."""
     if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
         return _enhanced_frames(ds, file)
-    slope = _float(ds.get("RescaleSlope"))
-    intercept = _float(ds.get("RescaleIntercept"))
     common = dict(
         orientation=_floats(ds.get("ImageOrientationPatient"), 6),
         pixel_spacing=_pixel_spacing(ds.get("PixelSpacing")),
         instance=_int(ds.get("InstanceNumber")),
-        slope=1.0 if slope is None else slope,
-        intercept=0.0 if intercept is None else intercept,
+        slope=_rescale_value(ds.get("RescaleSlope"), 1.0),
+        intercept=_rescale_value(ds.get("RescaleIntercept"), 0.0),
     )
     nf = n_frames(ds)
     position = _floats(ds.get("ImagePositionPatient"), 3)
@@ -188,13 +220,89 @@ def frames_of(ds: Dataset, file: int) -> list[Frame]:
     ]
 
 
+def _rescale_value(value: Any, default: float) -> float:
+    """A (0028,1052)/(0028,1053) value: ``default`` when absent or empty, NaN when present but
+    not one finite number (so that :func:`check_rescale` refuses it instead of a default hiding it)."""
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return default
+    v = _float(value)
+    return float("nan") if v is None else v
+
+
+def check_rescale(slope: Any, intercept: Any, where: str, *, ct: bool) -> None:
+    """Refuse a modality LUT that cannot give correct values.
+
+    Every modality: (0028,1053) Rescale Slope must be one finite number > 0 and (0028,1052)
+    Rescale Intercept one finite number. CT additionally: slope within
+    :data:`CT_RESCALE_SLOPE_RANGE` and intercept within :data:`CT_RESCALE_INTERCEPT_RANGE`
+    (HU). ``None`` means the tag is absent (the caller decides whether that is allowed).
+
+    Raises
+    ------
+    InvalidInputError
+        Naming ``where``, the tag, the value found and the range expected.
+    """
+    from heartprint.errors import InvalidInputError
+
+    checks = (("(0028,1053) Rescale Slope", slope, CT_RESCALE_SLOPE_RANGE, True),
+              ("(0028,1052) Rescale Intercept", intercept, CT_RESCALE_INTERCEPT_RANGE, False))
+    for tag, raw, (lo, hi), positive in checks:
+        if raw is None or (not ct and isinstance(raw, str) and not raw.strip()):
+            continue  # absent (empty Type 2/3 outside CT): the caller's default applies
+        v = _float(raw) if not isinstance(raw, float) else (raw if np.isfinite(raw) else None)
+        if ct:
+            expected = f"a number in [{lo:g}, {hi:g}]{' HU' if not positive else ''} for CT"
+            ok = v is not None and lo <= v <= hi
+        else:
+            expected = "one finite number > 0" if positive else "one finite number"
+            ok = v is not None and (v > 0 or not positive)
+        if not ok:
+            shown = getattr(raw, "original_string", None) or (f"{raw:g}" if isinstance(raw, float) else str(raw))
+            raise InvalidInputError(
+                f"{where}: {tag} is {shown!r}; expected {expected} — the stored values cannot be turned "
+                "into correct modality units (e.g. HU), so the series is not analysed"
+            )
+
+
+def check_ct_hu(values: np.ndarray, where: str) -> None:
+    """Refuse CT values (after rescale) that are not Hounsfield units: any non-finite value, or more
+    than :data:`CT_HU_MAX_OUTSIDE_FRACTION` of the voxels outside :data:`CT_HU_PLAUSIBLE_RANGE`."""
+    from heartprint.errors import InvalidInputError
+
+    arr = np.asarray(values)
+    if not arr.size:
+        return
+    lo, hi = CT_HU_PLAUSIBLE_RANGE
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            raise InvalidInputError(
+                f"{where}: {int(bad.sum())} CT value(s) are not finite after (0028,1052)/(0028,1053) rescale; "
+                "expected Hounsfield units"
+            )
+    outside = float(np.count_nonzero((arr < lo) | (arr > hi))) / arr.size
+    if outside > CT_HU_MAX_OUTSIDE_FRACTION:
+        raise InvalidInputError(
+            f"{where}: {outside:.0%} of the CT values after (0028,1052) Rescale Intercept / (0028,1053) Rescale "
+            f"Slope lie outside {lo:g}..{hi:g} HU (range found {float(arr.min()):g}..{float(arr.max()):g}); "
+            f"expected Hounsfield units (at most {CT_HU_MAX_OUTSIDE_FRACTION:.0%} outside) — wrong rescale?"
+        )
+
+
 def _legacy_frame_times(ds: Dataset, nf: int) -> np.ndarray | None:
     """Frame times (ms) from (0018,1065) Frame Time Vector or (0018,1063) Frame Time (PS3.3 C.7.6.5)."""
     vector = ds.get("FrameTimeVector")
     if vector is not None:
-        v = np.array([float(x) for x in vector], dtype=float)
+        try:
+            values = [vector] if isinstance(vector, (str, bytes, int, float)) else list(vector)
+            v = np.array([float(x) for x in values], dtype=float)
+        except (TypeError, ValueError):
+            v = np.array([])
+        # increments after the first (0 by definition; be tolerant) must be finite and > 0, else no times
+        if v.size == nf and np.all(np.isfinite(v)) and np.all(v[1:] > 0):
+            return np.cumsum(v) - v[0]
         if v.size == nf:
-            return np.cumsum(v) - v[0]  # first entry is 0 by definition; be tolerant
+            return None
     ft = _float(ds.get("FrameTime"))
     if ft is not None and ft > 0:
         return np.arange(nf) * ft
@@ -215,8 +323,10 @@ def _enhanced_frames(ds: Dataset, file: int) -> list[Frame]:
     out = []
     for i in range(nf):
         per = per_frame[i] if i < len(per_frame) else None
-        slope = _float(_functional(per, shared, "PixelValueTransformationSequence", "RescaleSlope"))
-        intercept = _float(_functional(per, shared, "PixelValueTransformationSequence", "RescaleIntercept"))
+        slope = _rescale_value(_functional(per, shared, "PixelValueTransformationSequence", "RescaleSlope"), 1.0)
+        intercept = _rescale_value(
+            _functional(per, shared, "PixelValueTransformationSequence", "RescaleIntercept"), 0.0
+        )
         out.append(
             Frame(
                 file=file,
@@ -231,8 +341,8 @@ def _enhanced_frames(ds: Dataset, file: int) -> list[Frame]:
                 ),
                 temporal_index=_int(_functional(per, shared, "FrameContentSequence", "TemporalPositionIndex")),
                 instance=i + 1,
-                slope=1.0 if slope is None else slope,
-                intercept=0.0 if intercept is None else intercept,
+                slope=slope,
+                intercept=intercept,
             )
         )
     return out
@@ -305,12 +415,70 @@ def plan_layout(series) -> Layout:
                     f"{where}: {_tag_name(enhanced, what)} is missing or invalid (value {raw!r}); "
                     f"expected it for a {series.modality or 'cross-sectional'} image — no default is assumed"
                 )
-    return _cross_sectional_layout(series, frames, rows, cols)
+    layout = _cross_sectional_layout(series, frames, rows, cols)
+    layout.notes.update(_acquisition_notes(series))
+    return layout
+
+
+def _acquisition_notes(series) -> dict[str, Any]:
+    """Acquisition facts that decide whether a CT number-based method applies (go to ``Image.meta``):
+    ``kvp`` from (0018,0060) KVP (``None`` when absent, empty or not one positive number) and
+    ``contrast_bolus_agent`` from (0018,0010) Contrast/Bolus Agent, for CT series."""
+    if series.modality != "CT":
+        return {}
+    ds = series.headers[0]
+    try:
+        raw = ds.get("KVP")
+        if raw is None:  # Enhanced CT: (0018,9325) CT X-Ray Details Sequence, per frame or shared
+            per = ds.get("PerFrameFunctionalGroupsSequence")
+            shared = ds.get("SharedFunctionalGroupsSequence")
+            raw = _functional(per[0] if per else None, shared[0] if shared else None, "CTXRayDetailsSequence", "KVP")
+        kvp = _float(raw)
+    except (TypeError, ValueError, OverflowError, IndexError):  # malformed: unknown, never a default
+        kvp = None
+    try:
+        agent = ds.get("ContrastBolusAgent")
+    except (TypeError, ValueError):
+        agent = None
+    return {
+        "kvp": kvp if kvp is not None and kvp > 0 else None,
+        "contrast_bolus_agent": None if agent is None or str(agent).strip() == "" else str(agent).strip(),
+    }
 
 
 def _where(series, f: Frame) -> str:
     src = series.sources[f.file]
     return str(src) if f.index is None else f"{src} frame {f.index + 1}"
+
+
+def _check_orthonormal(series, frames: list[Frame], enhanced: bool) -> None:
+    """Every distinct (0020,0037) must be two unit vectors at right angles (:data:`ORTHONORMAL_TOLERANCE`)."""
+    seen: set[tuple[float, ...]] = set()
+    for f in frames:
+        key = tuple(np.round(f.orientation, 9).tolist())
+        if key in seen:
+            continue
+        seen.add(key)
+        row, col = f.orientation[:3], f.orientation[3:]
+        n_row, n_col, dot = float(np.linalg.norm(row)), float(np.linalg.norm(col)), float(row @ col)
+        worst = max(abs(n_row - 1.0), abs(n_col - 1.0), abs(dot))
+        if not worst <= ORTHONORMAL_TOLERANCE:
+            angle = float(np.degrees(np.arccos(np.clip(dot / max(n_row * n_col, 1e-12), -1.0, 1.0))))
+            raise GeometryError(
+                f"{_where(series, f)}: {_tag_name(enhanced, 'orientation')} {np.round(f.orientation, 6).tolist()} "
+                f"is not orthonormal (|row| {n_row:.6f}, |column| {n_col:.6f}, row·column {dot:.6f}, angle "
+                f"{angle:.2f}°); expected unit row and column direction cosines at right angles within "
+                f"{ORTHONORMAL_TOLERANCE:g} — volumes and distances would be wrong"
+            )
+
+
+def _check_pixel_spacing(series, ref: Frame, enhanced: bool) -> None:
+    lo, hi = PIXEL_SPACING_RANGE_MM
+    if not all(lo <= v <= hi for v in ref.pixel_spacing):
+        raise GeometryError(
+            f"{_where(series, ref)}: {_tag_name(enhanced, 'spacing')} {list(ref.pixel_spacing)} mm is outside "
+            f"the plausible {lo:g}–{hi:g} mm of a CT/MR/PET image; expected the pixel size in mm"
+        )
 
 
 def _is_cine_series(series, frames: list[Frame]) -> bool:
@@ -339,13 +507,11 @@ def _cross_sectional_layout(series, frames: list[Frame], rows: int, cols: int) -
                 f"mixed (0028,0030) Pixel Spacing in series {series.series_uid}: {ref.pixel_spacing} in "
                 f"{_where(series, ref)} but {f.pixel_spacing} in {_where(series, f)}; expected one spacing"
             )
+    enhanced = any("PerFrameFunctionalGroupsSequence" in ds for ds in series.headers)
+    _check_orthonormal(series, frames, enhanced)
+    _check_pixel_spacing(series, ref, enhanced)
     row_dir, col_dir = ref.orientation[:3], ref.orientation[3:]
     normal = np.cross(row_dir, col_dir)
-    if np.linalg.norm(normal) < 0.5:
-        raise GeometryError(
-            f"{_where(series, ref)}: (0020,0037) Image Orientation (Patient) {ref.orientation.tolist()} "
-            "has parallel row and column directions; expected orthonormal direction cosines"
-        )
     normal = normal / np.linalg.norm(normal)
 
     # Group frames by their distance along the slice normal.
@@ -447,12 +613,21 @@ def _cross_sectional_layout(series, frames: list[Frame], rows: int, cols: int) -
 def _nominal_interval(ds: Dataset) -> float | None:
     """R-R interval in ms from (0018,1062) Nominal Interval or (0018,1088) Heart Rate."""
     nominal = _float(ds.get("NominalInterval"))
-    if nominal is not None and nominal > 0:
+    lo, hi = RR_INTERVAL_RANGE_MS
+    if nominal is not None and lo <= nominal <= hi:
         return nominal
-    hr = _float(ds.get("HeartRate"))
-    if hr is not None and hr > 0:
+    hr = plausible_heart_rate(ds.get("HeartRate"))
+    if hr is not None:
         return 60000.0 / hr
     return None
+
+
+def plausible_heart_rate(value: Any) -> float | None:
+    """(0018,1088) Heart Rate as a number within :data:`HEART_RATE_RANGE_BPM`, else ``None``
+    (absent, not a number, zero, negative or implausible: never used)."""
+    hr = _float(value)
+    lo, hi = HEART_RATE_RANGE_BPM
+    return hr if hr is not None and lo <= hr <= hi else None
 
 
 def _phase_key(series, frames: list[Frame], groups: list[list[int]]):

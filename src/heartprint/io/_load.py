@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 from typing import Any
 
@@ -11,10 +10,22 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_modality_lut, get_decoder
 
-from heartprint.errors import InvalidInputError, UnsupportedSeriesError
+from heartprint.errors import HeartprintError, InvalidInputError, UnsupportedSeriesError
 from heartprint.image import Image
 from heartprint.io._geometry import Layout, _float, _nominal_interval
-from heartprint.io._scan import DicomSource, ScanResult, SeriesInfo, scan
+from heartprint.io._scan import (
+    FATAL_EXCEPTIONS,
+    DicomSource,
+    PixelElement,
+    ScanResult,
+    SeriesInfo,
+    _is_encapsulated,
+    frame_problem,
+    one_line,
+    plausible_size_weight,
+    read_dataset,
+    scan,
+)
 
 __all__ = ["load", "load_series"]
 
@@ -40,19 +51,54 @@ def _check_transfer_syntax(source: DicomSource, ds: Dataset) -> None:
         )
 
 
-def _read_pixels(source: DicomSource) -> tuple[Dataset, np.ndarray]:
-    """Read one file with its pixel data; return the dataset and ``(frames, rows, cols)`` stored values."""
+def _pixel_element(ds: Dataset) -> PixelElement | None:
+    for tag in (0x7FE00010, 0x7FE00008, 0x7FE00009):
+        if tag in ds:
+            value = ds.get_item(tag).value
+            n = len(value) if isinstance(value, (bytes, bytearray)) else 0
+            return PixelElement(tag, None if _is_encapsulated(ds) else n, n)
+    return None
+
+
+def _read_pixels(source: DicomSource, expected_frames: int | None = None) -> tuple[Dataset, np.ndarray]:
+    """Read one file with its pixel data; return the dataset and ``(frames, rows, cols)`` stored values.
+
+    The pixel description is checked against the pixel data length before anything is decoded
+    (:func:`heartprint.io._scan.frame_problem`), and (0028,0008) Number of Frames against
+    ``expected_frames`` (the frames the series layout gives this file). Whatever the reader or
+    a decoder raises (including ``BaseException`` subclasses such as a Rust decoder's
+    ``PanicException``) becomes an :class:`InvalidInputError` naming the file.
+    """
     try:
-        if source.member is None:
-            ds = pydicom.dcmread(source.path, force=False)
-        else:
-            ds = pydicom.dcmread(io.BytesIO(source.read_bytes()), force=False)
+        return _read_pixels_unguarded(source, expected_frames)
+    except HeartprintError:
+        raise
     except pydicom.errors.InvalidDicomError as exc:
         raise InvalidInputError(f"{source}: not a DICOM file ({exc}); expected a DICOM Part 10 file") from exc
-    except (EOFError, OSError, ValueError) as exc:
-        raise InvalidInputError(f"{source}: unreadable or truncated DICOM file ({exc})") from exc
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
+    except FATAL_EXCEPTIONS:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - decoders raise non-Exception errors (PanicException)
+        raise InvalidInputError(
+            f"{source}: (7FE0,0010) Pixel Data could not be read or decoded ({one_line(exc)}); the file may be "
+            "truncated or its (0028,xxxx) image pixel description wrong"
+        ) from None
+
+
+def _read_pixels_unguarded(source: DicomSource, expected_frames: int | None) -> tuple[Dataset, np.ndarray]:
+    ds, _ = read_dataset(source, stop_before_pixels=False)
+    pixel = _pixel_element(ds)
+    if pixel is None:
         raise InvalidInputError(f"{source}: (7FE0,0010) Pixel Data is missing; expected an image file")
+    if not pixel.available:
+        raise InvalidInputError(f"{source}: (7FE0,0010) Pixel Data is empty; expected an image file")
+    problem = frame_problem(ds, pixel, encapsulated=_is_encapsulated(ds))
+    if problem:
+        raise InvalidInputError(f"{source}: {problem}")
+    nf = max(1, int(ds.get("NumberOfFrames", 1) or 1))
+    if expected_frames is not None and nf != expected_frames:
+        raise InvalidInputError(
+            f"{source}: (0028,0008) Number of Frames {nf}; expected {expected_frames} from the series layout; "
+            "not decoded")
     _check_transfer_syntax(source, ds)
     try:
         arr = ds.pixel_array
@@ -61,13 +107,7 @@ def _read_pixels(source: DicomSource) -> tuple[Dataset, np.ndarray]:
         raise UnsupportedSeriesError(
             f"{source}: (0002,0010) Transfer Syntax UID {ts} ({ts.name}) could not be decoded ({exc})"
         ) from exc
-    except (ValueError, RuntimeError, EOFError, KeyError, AttributeError) as exc:
-        raise InvalidInputError(
-            f"{source}: (7FE0,0010) Pixel Data could not be decoded ({exc}); the file may be truncated or "
-            "its (0028,xxxx) image pixel description wrong"
-        ) from exc
     spp = int(ds.get("SamplesPerPixel", 1) or 1)
-    nf = max(1, int(ds.get("NumberOfFrames", 1) or 1))
     if spp > 1:  # colour: pydicom returns RGB (YBR converted) with samples last
         arr = (arr.astype(np.float32) @ _LUMA_BT601.astype(np.float32)).astype(np.float32)
     if nf == 1:
@@ -76,24 +116,57 @@ def _read_pixels(source: DicomSource) -> tuple[Dataset, np.ndarray]:
 
 
 def _to_modality_units(ds: Dataset, frames: np.ndarray, layout: Layout, file: int) -> np.ndarray:
-    """Apply the modality LUT: (0028,1052)/(0028,1053) Rescale Intercept/Slope (per frame if enhanced)."""
+    """Apply the modality LUT: (0028,1052)/(0028,1053) Rescale Intercept/Slope (per frame if enhanced).
+
+    A slope or intercept that cannot give correct values (NaN, 0, negative, infinite, multi-valued;
+    for CT outside :data:`~heartprint.io._geometry.CT_RESCALE_SLOPE_RANGE` /
+    :data:`~heartprint.io._geometry.CT_RESCALE_INTERCEPT_RANGE`), and a CT whose values after
+    rescale are mostly outside :data:`~heartprint.io._geometry.CT_HU_PLAUSIBLE_RANGE`, raise
+    :class:`~heartprint.errors.InvalidInputError`: an error for the series, never a wrong number.
+    """
+    from heartprint.io._geometry import check_ct_hu, check_rescale
+
+    where = str(getattr(ds, "filename", None) or "<dataset>")
+    ct = str(ds.get("Modality", "")) == "CT" or str(ds.get("SOPClassUID", "")) in (CT_IMAGE_STORAGE, CT_IMAGE_STORAGE + ".1")
     per_file = [f for f in layout.frames if f.file == file]
     if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
+        for f in per_file:
+            check_rescale(f.slope, f.intercept, where if f.index is None else f"{where} frame {f.index + 1}", ct=ct)
         slopes = np.array([f.slope for f in per_file], dtype=float)
         intercepts = np.array([f.intercept for f in per_file], dtype=float)
         if np.all(slopes == 1.0) and np.all(intercepts == 0.0):
-            return frames
-        return frames.astype(np.float64) * slopes[:, None, None] + intercepts[:, None, None]
-    if "RescaleSlope" in ds or "RescaleIntercept" in ds or "ModalityLUTSequence" in ds:
-        return np.asarray(apply_modality_lut(frames, ds))
-    if ds.get("SOPClassUID") == CT_IMAGE_STORAGE:
+            out = frames
+        else:
+            out = frames.astype(np.float64) * slopes[:, None, None] + intercepts[:, None, None]
+    elif "RescaleSlope" in ds or "RescaleIntercept" in ds or "ModalityLUTSequence" in ds:
+        if "ModalityLUTSequence" not in ds:
+            if ct and ("RescaleSlope" not in ds or "RescaleIntercept" not in ds):
+                missing = "(0028,1053) Rescale Slope" if "RescaleSlope" not in ds else "(0028,1052) Rescale Intercept"
+                raise InvalidInputError(
+                    f"{where}: CT image without {missing}; expected (0028,1052) Rescale Intercept and (0028,1053) "
+                    "Rescale Slope (both Type 1 in the CT Image module) to give HU"
+                )
+            try:
+                raw_slope, raw_intercept = ds.get("RescaleSlope"), ds.get("RescaleIntercept")
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise InvalidInputError(
+                    f"{where}: (0028,1052) Rescale Intercept / (0028,1053) Rescale Slope unreadable ({exc}); "
+                    "expected numbers"
+                ) from exc
+            check_rescale(raw_slope, raw_intercept, where, ct=ct)
+        out = np.asarray(apply_modality_lut(frames, ds))
+    elif ds.get("SOPClassUID") == CT_IMAGE_STORAGE:
         # (0028,1052)/(0028,1053) are Type 1 in the CT Image module (PS3.3 C.8.2.1): without
         # them stored values cannot be read as Hounsfield units.
         raise InvalidInputError(
             f"{ds.filename if getattr(ds, 'filename', None) else '<dataset>'}: CT image without (0028,1052) Rescale "
             "Intercept / (0028,1053) Rescale Slope; expected both (Type 1 in the CT Image module) to give HU"
         )
-    return frames
+    else:
+        out = frames
+    if ct:
+        check_ct_hu(out, where)
+    return out
 
 
 #: CT Image Storage SOP Class UID.
@@ -121,6 +194,7 @@ def _meta(series: SeriesInfo, layout: Layout) -> dict[str, Any]:
         v = ds.get(keyword)
         return None if v is None or str(v) == "" else str(v)
 
+    size_m, weight_kg, header_notes = plausible_size_weight(ds)
     heart_rate = _float(ds.get("HeartRate"))  # (0018,1088)
     hr_source = "(0018,1088) Heart Rate" if heart_rate else None
     if not heart_rate:
@@ -137,9 +211,9 @@ def _meta(series: SeriesInfo, layout: Layout) -> dict[str, Any]:
         "heart_rate_bpm": heart_rate,
         "heart_rate_source": hr_source,
         "rr_interval_ms": _nominal_interval(ds),
-        "patient_size_m": _float(ds.get("PatientSize")),
-        "patient_height_cm": (lambda m: None if m is None else 100.0 * m)(_float(ds.get("PatientSize"))),
-        "patient_weight_kg": _float(ds.get("PatientWeight")),
+        "patient_size_m": size_m,
+        "patient_height_cm": None if size_m is None else 100.0 * size_m,
+        "patient_weight_kg": weight_kg,
         "patient_sex": text("PatientSex"),
         "patient_age": text("PatientAge"),
         "slice_thickness_mm": _float(ds.get("SliceThickness")),
@@ -152,6 +226,8 @@ def _meta(series: SeriesInfo, layout: Layout) -> dict[str, Any]:
         if series.classification.subkind:
             meta["subkind"] = series.classification.subkind
     meta.update(layout.notes)
+    if header_notes:
+        meta["header_notes"] = header_notes
     tis = _inversion_times(series, layout)
     if tis is not None:
         meta["inversion_times_ms"] = tis
@@ -200,6 +276,23 @@ def load_series(series: SeriesInfo, kind: str | None = None) -> Image:
     InvalidInputError
         A file is not DICOM, truncated, or its pixel data does not decode.
     """
+    try:
+        return _load_series(series, kind)
+    except HeartprintError:
+        raise
+    except FATAL_EXCEPTIONS:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a header value the layout or decoder cannot take
+        first = series.sources[0] if series.sources else series.series_uid
+        raise InvalidInputError(f"series {series.series_uid} ({first}, ...): could not be loaded "
+                                f"({one_line(exc)})") from None
+
+
+#: Bytes the decoded array of one series may take (int64/float64 working copy): 8 GiB.
+MAX_SERIES_BYTES = 8 << 30
+
+
+def _load_series(series: SeriesInfo, kind: str | None) -> Image:
     from heartprint.io.classify import SeriesKind
 
     if kind is not None:
@@ -211,6 +304,10 @@ def load_series(series: SeriesInfo, kind: str | None = None) -> Image:
             ) from exc
     layout = series.layout()
     n_t, n_z = layout.grid.shape
+    if n_t * n_z * layout.rows * layout.columns * 8 > MAX_SERIES_BYTES:
+        raise InvalidInputError(
+            f"series {series.series_uid}: {n_t} phase(s) × {n_z} slice(s) of {layout.rows} × {layout.columns} would "
+            f"need more than {MAX_SERIES_BYTES} bytes (8 GiB) decoded; not loaded")
     out: np.ndarray | None = None
     position = {}  # frame id -> (t, z)
     for t in range(n_t):
@@ -221,7 +318,7 @@ def load_series(series: SeriesInfo, kind: str | None = None) -> Image:
         frame_ids_by_file.setdefault(f.file, []).append(fid)
     for file, fids in frame_ids_by_file.items():
         source = series.sources[file]
-        ds, frames = _read_pixels(source)
+        ds, frames = _read_pixels(source, expected_frames=len(fids))
         if frames.shape[0] != len(fids) or frames.shape[1:] != (layout.rows, layout.columns):
             raise InvalidInputError(
                 f"{source}: decoded pixel array of shape {frames.shape}; expected "

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from heartprint.errors import HeartprintError
 
 __all__ = ["Classification", "SeriesKind", "classify_series"]
 
@@ -143,12 +142,18 @@ def _phases_and_slices(series) -> tuple[int, int, np.ndarray | None, str]:
             n = np.cross(lay.affine[:3, 1], lay.affine[:3, 2])
             normal = n / np.linalg.norm(n)
         return lay.n_phases, lay.n_slices, normal, "layout"
-    except HeartprintError:
+    except Exception:  # noqa: BLE001 - any header the layout cannot take: classify from the headers
         ds = series.first
-        phases = int(_float(ds.get("CardiacNumberOfImages")) or 1)  # (0018,1090)
-        nf = int(_float(ds.get("NumberOfFrames")) or 1)
+        phases = _count(ds.get("CardiacNumberOfImages"))  # (0018,1090)
+        nf = _count(ds.get("NumberOfFrames"))
         total = max(series.n_files, nf)
         return phases, max(1, total // max(phases, 1)), None, "headers (layout failed)"
+
+
+def _count(v) -> int:
+    """A count from a header value: a finite number ≥ 1, else 1."""
+    f = _float(v)
+    return int(f) if f is not None and np.isfinite(f) and 1 <= f <= 1e9 else 1
 
 
 def classify_series(series) -> Classification:
@@ -169,7 +174,7 @@ def classify_series(series) -> Classification:
         return Classification(SeriesKind.SR, 0.99, (f"(0008,0060) Modality {modality!r} / (0008,0016) SOP Class {sop}",))
 
     if modality == "US":
-        nf = int(_float(ds.get("NumberOfFrames")) or 1)
+        nf = _count(ds.get("NumberOfFrames"))
         reasons = [f"(0008,0060) Modality 'US'", f"(0028,0008) Number of Frames {nf}"]
         if nf > 1 or series.n_files > 1:
             return Classification(SeriesKind.ECHO_CINE, 0.9, tuple(reasons))

@@ -45,7 +45,7 @@ from heartprint.errors import GeometryError, InvalidInputError
 from heartprint.image import Image
 from heartprint.labels import LV_CAVITY, LV_MYOCARDIUM, RV_CAVITY
 
-__all__ = ["SEGMENTS", "SegInfo", "SegmentSpec", "build_seg", "match_source_frames", "write_seg"]
+__all__ = ["SEGMENTS", "SegInfo", "SegmentSpec", "build_seg", "export_headers", "match_source_frames", "write_seg"]
 
 #: Tolerance (mm) when matching a label-map slice to a source (0020,0032) Image Position (Patient).
 POSITION_TOLERANCE_MM = 0.05
@@ -84,6 +84,9 @@ class SegInfo:
     segments: dict[int, str]
     segment_tracking_uids: dict[int, str]
     dataset: Dataset
+    #: header values of the source images normalised or left out of the SEG (and so of the SR
+    #: built on it), each said once: see :func:`export_headers`
+    notes: tuple[str, ...] = ()
 
 
 def _read_sources(sources: Sequence[Dataset | str | os.PathLike]) -> list[Dataset]:
@@ -99,6 +102,87 @@ def _read_sources(sources: Sequence[Dataset | str | os.PathLike]) -> list[Datase
     if not out:
         raise InvalidInputError("source_datasets is empty: expected the source images of the segmented series")
     return out
+
+
+#: Patient and General Study module attributes (PS3.3 C.7.1.1, C.7.2.1) that highdicom copies from
+#: the source images into a SEG (and the SR then copies from the SEG); Type 2 ones must be present.
+_TYPE2_COPIED = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+                 "ReferringPhysicianName", "StudyID", "AccessionNumber")
+
+
+def _replace(ds: Dataset, keyword: str, value: Any) -> None:
+    """Set ``keyword`` by replacing its element (never mutating one shared with another dataset)."""
+    from pydicom.dataelem import DataElement
+    from pydicom.datadict import dictionary_VR, tag_for_keyword
+
+    tag = tag_for_keyword(keyword)
+    ds[tag] = DataElement(tag, dictionary_VR(tag), value)
+
+
+def export_headers(sources: Sequence[Dataset]) -> tuple[list[Dataset], list[str]]:
+    """Copies of the source headers whose patient and study values a SEG/SR can carry, and notes.
+
+    Messy but ordinary values never stop the export: (0010,0040) Patient's Sex becomes M, F, O
+    or empty (``Male`` → M, ``U`` → empty); (0010,0030) Birth Date and (0008,0020) Study Date
+    become a valid DA (``2023-04-15`` → ``20230415``) or empty (``00000000``); (0008,0030)
+    Study Time a valid TM (``12:30`` → ``1230``) or empty; (0010,1010) Age a valid AS or
+    removed; implausible (0010,1020) Size / (0010,1030) Weight are removed; a Type 2 attribute
+    that is missing is added empty; an unknown (0008,0005) Specific Character Set is replaced
+    by ISO_IR 192 (UTF-8) after the text is decoded as best effort. The sources themselves are
+    not changed. Each note says what was done, once.
+    """
+    import copy
+    import re
+
+    from heartprint.io._scan import charset_note, dicom_date, dicom_sex, plausible_size_weight, quote
+
+    out: list[Dataset] = []
+    notes: list[str] = []
+
+    def note(text: str | None) -> None:
+        if text and text not in notes:
+            notes.append(text)
+
+    for ds in sources:
+        new = copy.copy(ds)
+        new.__dict__["_dict"] = dict(ds._dict)  # own element table: edits below replace, never mutate
+        for kw in _TYPE2_COPIED:
+            if kw not in new or new[kw].value is None:
+                _replace(new, kw, "")
+        sex, sex_note = dicom_sex(new.PatientSex)
+        if (sex or "") != str(new.PatientSex or ""):
+            _replace(new, "PatientSex", sex or "")
+            note(f"{sex_note}; written to the SEG/SR as {sex or 'empty'!r}" if sex_note else None)
+        for kw, what in (("PatientBirthDate", "(0010,0030) Patient's Birth Date"), ("StudyDate", "(0008,0020) Study Date")):
+            raw = str(new[kw].value or "").strip()
+            d, _ = dicom_date(raw, what)
+            fixed = d.strftime("%Y%m%d") if d is not None else ""
+            if fixed != raw:
+                _replace(new, kw, fixed)
+                note(f"{what} {quote(raw)} written to the SEG/SR as {fixed or 'empty'!r}")
+        tm = str(new.StudyTime or "").strip()
+        m = re.fullmatch(r"(\d{1,2}):?(\d{2})?(?::?(\d{2})(\.\d{1,6})?)?", tm)
+        fixed_tm = ""
+        if m and int(m.group(1)) < 24 and int(m.group(2) or 0) < 60 and int(m.group(3) or 0) < 61:
+            fixed_tm = f"{int(m.group(1)):02d}{m.group(2) or ''}{m.group(3) or ''}{m.group(4) or ''}"
+        if fixed_tm != tm:
+            _replace(new, "StudyTime", fixed_tm)
+            note(f"(0008,0030) Study Time {quote(tm)} written to the SEG/SR as {fixed_tm or 'empty'!r}")
+        if "PatientAge" in new and not re.fullmatch(r"\d{3}[DWMY]", str(new.PatientAge or "").strip()):
+            note(f"(0010,1010) Patient's Age {quote(new.PatientAge)} is not an age string; left out of the SEG/SR")
+            del new["PatientAge"]
+        size, weight, _ = plausible_size_weight(new)
+        for kw, tag, ok in (("PatientSize", "(0010,1020)", size), ("PatientWeight", "(0010,1030)", weight)):
+            if kw in new and ok is None and str(new[kw].value or "").strip():
+                note(f"{tag} {kw} {quote(new[kw].value)} is not plausible; left out of the SEG/SR")
+                del new[kw]
+        cs = charset_note(new)
+        if cs:
+            new.decode()  # best effort with pydicom's fallback encoding, before the charset changes
+            _replace(new, "SpecificCharacterSet", "ISO_IR 192")
+            note(f"{cs}; the SEG/SR are written in UTF-8 (ISO_IR 192)")
+        out.append(new)
+    return out, notes
 
 
 def _labels_desc(labels: Image) -> str:
@@ -226,7 +310,7 @@ def build_seg(
         raise InvalidInputError(f"{_labels_desc(labels)}: the segmentation is empty (no voxel of any label); no SEG written")
     if segmentation_type.upper() not in ("BINARY", "LABELMAP"):
         raise InvalidInputError(f"segmentation_type={segmentation_type!r}: expected 'BINARY' or 'LABELMAP'")
-    sources = _read_sources(source_datasets)
+    sources, _ = export_headers(_read_sources(source_datasets))
     index = match_source_frames(labels, sources)
     arr4 = arr if arr.ndim == 4 else arr[None]
     order = index.reshape(-1)  # (t, z) row-major
@@ -392,7 +476,9 @@ def write_seg(
     seg, names, tracking = build_seg(
         labels, source_datasets, model_card=model_card, series_number=series_number, segmentation_type=segmentation_type
     )
+    sources = [s for s in source_datasets if isinstance(s, Dataset)]
+    notes = export_headers(sources)[1] if sources else []
     out = Path(out_path)
     with atomic_file(out) as tmp:
         seg.save_as(tmp, enforce_file_format=True)
-    return SegInfo(out, str(seg.SOPInstanceUID), str(seg.SeriesInstanceUID), names, tracking, seg)
+    return SegInfo(out, str(seg.SOPInstanceUID), str(seg.SeriesInstanceUID), names, tracking, seg, tuple(notes))

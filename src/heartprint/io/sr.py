@@ -282,6 +282,12 @@ def build_sr(
     if not ms:
         raise InvalidInputError("measurements is empty: nothing to report")
     seg_ds = _seg_dataset(seg)
+    if isinstance(seg_ds, Dataset):
+        from heartprint.io.seg import export_headers
+
+        # the SR copies the patient and study from the SEG: a SEG written elsewhere may carry
+        # values highdicom refuses (PatientSex 'U', StudyDate '2023-04-15'); use valid ones
+        seg_ds = export_headers([seg_ds])[0][0]
     if getattr(seg_ds, "Modality", None) != "SEG":
         raise InvalidInputError(f"seg {getattr(seg_ds, 'SOPInstanceUID', seg)}: Modality {getattr(seg_ds, 'Modality', None)!r}, expected 'SEG'")
     segments = {str(s.SegmentLabel): int(s.SegmentNumber) for s in seg_ds.SegmentSequence}

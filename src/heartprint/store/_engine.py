@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -10,13 +13,15 @@ from sqlalchemy.exc import ArgumentError
 
 from heartprint.errors import InvalidInputError
 
-__all__ = ["MIGRATIONS", "make_engine", "normalize_url", "upgrade"]
+__all__ = ["MIGRATIONS", "make_engine", "migration_lock", "normalize_url", "upgrade"]
 
 #: Folder of the Alembic environment and revisions shipped inside the package.
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 #: Execution option marking a connection that will write (SQLite: ``BEGIN IMMEDIATE``).
 WRITE_OPTION = "heartprint_write"
+#: PostgreSQL advisory lock key held while the schema is migrated (the bytes "hprtmig1").
+PG_MIGRATION_LOCK = int.from_bytes(b"hprtmig1", "big") & 0x7FFFFFFFFFFFFFFF
 
 
 def normalize_url(url: str | Path) -> str:
@@ -77,17 +82,62 @@ def _alembic_config(connection=None):  # noqa: ANN001, ANN202
     return cfg
 
 
+def _sqlite_file(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine (``None``: not SQLite, or in memory)."""
+    if engine.url.get_backend_name() != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Hold an exclusive lock on ``<registry file>.lock`` (``fcntl.flock``) while the schema of a
+    SQLite registry is created or changed, so that two processes opening a new registry at once
+    migrate it one after the other (the second finds it at head) instead of racing on ``CREATE
+    TABLE`` or failing with "database is locked". No lock for PostgreSQL (DDL is transactional
+    there) or where the lock file cannot be made (a read-only folder: nothing can be migrated
+    there anyway, and SQLite's busy timeout still applies)."""
+    db = _sqlite_file(engine)
+    if db is None:
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        fd = os.open(f"{db}.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def upgrade(url: str | Path | Engine, revision: str = "head") -> None:
     """Bring the registry at ``url`` to ``revision`` (``alembic upgrade head``).
 
     Creates the tables on an empty database; a database already at head is left as is.
-    This is the only way heartprint creates or changes its schema.
+    This is the only way heartprint creates or changes its schema. Safe when several processes
+    open a new registry at once: on SQLite the migration runs under :func:`migration_lock` and in
+    a write transaction taken up front (``BEGIN IMMEDIATE``, waiting out the busy timeout); on
+    PostgreSQL under a transaction-level advisory lock (:data:`PG_MIGRATION_LOCK`), so the later
+    processes find the schema at head.
     """
     from alembic import command
 
     engine = url if isinstance(url, Engine) else make_engine(url)
     try:
-        with engine.connect() as connection:
+        with migration_lock(engine), engine.execution_options(**{WRITE_OPTION: True}).connect() as connection:
+            if connection.dialect.name == "postgresql":  # held until the migration's transaction ends
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})")
             command.upgrade(_alembic_config(connection), revision)
             connection.commit()
     finally:
