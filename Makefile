@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # torch is pinned in the same pip command as monai so that pip takes the CPU build on disk.
 TORCH  := torch==2.13.0
 
-.PHONY: demo test install-dev benchmark clean
+.PHONY: demo test install-dev benchmark fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ test: install-dev
 benchmark: install-dev
 	$(BIN)/python benchmarks/segmentation_accuracy.py
 	$(BIN)/python benchmarks/cine_speed.py
+
+# On demand: 2,000 seeded DICOM mutants through scan, load, analysis, outputs and de-identification
+# (worker processes, 2 GiB / 60 s each); prints counts per outcome, exits non-zero on any crash,
+# hang, memory blow-up or write outside the output root.
+fuzz: install-dev
+	$(BIN)/python benchmarks/fuzz.py --mutants 2000 --seed 1 --jobs 2
 
 clean:
 	rm -rf $(VENV) demo-out build *.egg-info
