@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import html as htmllib
+import json
 import re
 import shutil
 import subprocess
@@ -549,3 +550,51 @@ def test_pdf_page_and_text(rendered, cmr_ctx, tmp_path):
     for code in ("lv_ef", "lv_edv", "lv_max_wall_thickness"):
         assert _row(cmr_ctx, code)["value"] in text
     assert "decision support" in text and "PHANTOM, DEMO" in text and "HP-DEMO-0001" in text
+
+
+def test_end_to_end_verdicts_in_json_sr_and_fhir(demo, tmp_path):
+    """The phantom patient (DICOM, with its header's sex and age): the cine measurements with a verified
+    range carry the same verdict in measurements.json, the SR and the FHIR bundle (issue 16 item 3)."""
+    from test_verdicts import NORMALITY, _observations, _sr_codes, _sr_props
+
+    pytest.importorskip("fhir.resources.R4B")
+    from heartprint.clinical.reference_ranges import annotate
+    from heartprint.io.sr import NORMALITY as SR_CODES
+    from heartprint.outputs import write_study_outputs
+
+    cmr = demo["cmr"]
+    sex, age = cmr.patient.sex.value, float(cmr.patient.age_years.value)
+    out = write_study_outputs(cmr, tmp_path / "out", report=False)
+    assert not out.problems, out.problems
+
+    (cine,) = cmr.analysed("cine_sax")
+    judged = [m for m in cine.measurements if m.interpretation is not None]
+    assert "lv_ef" in {m.code for m in judged}
+    for m in cine.measurements:  # exactly what annotate gives for the facts given
+        bare = m.model_copy(update={"reference_range": None, "z_score": None, "interpretation": None})
+        assert m == annotate(bare, sex=sex, age=age)
+
+    doc = json.loads((out.path / "measurements.json").read_text())
+    (sdoc,) = [s for s in doc["series"] if s["kind"] == "cine_sax"]
+    ef = next(m for m in sdoc["measurements"] if m["code"] == "lv_ef" and "segment" not in m)
+    want = next(m for m in judged if m.code == "lv_ef")
+    assert ef["interpretation"] == want.interpretation
+    assert (ef["reference_range"]["low"], ef["reference_range"]["high"]) == (want.reference_range.low,
+                                                                             want.reference_range.high)
+
+    (sr_path,) = out.path.glob("dicom/sr_*.dcm")
+    props = _sr_props(sr_path)
+    code = SR_CODES[want.interpretation]
+    assert props["8811-2"][NORMALITY][:2] == (code.value, "SCT")
+
+    bundle = json.loads((out.path / "fhir_bundle.json").read_text())
+    obs = _observations(bundle)["lv_ef"]
+    assert obs["interpretation"][0]["coding"][0]["code"] == {"low": "L", "normal": "N", "high": "H"}[want.interpretation]
+    # un-annotated measurements carry none of it, in every output
+    bare = [m for m in cine.measurements if m.reference_range is None and m.interpretation is None
+            and m.segment is None and m.vessel is None]
+    assert bare, "every global cine measurement has a verdict: nothing left to check the converse on"
+    plain_obs = [o for o in (e["resource"] for e in bundle["entry"]) if o["resourceType"] == "Observation"
+                 and o["code"]["coding"][-1]["code"] == bare[0].code and "bodySite" not in o]
+    assert plain_obs and all("interpretation" not in o and "referenceRange" not in o for o in plain_obs)
+    assert props[next(iter(_sr_codes(bare[0])))] == {}

@@ -314,53 +314,6 @@ def test_interpret_study_facts_win_and_unknown_stays_unknown(spy):
 # -- end to end: the phantom patient through the DICOM path ---------------------------------------
 
 
-def test_end_to_end_verdicts_in_json_sr_and_fhir(demo_patient_dicom, tmp_path):
-    """The phantom patient (DICOM), sex and age given: the cine measurements with a verified range
-    carry the same verdict in measurements.json, the SR and the FHIR bundle."""
-    pytest.importorskip("fhir.resources.R4B")
-    from heartprint.clinical.reference_ranges import annotate
-    from heartprint.io.sr import NORMALITY as SR_CODES
-    from heartprint.outputs import write_study_outputs
-    from heartprint.pipeline import AnalysisOptions, analyze
-
-    results = analyze(demo_patient_dicom[0], AnalysisOptions(tta=False, sex="female", age_years=45))
-    cmr = next(r for r in results if "MR" in r.study.modalities)
-    out = write_study_outputs(cmr, tmp_path / "out", report=False)
-    assert not out.problems, out.problems
-
-    (cine,) = cmr.analysed("cine_sax")
-    judged = [m for m in cine.measurements if m.interpretation is not None]
-    assert "lv_ef" in {m.code for m in judged}
-    for m in cine.measurements:  # exactly what annotate gives for the facts given
-        bare = m.model_copy(update={"reference_range": None, "z_score": None, "interpretation": None})
-        assert m == annotate(bare, sex="female", age=45.0)
-
-    doc = json.loads((out.path / "measurements.json").read_text())
-    (sdoc,) = [s for s in doc["series"] if s["kind"] == "cine_sax"]
-    ef = next(m for m in sdoc["measurements"] if m["code"] == "lv_ef" and "segment" not in m)
-    want = next(m for m in judged if m.code == "lv_ef")
-    assert ef["interpretation"] == want.interpretation
-    assert (ef["reference_range"]["low"], ef["reference_range"]["high"]) == (want.reference_range.low,
-                                                                             want.reference_range.high)
-
-    (sr_path,) = out.path.glob("dicom/sr_*.dcm")
-    props = _sr_props(sr_path)
-    code = SR_CODES[want.interpretation]
-    assert props["8811-2"][NORMALITY][:2] == (code.value, "SCT")
-
-    bundle = json.loads((out.path / "fhir_bundle.json").read_text())
-    obs = _observations(bundle)["lv_ef"]
-    assert obs["interpretation"][0]["coding"][0]["code"] == {"low": "L", "normal": "N", "high": "H"}[want.interpretation]
-    # un-annotated measurements carry none of it, in every output
-    bare = [m for m in cine.measurements if m.reference_range is None and m.interpretation is None
-            and m.segment is None and m.vessel is None]
-    assert bare, "every global cine measurement has a verdict: nothing left to check the converse on"
-    plain_obs = [o for o in (e["resource"] for e in bundle["entry"]) if o["resourceType"] == "Observation"
-                 and o["code"]["coding"][-1]["code"] == bare[0].code and "bodySite" not in o]
-    assert plain_obs and all("interpretation" not in o and "referenceRange" not in o for o in plain_obs)
-    assert props[next(iter(_sr_codes(bare[0])))] == {}
-
-
 def test_report_verdict_without_a_single_range_says_why():
     """Sex or age unknown but every candidate range agrees: a verdict, no range, and the reason."""
     pytest.importorskip("jinja2")
