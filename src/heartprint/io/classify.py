@@ -175,7 +175,7 @@ def classify_series(series) -> Classification:
 
     if modality == "US":
         nf = _count(ds.get("NumberOfFrames"))
-        reasons = [f"(0008,0060) Modality 'US'", f"(0028,0008) Number of Frames {nf}"]
+        reasons = ["(0008,0060) Modality 'US'", f"(0028,0008) Number of Frames {nf}"]
         if nf > 1 or series.n_files > 1:
             return Classification(SeriesKind.ECHO_CINE, 0.9, tuple(reasons))
         return Classification(SeriesKind.OTHER, 0.6, tuple(reasons + ["single ultrasound frame (still image)"]))
