@@ -337,8 +337,10 @@ def analyze_cine_function(
                         f"only {len(valid)} usable phase(s): EF/SV/CO not computed", n_usable_phases=int(len(valid))))
     elif n_t == 2:
         # ACDC-style ED/ES pairs are legitimate input: ED/ES are then the larger/smaller LV volume, valid
-        # only if the two frames are the end-diastolic and end-systolic ones; nothing needing the cycle
-        qc.append(_flag("two_phase_cine", Severity.WARNING,
+        # only if the two frames are the end-diastolic and end-systolic ones; nothing needing the cycle.
+        # Information, not a warning: it says what was assumed and fires on every ED/ES-pair study
+        # (all 10 ACDC validation studies), so as a warning it would mark good studies as suspect
+        qc.append(_flag("two_phase_cine", Severity.INFO,
                         "only 2 phases: ED and ES are taken as the phases of larger and smaller LV volume, which is "
                         "valid only if the two frames are the end-diastolic and end-systolic frames (an ED/ES pair); "
                         "peak ejection/filling rates and an R-R interval from frame times are not computed",
