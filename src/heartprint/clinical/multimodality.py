@@ -138,7 +138,12 @@ class VesselAssessment:
     evidence_against: list[str] = field(default_factory=list)
     inputs: list[Measurement] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
-    discordant: bool = False
+
+    @property
+    def discordant(self) -> bool:
+        """Significant by one test while another says not (e.g. a perfusion defect with FFR > 0.80):
+        derived from the evidence, so it is never asserted without it."""
+        return self.status == "significant" and bool(self.evidence_against)
 
 
 def _max_by_vessel(ms: list[Measurement]) -> dict[str, Measurement]:
@@ -224,7 +229,6 @@ def assess_vessels(phenotype: Any) -> list[VesselAssessment]:
                                   ", ".join(f"{m.segment} ({m.pattern or 'unspecified pattern'}, {m.value:g} % transmural)" for m in scar))
         if a.evidence_for:
             a.status = "significant"
-            a.discordant = functional_negative
         elif functional_negative:
             a.status = "not_significant"
         else:
