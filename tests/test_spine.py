@@ -250,6 +250,36 @@ def test_outputs_carry_identity_and_validate(two_patients, tmp_path):
             assert r.patient.patient_id in html and other.patient.patient_id not in html
 
 
+@pytest.mark.slow
+def test_a_failing_heart_carries_its_verdict_and_finding_to_every_output(two_patients, tmp_path):
+    """Issue 16 across the joints on a real study: ACDC-019 (dilated CM, man of 61 in the header)
+    through DICOM → cine → verdict and findings → measurements.json, SR, FHIR and report."""
+    from heartprint.io.sr import NORMALITY
+    from heartprint.outputs import write_study_outputs
+    from test_verdicts import _observations
+
+    _, results = two_patients
+    r = next(x for x in results if x.patient.patient_id == "ACDC-019")
+    [ef] = [m for m in r.analysed("cine_sax")[0].measurements if m.code == "lv_ef" and m.segment is None]
+    assert ef.value < 40 and ef.interpretation == "low" and "Petersen" in ef.reference_range.reference
+    finding = next(f for f in r.interpretation.findings if f.code == "lv_systolic_dysfunction")
+    assert finding.status == "present"
+    assert not [f for f in r.interpretation.findings if f.code in ("hfref", "hfmref") and f.status == "present"]
+    written = write_study_outputs(r, tmp_path / "out")
+    doc = json.loads((written.path / "measurements.json").read_text())
+    (cine,) = [s for s in doc["series"] if s["kind"] == "cine_sax"]
+    assert next(m for m in cine["measurements"] if m["code"] == "lv_ef" and "segment" not in m)["interpretation"] == "low"
+    obs = _observations(json.loads((written.path / "fhir_bundle.json").read_text()))["lv_ef"]
+    assert obs["interpretation"][0]["coding"][0]["code"] == "L" and obs["referenceRange"][0]["low"]["value"] > ef.value
+    if shutil.which("dsrdump"):
+        [sr] = sorted((written.path / "dicom").glob("sr_*.dcm"))
+        dump = subprocess.run(["dsrdump", str(sr)], capture_output=True, text=True, check=True).stdout
+        assert f'"Normality")=({NORMALITY["low"].value},SCT,"Abnormally Low")' in dump
+    if written.report is not None:
+        html = (written.path / "report.html").read_text()
+        assert "reduced LV systolic function" in html and "▼ low" in html
+
+
 # -- identity -----------------------------------------------------------------------------------
 
 
