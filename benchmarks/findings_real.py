@@ -31,13 +31,11 @@ def main() -> int:
     args = ap.parse_args()
     from heartprint.pipeline import AnalysisOptions, analyze
 
-    pts = _acdc.patients()
+    root = Path(tempfile.mkdtemp(prefix="findings-real-"))
+    pts = _acdc.write_folder(root)  # no sex or age in the headers: they come as facts, like --sex/--age
     if not pts:
         print(f"no ACDC validation stacks in {_acdc.ACDC_VAL}")
         return 1
-    root = Path(tempfile.mkdtemp(prefix="findings-real-"))
-    for p in pts:
-        _acdc.write_dicom(root / p, p, patient_id=f"ACDC-{p}", name=f"PATIENT^{p}", sex=None, age=None)
     refs = {p: _acdc.reference(p) for p in pts}
     ok = True
     print(f"{'pt':<5}{'group':<6}{'sex':<8}{'refEF':>6}{'EF':>6}{'refMWT':>8}{'MWT':>6}  {'HF/device':<10}findings present")

@@ -24,26 +24,20 @@ def _severity(q) -> str:
 
 
 def main() -> int:
-    from heartprint import Image
-    from heartprint.cmr import analyze_cine_function
     from heartprint.pipeline import AnalysisOptions, analyze
 
-    pts = _acdc.patients()
+    root = Path(tempfile.mkdtemp(prefix="qc-flags-"))
+    pts = _acdc.write_folder(root, sex="M", age="055Y")
     if not pts:
         print(f"no ACDC validation stacks in {_acdc.ACDC_VAL}")
         return 1
-    root = Path(tempfile.mkdtemp(prefix="qc-flags-"))
-    for p in pts:
-        _acdc.write_dicom(root / p, p, patient_id=f"ACDC-{p}", name=f"PATIENT^{p}", sex="M", age="055Y")
     predicted: collections.Counter = collections.Counter()
     for r in analyze(root, AnalysisOptions(interpret=False)):
         for s in r.analysed("cine_sax"):
             predicted.update({(q.code, _severity(q)) for q in s.qc})
     reference: collections.Counter = collections.Counter()
     for p in pts:
-        images, labels = _acdc._read(p)
-        img = Image.from_array(images, _acdc.SPACING_MM, frame_times_ms=[0.0, 320.0], modality="MR", kind="cine_sax")
-        reference.update({(q.code, _severity(q)) for q in analyze_cine_function(img, labels).qc})
+        reference.update({(q.code, _severity(q)) for q in _acdc.reference_result(p).qc})
     n = len(pts)
     print(f"{'flag':<30}{'severity':<10}{'network':>9}{'reference':>11}")
     for key in sorted(set(predicted) | set(reference), key=lambda k: (k[1] != "error", k[1] != "warning", k[0])):

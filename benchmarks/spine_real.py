@@ -25,15 +25,12 @@ def main() -> int:
     from heartprint.outputs import study_folder_name, write_study_outputs
     from heartprint.pipeline import AnalysisOptions, analyze
 
-    patients = _acdc.patients()
+    tmp = Path(tempfile.mkdtemp(prefix="spine-"))
+    folder = tmp / "one-folder"
+    patients = _acdc.write_folder(folder, sex="MF", age="055Y", height_m=1.70, weight_kg=72.0)
     if not patients:
         print(f"no ACDC validation stacks in {_acdc.ACDC_VAL}")
         return 1
-    tmp = Path(tempfile.mkdtemp(prefix="spine-"))
-    folder = tmp / "one-folder"
-    for i, p in enumerate(patients):
-        _acdc.write_dicom(folder / p, p, patient_id=f"ACDC-{p}", name=f"PATIENT^{p}", sex="MF"[i % 2], age="055Y",
-                         height_m=1.70, weight_kg=72.0)
     t0 = time.perf_counter()
     results = analyze(folder, AnalysisOptions(tta=False))
     t_analyse = time.perf_counter() - t0

@@ -64,6 +64,18 @@ def write_dicom(folder: Path, patient: str, *, patient_id: str, name: str, sex: 
     write_cine_sax_dicom(fake, folder, patient_id=patient_id, patient_name=name, patient_sex=sex or "", patient_age=age or "")
 
 
+def write_folder(root: Path, *, sex: str | None = None, age: str | None = None, height_m: float | None = None,
+                 weight_kg: float | None = None) -> list[str]:
+    """Every validation patient as a DICOM series under ``root/<patient>`` (patient ID ``ACDC-<n>``);
+    ``sex`` ``"M"``/``"F"``, or ``"FM"`` to alternate by patient; returns the patients (empty when
+    the data are absent)."""
+    pts = patients()
+    for i, p in enumerate(pts):
+        write_dicom(root / p, p, patient_id=f"ACDC-{p}", name=f"PATIENT^{p}", sex=sex[i % len(sex)] if sex else None,
+                    age=age, height_m=height_m, weight_kg=weight_kg)
+    return pts
+
+
 @dataclass(frozen=True)
 class Reference:
     """Values measured on the expert labels (same code as the analysis, so only the labels differ)."""
@@ -74,10 +86,15 @@ class Reference:
     rv_ef: float
 
 
-def reference(patient: str) -> Reference:
+def reference_result(patient: str):
+    """The cine analysis of the expert labels (a ``CineFunctionResult``)."""
     from heartprint.cmr import analyze_cine_function
 
     images, labels = _read(patient)
     img = Image.from_array(images, SPACING_MM, frame_times_ms=[0.0, 320.0], modality="MR", kind="cine_sax")
-    g = {m.code: m.value for m in analyze_cine_function(img, labels).measurements if m.segment is None}
+    return analyze_cine_function(img, labels)
+
+
+def reference(patient: str) -> Reference:
+    g = {m.code: m.value for m in reference_result(patient).measurements if m.segment is None}
     return Reference(g["lv_ef"], g["lv_edv"], g["lv_max_wall_thickness"], g["rv_ef"])

@@ -29,8 +29,7 @@ def acdc_results(tmp_path_factory):
     from heartprint.pipeline import AnalysisOptions, analyze
 
     root = tmp_path_factory.mktemp("acdc-findings")
-    for i, p in enumerate(pts):
-        _acdc.write_dicom(root / p, p, patient_id=f"ACDC-{p}", name=f"PATIENT^{p}", sex="FM"[i % 2], age="055Y")
+    _acdc.write_folder(root, sex="FM", age="055Y")
     # no test-time augmentation: the joints are under test, not the network (the benchmark uses the default)
     results = {r.patient.patient_id[5:]: r for r in analyze(root, AnalysisOptions(tta=False))}
     return {p: _acdc.reference(p) for p in pts}, results

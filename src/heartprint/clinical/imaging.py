@@ -341,25 +341,22 @@ def lv_systolic_dysfunction(lvef: float, *, sex: str | None = None, age: float |
             + (f"; reference range: {_cite_ranges(c)}" if c.ranges else ""))
     not_hf = "an EF category, not a diagnosis of heart failure (that needs symptoms ± signs)"
     rule = f"{_RULE}.lv_systolic_dysfunction"
+    def decided(status: str, grade: str, basis: str, text: str) -> Finding:
+        details.update(grade=grade, basis=basis)
+        tail = f"ESC 2021 EF category {esc}" + (f", {not_hf}" if status == "present" else "")
+        return Finding(code="lv_systolic_dysfunction", status=status, rule=rule, citation=cite,
+                       statement=f"LVEF {_fmt(ef)} %: {text}; {tail}", inputs=given, details=details)
+
     if ef < ASE_MILD_FROM:
         grade = "severely" if ef < ASE_SEVERE_BELOW else "moderately" if ef <= ASE_MODERATE_MAX else "mildly"
-        details.update(grade=f"{grade} abnormal", basis="ASE/EACVI 2015 severity partition (below every lower limit of normal)")
-        return Finding(code="lv_systolic_dysfunction", status="present", rule=rule, citation=cite,
-                       statement=f"LVEF {_fmt(ef)} %: {grade} reduced LV systolic function (ASE/EACVI 2015 grade: {grade} "
-                                 f"abnormal); ESC 2021 EF category {esc}, {not_hf}",
-                       inputs=given, details=details)
+        return decided("present", f"{grade} abnormal", "ASE/EACVI 2015 severity partition (below every lower limit of normal)",
+                       f"{grade} reduced LV systolic function (ASE/EACVI 2015 grade: {grade} abnormal)")
     if c.outcome is True:
-        details.update(grade="mildly abnormal", basis="below the lower limit of normal")
-        return Finding(code="lv_systolic_dysfunction", status="present", rule=rule, citation=cite,
-                       statement=f"LVEF {_fmt(ef)} %: mildly reduced LV systolic function (below the lower limit of normal, "
-                                 f"{_limits_text(c, 'low', '%')}); ESC 2021 EF category {esc}, {not_hf}",
-                       inputs=given, details=details)
+        return decided("present", "mildly abnormal", "below the lower limit of normal",
+                       f"mildly reduced LV systolic function (below the lower limit of normal, {_limits_text(c, 'low', '%')})")
     if c.outcome is False:
-        details.update(grade="normal", basis="at or above the lower limit of normal")
-        return Finding(code="lv_systolic_dysfunction", status="absent", rule=rule, citation=cite,
-                       statement=f"LVEF {_fmt(ef)} %: no LV systolic dysfunction (at or above the lower limit of normal, "
-                                 f"{_limits_text(c, 'low', '%')}); ESC 2021 EF category {esc}",
-                       inputs=given, details=details)
+        return decided("absent", "normal", "at or above the lower limit of normal",
+                       f"no LV systolic dysfunction (at or above the lower limit of normal, {_limits_text(c, 'low', '%')})")
     details["would_be"] = {k: {True: "present (mildly abnormal)", False: "absent", None: "not assessable"}[x]
                            for k, x in c.would_be.items()}
     missing = _needs(c, "LV ejection fraction", acquisition)
