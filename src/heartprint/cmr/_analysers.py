@@ -47,11 +47,12 @@ def _run_cine_sax(image: Image, ctx: AnalysisContext) -> SeriesResult:
 
     check_cine_frames(image)  # a blank frame fails the series before any segmentation (issue 17)
     supplied = (options.labels or {}).get(image.series_uid or "")
+    passes = None
     if supplied is not None:
         labels = _supplied_labels(supplied, image)
         model: dict[str, Any] = {"model": "supplied by the user", "model_sha256": None}
     else:
-        labels = segment_cine(image, tta=options.tta, model_path=options.model_path)
+        labels, passes = segment_cine(image, tta=options.tta, model_path=options.model_path, return_passes=True)
         main, *others = ensemble_members(options.model_path)
         card = main.card
         model = {
@@ -62,7 +63,9 @@ def _run_cine_sax(image: Image, ctx: AnalysisContext) -> SeriesResult:
             "validation": card.get("validation", {}).get("summary"),
         }
     ctx.progress("segmented", kind="cine_sax", series_uid=image.series_uid)
-    res = analyze_cine_function(image, labels, height_cm=options.height_cm, weight_kg=options.weight_kg)
+    res = analyze_cine_function(image, labels, height_cm=options.height_cm, weight_kg=options.weight_kg, passes=passes)
+    if res.labels is not None:
+        labels = res.labels  # what was measured: the valve-plane rules applied (heartprint.cmr._slices)
     doc = res.to_dict()
     maps = []
     if res.segment_thickness_mm:
@@ -73,7 +76,8 @@ def _run_cine_sax(image: Image, ctx: AnalysisContext) -> SeriesResult:
         measurements=list(res.measurements), qc=list(res.qc), segment_maps=maps, method=res.method, model=model,
         figure_data={"curves": doc["curves"], "phases": doc["phases"], "coverage": doc["coverage"],
                      "overlay": "cine"},
-        details={"segments": {k: v for k, v in doc["segments"].items() if k != "wall_thickness_mm"}},
+        details={"segments": {k: v for k, v in doc["segments"].items() if k != "wall_thickness_mm"},
+                 **({"quality": res.extra["quality"]} if "quality" in res.extra else {})},
         labels=image.with_array(labels.astype(np.uint8)), image=image,
     )
 

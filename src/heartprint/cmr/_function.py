@@ -25,14 +25,16 @@ from heartprint.cmr._qc import (
     check_alignment,
     check_components,
     check_holes_and_enclosure,
+    check_agreement,
     check_values,
 )
+from heartprint.cmr._slices import MIN_MYOCARDIAL_RING, SliceDecisions, ventricular_slices
 from heartprint.cmr._rates import fourier_fit, peak_rates
 from heartprint.cmr._thickness import WallThickness, wall_thickness
 from heartprint.results import qc_status
 from heartprint.errors import InvalidInputError
 from heartprint.image import Image
-from heartprint.labels import KNOWN_LABELS, LV_CAVITY, LV_MYOCARDIUM, RV_CAVITY
+from heartprint.labels import KNOWN_LABELS, LABEL_NAMES, LV_CAVITY, LV_MYOCARDIUM, RV_CAVITY
 from heartprint.measure import Measurement, QCFlag, Severity
 
 __all__ = ["CineFunctionResult", "MYOCARDIAL_DENSITY_G_PER_ML", "analyze_cine_function"]
@@ -80,6 +82,9 @@ class CineFunctionResult:
     aha: AHASegmentation | None = None
     thickness: WallThickness | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the labels measured: the input with the slices the valve-plane rules exclude removed
+    #: (:mod:`heartprint.cmr._slices`); ``None`` before they are applied
+    labels: np.ndarray | None = None
 
     def get(self, code: str, *, segment: int | None = None) -> Measurement | None:
         """The measurement with ``code`` (and ``segment``), or ``None``."""
@@ -131,6 +136,17 @@ class CineFunctionResult:
             "qc": [f.to_dict() for f in self.qc],
             "qc_status": qc_status(self.qc),
         }
+
+
+def _slices_method(decisions: SliceDecisions) -> str:
+    return (f"Valve plane and apex: a basal slice counts as LV when myocardium rings >= {100 * MIN_MYOCARDIAL_RING:.0f} % "
+            "of the cavity border (SCMR 2020); RV above the most basal LV slice and any label more basal than the "
+            "end-diastolic base are not counted; apical cavity and apical-cap myocardium are counted "
+            f"({len(decisions.excluded)} phase-slice(s) excluded; listed per slice in 'coverage').")
+
+
+def _describe_exclusion(row: dict[str, Any]) -> str:
+    return f"phase {row['phase']}, slice {row['slice']}: {row['reason']}"
 
 
 def _check_inputs(image: Image, labels: np.ndarray) -> np.ndarray:
@@ -258,6 +274,8 @@ def analyze_cine_function(
     base_first: bool | None = None,
     n_rays: int = 100,
     n_harmonics: int | None = None,
+    valve_plane: bool = True,
+    passes: Any = None,
 ) -> CineFunctionResult:
     """Ventricular function from a cine short-axis stack and its label maps.
 
@@ -282,6 +300,14 @@ def analyze_cine_function(
         Force the base/apex direction of the slice order; default: from the cavity taper.
     n_rays, n_harmonics
         Rays per slice for wall thickness; Fourier harmonics for the rate fit.
+    valve_plane
+        Apply the valve-plane rules of :mod:`heartprint.cmr._slices` (default): basal slices
+        that are atrium or outflow, and anything more basal than the end-diastolic base, are
+        not counted; every decision is listed in ``coverage["slice_decisions"]``. ``False``
+        counts every labelled voxel (for labels already drawn to a reader's convention).
+    passes
+        The network's per-pass labels (:class:`heartprint.segmentation.SegmentationPasses`);
+        when given, their agreement is scored (:func:`heartprint.cmr._qc.check_agreement`).
 
     Returns
     -------
@@ -293,6 +319,12 @@ def analyze_cine_function(
     labels = _check_inputs(image, labels)
     source = image.series_uid or (image.meta or {}).get("source")
     vox_ml = image.voxel_volume_mm3 / _MM3_PER_ML
+    decisions = None
+    if valve_plane and labels.shape[0] >= 1 and (labels == LV_CAVITY).any():
+        raw_ed = int(np.argmax((labels == LV_CAVITY).sum(axis=(1, 2, 3))))
+        base_first = _levels(labels[raw_ed], image.voxel_volume_mm3, base_first)[1]
+        decisions = ventricular_slices(labels, base_first=base_first)
+        labels = decisions.labels
     n_t, n_z = labels.shape[:2]
     lv = (labels == LV_CAVITY).sum(axis=(1, 2, 3)) * vox_ml
     rv = (labels == RV_CAVITY).sum(axis=(1, 2, 3)) * vox_ml
@@ -301,8 +333,9 @@ def analyze_cine_function(
     method_parts = [
         f"Volumes by summation of discs: voxel count x voxel volume {image.voxel_volume_mm3:.4g} mm3 "
         f"(|det| of the image affine; spacing dz,dy,dx = {', '.join(f'{s:.3g}' for s in image.spacing)} mm). "
-        "All labelled voxels are counted as segmented (ACDC convention; no basal valve-plane correction); "
-        "the basal third of the LV slices is reported in 'coverage'.",
+        + (_slices_method(decisions) if decisions is not None else
+           "All labelled voxels are counted as segmented (no valve-plane rule applied); "
+           "the basal third of the LV slices is reported in 'coverage'."),
         "LV ED = phase of maximum LV cavity volume, ES = minimum; RV ED/ES from the RV curve.",
         f"LV mass = myocardial volume x {MYOCARDIAL_DENSITY_G_PER_ML} g/mL at ED (and at ES for QC).",
     ]
@@ -313,8 +346,16 @@ def analyze_cine_function(
     result = CineFunctionResult(
         measurements=[], times_ms=times, lv_volume_ml=lv, rv_volume_ml=rv, myo_volume_ml=myo,
         ed_index=None, es_index=None, rv_ed_index=None, rv_es_index=None, segment_thickness_mm={},
-        qc=qc, method="", coverage=coverage, source=source,
+        qc=qc, method="", coverage=coverage, source=source, labels=labels,
     )
+    if decisions is not None:
+        coverage["slice_decisions"] = decisions.table
+        coverage["valve_plane_excluded_voxels"] = {LABEL_NAMES[k]: v for k, v in decisions.excluded_voxels.items()}
+        if decisions.excluded:
+            qc.append(_flag("valve_plane_exclusions", Severity.INFO,
+                            f"{len(decisions.excluded)} phase-slice(s) held labels the valve-plane rules do not count "
+                            f"(e.g. {_describe_exclusion(decisions.excluded[0])})",
+                            excluded=[[r['phase'], r['slice'], r['lv'], r['rv']] for r in decisions.excluded]))
 
     valid = np.nonzero(lv > 0)[0]
     no_lv = [int(t) for t in np.nonzero(lv == 0)[0]]
@@ -457,15 +498,19 @@ def analyze_cine_function(
         slices_without_lv_es=[z for z in range(n_z) if z not in sl_es],
         basal_slices_ed=sorted(z for z, v in levels.items() if v == "basal"),
         levels_ed={str(z): v for z, v in sorted(levels.items())},
-        basal_slice_rule="all labelled voxels counted as segmented (ACDC convention); no valve-plane exclusion",
+        basal_slice_rule=(_slices_method(decisions) if decisions is not None else
+                          "all labelled voxels counted as segmented; no valve-plane exclusion"),
         excluded_slices_note="slices without LV contribute nothing to LV volumes and are listed here",
     )
+    # Information, not warnings: with the valve plane decided per slice, ventricle in the end slice is
+    # the normal planning of a short-axis stack (the network's labels: 10/10 ACDC val studies at the base,
+    # the experts' 9/10), not a sign of a wrong number (issue 18)
     if basal_end in sl_ed:
-        qc.append(_flag("basal_coverage_incomplete", Severity.WARNING,
+        qc.append(_flag("basal_coverage_incomplete", Severity.INFO,
                         f"LV is present in the basal end slice {basal_end} at ED: the stack may not cover the base",
                         slice=basal_end))
     if apical_end in sl_ed:
-        qc.append(_flag("apical_coverage_incomplete", Severity.WARNING,
+        qc.append(_flag("apical_coverage_incomplete", Severity.INFO,
                         f"LV is present in the apical end slice {apical_end} at ED: the stack may not cover the apex",
                         slice=apical_end))
     inner_gaps = [z for z in range(min(sl_ed), max(sl_ed) + 1) if z not in sl_ed] if sl_ed else []
@@ -481,6 +526,11 @@ def analyze_cine_function(
     qc += al_flags
     coverage["lv_centroids_ed_z_a_b_mm"] = centroids
     qc += check_values(values)
+    if passes is not None:
+        agreement_flags, quality = check_agreement(passes, base_first=bfirst, valve_plane=valve_plane,
+                                                   ed=ed, es=es, rv_ed=result.rv_ed_index, rv_es=result.rv_es_index)
+        qc += agreement_flags
+        result.extra["quality"] = quality
 
     # AHA segments and wall thickness at ED
     try:

@@ -119,12 +119,15 @@ def inference_threads() -> int:
 
 
 def predict_probabilities(slices: np.ndarray, *, model_path: Path | None = None, tta: bool = True,
-                          threads: int | None = None) -> np.ndarray:
+                          threads: int | None = None, passes_out: list[np.ndarray] | None = None) -> np.ndarray:
     """Class probabilities ``(n, 4, y, x)`` for normalised slices at 1.5 mm.
 
     ``slices`` is ``(n, y, x)``, or ``(n, c, y, x)`` with the neighbouring slices as channels
     for a 2.5-D model (see :func:`with_context`). With ``tta`` the prediction is averaged
     with those of the x- and y-flipped slices. ``threads``: see :func:`inference_threads`.
+    ``passes_out``: a list that receives, for each pass (unflipped, x-flipped, y-flipped),
+    its own arg-max labels ``uint8 (n, y, x)`` — the material of the agreement QC
+    (:func:`heartprint.cmr._qc.check_agreement`).
     """
     model = load_model_card(model_path)
     st = model.path.stat()
@@ -138,13 +141,19 @@ def predict_probabilities(slices: np.ndarray, *, model_path: Path | None = None,
     x, crop = pad_to_multiple(arr[:, None] if arr.ndim == 3 else arr)
     flips = [(), (3,), (2,)] if tta else [()]
     probs = np.zeros((x.shape[0], 4) + x.shape[2:], np.float32)
+    passes = [np.zeros((x.shape[0],) + x.shape[2:], np.uint8) for _ in flips] if passes_out is not None else None
     for start in range(0, x.shape[0], _BATCH):
         xb = x[start : start + _BATCH]
-        for axes in flips:
+        for k, axes in enumerate(flips):
             xi = np.flip(xb, axes) if axes else xb
             p = _softmax(sess.run(None, {"image": np.ascontiguousarray(xi)})[0])
-            probs[start : start + _BATCH] += np.flip(p, axes) if axes else p
+            p = np.flip(p, axes) if axes else p
+            probs[start : start + _BATCH] += p
+            if passes is not None:
+                passes[k][start : start + _BATCH] = np.argmax(p, axis=1)
     probs /= len(flips)
+    if passes is not None:
+        passes_out.extend(np.ascontiguousarray(q[:, crop[0], crop[1]]) for q in passes)
     return probs[:, :, crop[0], crop[1]]
 
 
@@ -194,7 +203,8 @@ def ensemble_members(model_path: Path | None = None) -> list[ShippedModel]:
 
 
 def _predict_in_heart_box(
-    phases_1p5: list[np.ndarray], *, members: list[ShippedModel], tta: bool
+    phases_1p5: list[np.ndarray], *, members: list[ShippedModel], tta: bool,
+    passes_out: list[np.ndarray] | None = None,
 ) -> np.ndarray:
     """Probabilities ``(n, 4, y, x)`` for all slices of all phases (each ``(z, y, x)`` at 1.5 mm),
     averaged over the ensemble members, each given its own input (2-D or 2.5-D).
@@ -202,7 +212,8 @@ def _predict_in_heart_box(
     The network runs only inside the heart's box found by a quick pass of the first member
     on the first phase (outside it, background has probability 1); it falls back to the
     whole field of view when no heart is found, when the box would not save work, or for a
-    single phase."""
+    single phase. ``passes_out`` receives each member's and each augmentation's own arg-max
+    labels ``(n, y', x')`` inside the heart's box (see :func:`predict_probabilities`)."""
     def inputs(member: ShippedModel) -> np.ndarray:
         ctx = int(member.card.get("context", 0))
         return np.concatenate([with_context(ph, ctx) for ph in phases_1p5])
@@ -217,13 +228,16 @@ def _predict_in_heart_box(
     total = None
     for member in members:
         x = inputs(member)
+        own: list[np.ndarray] | None = [] if passes_out is not None else None
         if box is None:
-            p = predict_probabilities(x, model_path=member.path, tta=tta)
+            p = predict_probabilities(x, model_path=member.path, tta=tta, passes_out=own)
         else:
-            inner = predict_probabilities(x[..., box[0], box[1]], model_path=member.path, tta=tta)
+            inner = predict_probabilities(x[..., box[0], box[1]], model_path=member.path, tta=tta, passes_out=own)
             p = np.zeros((x.shape[0], inner.shape[1], h, w), np.float32)
             p[:, 0] = 1.0
             p[:, :, box[0], box[1]] = inner
+        if passes_out is not None:
+            passes_out.extend(own or [])
         total = p if total is None else total + p
     return total / len(members)
 
@@ -285,19 +299,61 @@ def segment_short_axis(
     return _segment_phases([img], tta=tta, model_path=model_path)[0]
 
 
-def segment_cine(image: Image, *, tta: bool = True, model_path: Path | None = None) -> np.ndarray:
-    """Segment every phase of a cine short-axis :class:`Image`; returns ``uint8 (t, z, y, x)``."""
+@dataclass(frozen=True)
+class SegmentationPasses:
+    """Each inference pass's own labels of a cine (every ensemble member × every test-time
+    augmentation), the material of the agreement QC.
+
+    ``raw`` is the arg-max ``uint8 (k, t, z, y, x)`` of each pass on the network's working grid
+    (the input slices resampled to ``spacing`` = ``(dz, 1.5, 1.5)`` mm, inside the heart's box);
+    :meth:`phases` post-processes the phases asked for as the final labels are."""
+
+    raw: np.ndarray
+    spacing: tuple[float, float, float]
+    names: tuple[str, ...]
+
+    @property
+    def voxel_ml(self) -> float:
+        return float(np.prod(self.spacing)) / 1000.0
+
+    def phases(self, k: int, phases: Sequence[int]) -> np.ndarray:
+        """Pass ``k``'s labels of ``phases`` ``(len(phases), z, y, x)``, each phase post-processed
+        as the final labels are (largest 3-D component per structure, LV cavity holes filled)."""
+        return np.stack([fill_cavity_holes(keep_largest_components(self.raw[k, t])) for t in phases])
+
+
+def segment_cine(image: Image, *, tta: bool = True, model_path: Path | None = None,
+                 return_passes: bool = False) -> np.ndarray | tuple[np.ndarray, SegmentationPasses | None]:
+    """Segment every phase of a cine short-axis :class:`Image`; returns ``uint8 (t, z, y, x)``.
+
+    With ``return_passes`` it returns ``(labels, passes)``: ``passes`` is a
+    :class:`SegmentationPasses` holding every pass's own labels, or ``None`` when there is a
+    single pass (no augmentation, one member) and so nothing to compare."""
     phases = [image.phase(t) for t in range(image.n_phases)]
-    return np.stack(_segment_phases(phases, tta=tta, model_path=model_path))
+    if not return_passes:
+        return np.stack(_segment_phases(phases, tta=tta, model_path=model_path))
+    raw: list[np.ndarray] = []
+    labels = np.stack(_segment_phases(phases, tta=tta, model_path=model_path, passes_out=raw))
+    if len(raw) < 2:
+        return labels, None
+    n_t = len(phases)
+    per_pass = np.stack([np.stack(np.split(q, n_t)) for q in raw])
+    members = ensemble_members(model_path)
+    flips = ("as acquired", "mirrored left-right", "mirrored top-bottom") if tta else ("as acquired",)
+    names = tuple(f"{m.path.stem} {f}" if len(members) > 1 else f for m in members for f in flips)
+    dz = float(phases[0].spacing[0])
+    return labels, SegmentationPasses(per_pass, (dz, TARGET_SPACING_MM, TARGET_SPACING_MM), names)
 
 
-def _segment_phases(phases: list[Image], *, tta: bool, model_path: Path | None) -> list[np.ndarray]:
+def _segment_phases(phases: list[Image], *, tta: bool, model_path: Path | None,
+                    passes_out: list[np.ndarray] | None = None) -> list[np.ndarray]:
     dz = phases[0].spacing[0]
     work = []
     for ph in phases:
         norm = ph.with_array(normalise_intensity(ph.array))
         work.append(norm.resample((dz, TARGET_SPACING_MM, TARGET_SPACING_MM), interpolation="linear"))
-    probs = _predict_in_heart_box([w.array for w in work], members=ensemble_members(model_path), tta=tta)
+    probs = _predict_in_heart_box([w.array for w in work], members=ensemble_members(model_path), tta=tta,
+                                  passes_out=passes_out)
     out, start = [], 0
     for ph, w in zip(phases, work):
         n = w.array.shape[0]

@@ -77,7 +77,19 @@ def fill_cavity_holes(labels: np.ndarray) -> np.ndarray:
     out = labels.copy()
     for z in range(labels.shape[0]):
         lv = labels[z] == LV_CAVITY
-        if lv.any():
-            filled = ndimage.binary_fill_holes(lv)
-            out[z][filled & ~lv & (labels[z] == 0)] = LV_CAVITY
+        box = bounding_box(lv)
+        if box is None:
+            continue
+        lv_b = lv[box]
+        filled = ndimage.binary_fill_holes(lv_b)  # a hole lies inside the cavity's box
+        out[z][box][filled & ~lv_b & (labels[z][box] == 0)] = LV_CAVITY
     return out
+
+
+def bounding_box(mask: np.ndarray, margin: int = 0) -> tuple[slice, ...] | None:
+    """The smallest box (slices, ``margin`` pixels wider where the array allows) holding every
+    true pixel of ``mask``; ``None`` when it has none."""
+    idx = [np.nonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != d)))[0] for d in range(mask.ndim)]
+    if not len(idx[0]):
+        return None
+    return tuple(slice(max(0, int(i[0]) - margin), min(n, int(i[-1]) + 1 + margin)) for i, n in zip(idx, mask.shape))
