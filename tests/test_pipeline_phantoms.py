@@ -29,3 +29,15 @@ def test_foundation_phantom_function_within_issue_tolerances(heart, tmp_path):
     _assert_function_matches(v, truth, volume_rel=0.03, ef_abs=2.0, rv_volume_rel=0.05, rv_ef_abs=3.0)
     assert v["heart_rate"] == pytest.approx(truth["heart_rate_bpm"], rel=1e-6)
     assert v["bsa"] == pytest.approx(np.sqrt(180 * 80 / 3600), rel=1e-9)  # Mosteller
+    # issue 18's joints: the per-slice valve-plane decisions and the agreement of the network's passes
+    # reach the series result and its JSON; a clean phantom is neither uncertain nor warned for QC
+    cov = series.figure_data["coverage"]
+    assert cov["slice_decisions"] and all(r["lv"] in {"ventricle", "none", "excluded"} for r in cov["slice_decisions"])
+    quality = series.details["quality"]
+    assert len(quality["passes"]) == 3 and len(quality["lvef_per_pass"]) == 3
+    assert quality["score_ef_range_points"] < 10.0
+    assert max(quality["lvef_per_pass"]) - min(quality["lvef_per_pass"]) <= quality["score_ef_range_points"] + 1e-9
+    assert "segmentation_uncertain" not in {q.code for q in series.qc}
+    doc = result.to_dict()
+    [sdoc] = doc["series"]
+    assert sdoc["details"]["quality"]["score_ef_range_points"] == quality["score_ef_range_points"]
