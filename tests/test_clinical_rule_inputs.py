@@ -32,8 +32,8 @@ ENTERED_ONLY = frozenset({
     # CMR tissue maps without a pipeline analyser: T2, T2*, T2-weighted SI ratio; ECV (heartprint.cmr.analyse_ecv
     # exists, but no Analyser declares it yet)
     "t2", "t2star", "t2_ratio", "ecv",
-    # stress perfusion scores (SPECT/PET, stress CMR: nuclear analysers are a later issue)
-    "perfusion_stress_score", "perfusion_rest_score", "perfusion_defect",
+    # stress CMR perfusion defects (SPECT/PET scores come from heartprint.nuclear; stress CMR has no analyser yet)
+    "perfusion_defect",
     # CCTA stenosis: heartprint.ct.analyse_ccta needs a lumen segmenter that is not shipped, so no analyser yet
     "stenosis",
 })

@@ -77,5 +77,6 @@ def test_sax_reasons_cite_tags(tmp_path):
 def test_kinds_are_the_documented_list():
     assert [k.value for k in SeriesKind] == [
         "cine_sax", "cine_lax", "lge", "t1_map", "t2_map", "t2star_map", "flow",
-        "ct_calcium", "ct_angio", "nm_perfusion", "echo_cine", "sr", "other",
+        "ct_calcium", "ct_angio", "nm_perfusion", "nm_perfusion_stress", "nm_perfusion_rest", "echo_cine", "sr",
+        "other",
     ]

@@ -164,7 +164,13 @@ _TABLE: tuple[Concept, ...] = (
     Concept("srs", "Summed rest score", "1", (0, 80)),
     Concept("sds", "Summed difference score", "1", (0, 80)),
     Concept("ischaemic_burden", "Ischaemic myocardium", "%", (0, 100)),
+    Concept("tpd", "Total perfusion deficit", "%", (0, 100)),
+    Concept("lv_ef_post_stress", "LV ejection fraction after stress (gated SPECT/PET)", "%", (5, 90)),
+    Concept("lv_edv_post_stress", "LV end-diastolic volume after stress (gated SPECT/PET)", "mL", (10, 600)),
+    Concept("lv_esv_post_stress", "LV end-systolic volume after stress (gated SPECT/PET)", "mL", (2, 500)),
+    Concept("tid_ratio", "Transient ischaemic dilation ratio (stress/rest LV volume)", "1", (0.5, 3)),
     Concept("mbf_stress", "Stress myocardial blood flow", "mL/min/g", (0.1, 8)),
+    Concept("mbf_rest", "Rest myocardial blood flow", "mL/min/g", (0.1, 8)),
     Concept("mfr", "Myocardial flow reserve", "1", (0.3, 8)),
     # --- coronary (CT / ICA) ---------------------------------------------------------------
     Concept("cac_agatston", "Coronary artery calcium score (Agatston)", "1", (0, 20000),

@@ -40,6 +40,7 @@ __all__ = [
 MODALITY_PACKAGES: tuple[str, ...] = (
     "heartprint.cmr",
     "heartprint.ct",
+    "heartprint.nuclear",
 )
 
 #: Progress callback: ``progress(stage, **info)``; stages ``found``, ``loaded``, ``segmented``,

@@ -12,6 +12,7 @@ from pydicom.pixels import apply_modality_lut, get_decoder
 
 from heartprint.errors import HeartprintError, InvalidInputError, UnsupportedSeriesError
 from heartprint.image import Image
+from heartprint.io._nm import nuclear_layout, nuclear_route
 from heartprint.io._geometry import Layout, _float, _nominal_interval
 from heartprint.io._scan import (
     FATAL_EXCEPTIONS,
@@ -302,7 +303,23 @@ def _load_series(series: SeriesInfo, kind: str | None) -> Image:
             raise InvalidInputError(
                 f"kind={kind!r}: expected one of {[k.value for k in SeriesKind]}"
             ) from exc
-    layout = series.layout()
+    # issue 19 (nuclear cardiology): NM Image Storage multi-frame files (split by the (0028,0009) Frame
+    # Increment Pointer vectors) and PET Image Storage series (dynamic / gated grouping, PET meta) are laid
+    # out by heartprint.io._nm, which then decodes through _image_from_layout below like every other series.
+    if nuclear_route(series) is not None:
+        return load_nuclear(series, kind)
+    return _image_from_layout(series, series.layout(), kind)
+
+
+def load_nuclear(series: SeriesInfo, kind: str | None = None, *, nm_state: str | None = None) -> Image:
+    """Load an NM or PET series laid out by :func:`heartprint.io._nm.nuclear_layout` (frame vectors,
+    dynamic/gated PET grouping); ``nm_state`` (``"stress"``/``"rest"``) overrides the header's state."""
+    return _image_from_layout(series, nuclear_layout(series, nm_state=nm_state), kind)
+
+
+def _image_from_layout(series: SeriesInfo, layout: Layout, kind: str | None) -> Image:
+    """Decode the frames of ``series`` into the ``(t, z)`` grid of ``layout`` (issue 19: split out of
+    :func:`_load_series` unchanged, so that :mod:`heartprint.io._nm` reuses the same guarded decoding)."""
     n_t, n_z = layout.grid.shape
     if n_t * n_z * layout.rows * layout.columns * 8 > MAX_SERIES_BYTES:
         raise InvalidInputError(

@@ -41,7 +41,9 @@ class SeriesKind(str, enum.Enum):
     FLOW = "flow"
     CT_CALCIUM = "ct_calcium"
     CT_ANGIO = "ct_angio"
-    NM_PERFUSION = "nm_perfusion"
+    NM_PERFUSION = "nm_perfusion"  # stress or rest not stated
+    NM_PERFUSION_STRESS = "nm_perfusion_stress"
+    NM_PERFUSION_REST = "nm_perfusion_rest"
     ECHO_CINE = "echo_cine"
     SR = "sr"
     OTHER = "other"
@@ -104,6 +106,23 @@ _LV_LONG_AXIS_LPS = np.array([-0.55, 0.55, 0.63]) / np.linalg.norm([-0.55, 0.55,
 _SAX_NORMAL_COS = 0.75
 
 _SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
+
+
+#: Words that state a perfusion acquisition's state (matched as whole words in the header text).
+_STRESS_WORDS = (r"\bstress", r"\bstr\b", r"\bpharm", r"\badenosine", r"\bregadenoson", r"\bdipyridamole",
+                 r"\bdobutamine", r"\bexercise", r"\bpost[_ -]?stress")
+_REST_WORDS = (r"\brest\b", r"\brst\b", r"\bresting\b", r"\bbaseline\b")
+
+
+def _perfusion_state(text: str, desc_reason: str) -> tuple[SeriesKind, str]:
+    """Stress or rest from the header text; neither or both → the state is unknown (never guessed)."""
+    stress, rest = _match(_STRESS_WORDS, text), _match(_REST_WORDS, text)
+    if stress and not rest:
+        return SeriesKind.NM_PERFUSION_STRESS, f"{desc_reason} ~ {stress!r}: stress"
+    if rest and not stress:
+        return SeriesKind.NM_PERFUSION_REST, f"{desc_reason} ~ {rest!r}: rest"
+    why = "both stress and rest words" if stress and rest else "no stress or rest word"
+    return SeriesKind.NM_PERFUSION, f"{desc_reason}: {why}, stress or rest not known (override with --kind)"
 
 
 def _match(patterns, text: str) -> str | None:
@@ -183,10 +202,12 @@ def classify_series(series) -> Classification:
     if modality in {"NM", "PT"}:
         hit = _match(_KEYWORDS[SeriesKind.NM_PERFUSION], text)
         reasons = [f"(0008,0060) Modality {modality!r}"]
+        kind, state_reason = _perfusion_state(text, desc_reason)
+        reasons.append(state_reason)
         if hit:
             reasons.append(f"{desc_reason} ~ {hit!r}")
-            return Classification(SeriesKind.NM_PERFUSION, 0.85, tuple(reasons))
-        return Classification(SeriesKind.NM_PERFUSION, 0.5, tuple(reasons + ["no perfusion keyword; assumed cardiac"]))
+            return Classification(kind, 0.85, tuple(reasons))
+        return Classification(kind, 0.5, tuple(reasons + ["no perfusion keyword; assumed cardiac"]))
 
     if modality == "CT":
         return _classify_ct(series, ds, text, desc_reason)

@@ -1,0 +1,256 @@
+"""Count sampling normal to the myocardium and the bull's-eye (polar) map.
+
+Conventions (issue-19 nuclear contract): an :class:`~heartprint.nuclear._axis.LVAxis` defines the
+LV frame; polar angle θ (deg) is 0° anterior, 90° septal, 180° inferior, 270° lateral, the
+in-plane direction at θ being ``cos θ·anterior + sin θ·septal`` (counter-clockwise on the
+displayed bull's-eye: anterior top, septum left). Rings run from the apex (first the apical cap,
+sampled on a hemisphere) to the base (short-axis planes, split in thirds apical/mid/basal).
+
+AHA 17-segment layout: Cerqueira MD et al., *Circulation* 2002;105:539–542,
+doi:10.1161/hc0402.102975 — basal and mid rings 6 × 60° sectors centred on 0° (1/7 anterior),
+60° (2/8 anteroseptal), 120° (3/9 inferoseptal), 180° (4/10 inferior), 240° (5/11
+inferolateral), 300° (6/12 anterolateral); apical ring 4 × 90° centred on 0° (13 anterior),
+90° (14 septal), 180° (15 inferior), 270° (16 lateral); the apical cap is 17.
+
+Gated (t, z, y, x) images: the polar map uses the summed (ungated) counts over all gates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from heartprint.errors import InvalidInputError
+from heartprint.image import Image
+from heartprint.nuclear._axis import LVAxis, find_lv_axis, summed_volume
+
+__all__ = ["PolarMap", "polar_map", "segment_of", "RayGrid", "ray_grid", "sample_rays", "wall_maxima"]
+
+
+def segment_of(ring: Any, theta_deg: Any, *, n_rings: int = 36, n_cap_rings: int = 6) -> np.ndarray:
+    """AHA segment (1..17) of polar-map ring index(es) ``ring`` at angle(s) ``theta_deg`` (broadcast).
+
+    Rings ``0 … n_cap_rings−1`` are the apical cap (17); the remaining ``n_rings − n_cap_rings``
+    rings are split in thirds: apical (13–16, 90° sectors), mid (7–12) and basal (1–6, 60°
+    sectors), see the module docstring for the angles.
+    """
+    if not (0 <= n_cap_rings < n_rings) or (n_rings - n_cap_rings) < 3:
+        raise InvalidInputError(
+            f"n_rings={n_rings}, n_cap_rings={n_cap_rings}: expected 0 ≤ n_cap_rings and ≥ 3 body rings"
+        )
+    r = np.asarray(ring)
+    th = np.asarray(theta_deg, dtype=float) % 360.0
+    if np.any((r < 0) | (r >= n_rings)):
+        raise InvalidInputError(f"ring={ring!r}: expected indices in [0, {n_rings})")
+    r, th = np.broadcast_arrays(r, th)
+    n_body = n_rings - n_cap_rings
+    third = np.clip(((r - n_cap_rings) * 3) // n_body, 0, 2)  # 0 apical, 1 mid, 2 basal
+    six = np.floor(((th + 30.0) % 360.0) / 60.0).astype(int) % 6
+    four = np.floor(((th + 45.0) % 360.0) / 90.0).astype(int) % 4
+    seg = np.where(third == 2, 1 + six, np.where(third == 1, 7 + six, 13 + four))
+    return np.where(r < n_cap_rings, 17, seg).astype(int)
+
+
+@dataclass
+class PolarMap:
+    """Bull's-eye map of maximum myocardial counts (contract of issue 19).
+
+    Attributes
+    ----------
+    values
+        (n_rings, n_sectors) ray-maximum counts in percent of the map's robust maximum (mean of
+        the top 2 % of samples = 100).
+    raw
+        (n_rings, n_sectors) un-normalised ray-maximum counts (image units).
+    segment
+        (n_rings, n_sectors) AHA segment 1..17 of each sample.
+    ring_position
+        (n_rings,) 0 = apex … 1 = base (fraction of the apex–base distance); the apical-cap rings
+        (hemisphere) come first.
+    sector_angle_deg
+        (n_sectors,) centre angle θ of each sector (deg).
+    axis
+        The LV frame used.
+    """
+
+    values: np.ndarray
+    raw: np.ndarray
+    segment: np.ndarray
+    ring_position: np.ndarray
+    sector_angle_deg: np.ndarray
+    axis: LVAxis
+
+    @property
+    def segments(self) -> dict[int, float]:
+        """Mean of ``values`` (%) per AHA segment 1..17 (NaN for a segment with no sample)."""
+        out: dict[int, float] = {}
+        for s in range(1, 18):
+            sel = self.segment == s
+            out[s] = float(self.values[sel].mean()) if sel.any() else float("nan")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "values_pct": self.values.tolist(),
+            "raw": self.raw.tolist(),
+            "segment": self.segment.tolist(),
+            "ring_position": self.ring_position.tolist(),
+            "sector_angle_deg": self.sector_angle_deg.tolist(),
+            "axis": self.axis.to_dict(),
+            "segments_pct": {str(k): v for k, v in self.segments.items()},
+        }
+
+
+@dataclass
+class RayGrid:
+    """Sampling rays of a polar map: ``points`` (rings, sectors, steps, 3) LPS mm at ``radii`` (steps,) mm.
+
+    Cap rings start at ``cap_centre`` (on the axis, ``cap_radius_mm`` from the apex) and point at
+    polar angle φ from the apex direction; body rings start on the axis and are ⟂ to it.
+    ``disc_mm`` is the axial thickness of each body ring (for volumes); ``cap_phi_deg`` the cap
+    rings' polar angles.
+    """
+
+    points: np.ndarray
+    radii: np.ndarray
+    ring_position: np.ndarray
+    sector_angle_deg: np.ndarray
+    n_cap_rings: int
+    cap_centre: np.ndarray
+    cap_radius_mm: float
+    cap_phi_deg: np.ndarray
+    disc_mm: float
+
+
+def _mid_radius(vol: np.ndarray, image: Image, axis: LVAxis, max_radius_mm: float, step_mm: float) -> float:
+    """Mid-wall radius (mm) of the mid-ventricular short-axis plane: argmax of the angle-mean ray profile."""
+    radii = np.arange(0.0, max_radius_mm, step_mm)
+    dirs = axis.direction(np.arange(0.0, 360.0, 10.0))
+    centre = axis.apex_lps + 0.5 * axis.length_mm * axis.long_axis
+    pts = centre + radii[None, :, None] * dirs[:, None, :]
+    prof = sample_rays(vol, image, pts).mean(axis=0)
+    return float(radii[int(np.argmax(prof))])
+
+
+def ray_grid(
+    axis: LVAxis,
+    *,
+    n_rings: int = 36,
+    n_sectors: int = 60,
+    n_cap_rings: int = 6,
+    max_radius_mm: float = 60.0,
+    step_mm: float = 1.0,
+    cap_radius_mm: float = 25.0,
+    basal_margin_mm: float = 0.0,
+) -> RayGrid:
+    """Build all sample points of a polar map at once (vectorised).
+
+    Cap ring i (i < n_cap_rings) has polar angle ``φ_i = (i + ½)·90°/n_cap_rings`` from the apex
+    direction (−long axis), rays from the cap centre; ring_position ``(c − c·cos φ)/length``
+    with ``c = cap_radius_mm``. Body ring k has its short-axis plane at
+    ``c + (k + ½)·(length − m − c)/n_body`` from the apex, ``m = basal_margin_mm``.
+    """
+    if n_sectors < 4 or n_rings <= n_cap_rings or n_cap_rings < 0:
+        raise InvalidInputError(f"n_rings={n_rings}, n_sectors={n_sectors}, n_cap_rings={n_cap_rings}: invalid layout")
+    length = axis.length_mm
+    c = float(np.clip(cap_radius_mm, 0.15 * length, 0.5 * length))
+    L = axis.long_axis
+    theta = (np.arange(n_sectors) + 0.5) * 360.0 / n_sectors
+    dirs = axis.direction(theta)  # (S, 3)
+    radii = np.arange(0.0, max_radius_mm + 1e-9, step_mm)
+    centre = axis.apex_lps + c * L
+    phi = np.deg2rad((np.arange(n_cap_rings) + 0.5) * 90.0 / max(n_cap_rings, 1))
+    cap_dirs = np.cos(phi)[:, None, None] * (-L) + np.sin(phi)[:, None, None] * dirs[None]  # (C, S, 3)
+    n_body = n_rings - n_cap_rings
+    disc = (length - basal_margin_mm - c) / n_body
+    if disc <= 0:
+        raise InvalidInputError(
+            f"basal_margin_mm={basal_margin_mm!r}: leaves no body between the apical cap and the base"
+        )
+    t_body = c + (np.arange(n_body) + 0.5) * disc
+    body_orig = axis.apex_lps + t_body[:, None] * L  # (B, 3)
+    cap_pts = centre + radii[None, None, :, None] * cap_dirs[:, :, None, :]
+    body_pts = body_orig[:, None, None, :] + radii[None, None, :, None] * dirs[None, :, None, :]
+    body_pts = np.broadcast_to(body_pts, (n_body, n_sectors, radii.size, 3))
+    pts = np.concatenate([cap_pts, body_pts], axis=0)
+    ring_pos = np.concatenate([(c - c * np.cos(phi)) / length, t_body / length])
+    return RayGrid(pts, radii, ring_pos, theta, n_cap_rings, centre, c, np.rad2deg(phi), disc)
+
+
+def sample_rays(vol: np.ndarray, image: Image, points: np.ndarray) -> np.ndarray:
+    """Linear interpolation (one ``map_coordinates`` call) of a (z, y, x) volume at LPS points (..., 3); 0 outside."""
+    idx = image.lps_to_index(points.reshape(-1, 3)).T
+    return ndimage.map_coordinates(vol, idx, order=1, mode="constant", cval=0.0).reshape(points.shape[:-1])
+
+
+def wall_maxima(profiles: np.ndarray, radii: np.ndarray, half_width_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-ray maximum count and its index, searched within ``±half_width_mm`` of each ring's wall.
+
+    Each ring's wall radius is the argmax of its sector-mean profile; restricting the search to a
+    window around it keeps extracardiac activity (liver, gut) further out on a ray from being
+    taken as the wall. Returns ``(max (R, S), argmax index (R, S))``.
+    """
+    mean_prof = profiles.mean(axis=1)  # (R, K)
+    r_wall = radii[np.argmax(mean_prof, axis=1)]  # (R,)
+    win = np.abs(radii[None, :] - r_wall[:, None]) <= half_width_mm  # (R, K)
+    masked = np.where(win[:, None, :], profiles, -np.inf)
+    k = np.argmax(masked, axis=2)
+    return np.take_along_axis(profiles, k[..., None], axis=2)[..., 0], k
+
+
+def polar_map(
+    volume: Image,
+    axis: LVAxis | None = None,
+    *,
+    n_rings: int = 36,
+    n_sectors: int = 60,
+    n_cap_rings: int = 6,
+    max_radius_mm: float = 60.0,
+    search_half_width_mm: float = 15.0,
+    step_mm: float = 1.0,
+    cap_radius_mm: float | None = None,
+    basal_margin_mm: float = 5.0,
+    normalise: str = "robust_max",
+) -> PolarMap:
+    """Polar map of maximum counts along rays through the myocardium.
+
+    Sampling: body rings cast rays in their short-axis plane from the axis outward at each θ;
+    apical-cap rings cast rays from a centre on the axis ``cap_radius_mm`` from the apex
+    (default: the mid-ventricular mid-wall radius, i.e. about one LV radius) over a hemisphere
+    (polar angle φ from 0 at the apex tip to 90° at the cap's edge). Each ray is sampled every
+    ``step_mm`` from 0 to ``max_radius_mm`` (all points in one ``map_coordinates`` call) and its
+    maximum within ``±search_half_width_mm`` of the ring's mean wall radius is kept (``raw``).
+    The body rings stop ``basal_margin_mm`` short of the basal plane: at the open end of a
+    wall blurred by the camera the counts fall to ~50 % at the plane itself (partial volume), which
+    would make a normal base look hypoperfused.
+    ``normalise``: ``"robust_max"`` (percent of the mean of the top 2 % of samples),
+    ``"max"`` (percent of the maximum) or ``"none"``.
+
+    ``axis=None`` runs :func:`find_lv_axis`. A gated (t, z, y, x) image is summed over gates.
+    """
+    if normalise not in ("robust_max", "max", "none"):
+        raise InvalidInputError(f"normalise={normalise!r}: expected 'robust_max', 'max' or 'none'")
+    if axis is None:
+        axis = find_lv_axis(volume).axis
+    vol = summed_volume(volume)
+    if cap_radius_mm is None:
+        cap_radius_mm = _mid_radius(vol, volume, axis, max_radius_mm, step_mm)
+    grid = ray_grid(axis, n_rings=n_rings, n_sectors=n_sectors, n_cap_rings=n_cap_rings,
+                    max_radius_mm=max_radius_mm, step_mm=step_mm, cap_radius_mm=cap_radius_mm,
+                    basal_margin_mm=basal_margin_mm)
+    prof = sample_rays(vol, volume, grid.points)
+    raw, _ = wall_maxima(prof, grid.radii, search_half_width_mm)
+    if normalise == "none":
+        values = raw.astype(float).copy()
+    else:
+        flat = np.sort(raw.ravel())
+        ref = flat[-max(1, int(round(0.02 * flat.size))):].mean() if normalise == "robust_max" else flat[-1]
+        if ref <= 0:
+            raise InvalidInputError("polar map has no positive counts along the rays: expected the LV inside the image")
+        values = 100.0 * raw / ref
+    seg = segment_of(np.arange(n_rings)[:, None], grid.sector_angle_deg[None, :], n_rings=n_rings,
+                     n_cap_rings=n_cap_rings)
+    return PolarMap(values, raw, seg, grid.ring_position, grid.sector_angle_deg, axis)

@@ -1,0 +1,283 @@
+"""Perfusion scores (SSS/SRS/SDS, TPD, territories) and the normal-limits database (heartprint.nuclear)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from heartprint.errors import InvalidInputError, ModelError
+from heartprint.nuclear._normals import (
+    DEFAULT_NORMALS_FILE, NORMALS_FORMAT, NormalLimits, build_normal_limits, load_normal_limits,
+)
+from heartprint.nuclear._scores import perfusion_scores, score_from_percent_of_normal
+
+N_RINGS, N_SECTORS = 36, 60
+
+
+def layout() -> np.ndarray:
+    """The contract's default 36 × 60 layout: 6 cap rings (17), 10 apical, 10 mid, 10 basal rings."""
+    theta = (np.arange(N_SECTORS) + 0.5) * 360.0 / N_SECTORS
+    seg = np.zeros((N_RINGS, N_SECTORS), int)
+    six = (np.floor(((theta + 30.0) % 360.0) / 60.0)).astype(int)  # 0 anterior, 1 anteroseptal, ...
+    four = (np.floor(((theta + 45.0) % 360.0) / 90.0)).astype(int)  # 0 anterior, 1 septal, 2 inferior, 3 lateral
+    seg[:6] = 17
+    seg[6:16] = 13 + four
+    seg[16:26] = 7 + six
+    seg[26:36] = 1 + six
+    return seg
+
+
+SEG = layout()
+# A non-uniform normal mean (percent): 70–90 % varying by ring and sector; SD 5 %.
+R, S = np.meshgrid(np.arange(N_RINGS), np.arange(N_SECTORS), indexing="ij")
+MEAN = 80.0 + 5.0 * np.sin(2 * np.pi * S / N_SECTORS) + 5.0 * (R / (N_RINGS - 1))
+SD = np.full(MEAN.shape, 5.0)
+
+
+def seg_means_loop(values: np.ndarray) -> dict[int, float]:
+    return {s: float(values[SEG == s].mean()) for s in range(1, 18)}
+
+
+def make_normals(**kw) -> NormalLimits:
+    segm = seg_means_loop(MEAN)
+    args = dict(tracer="tc99m-sestamibi", protocol="stress", source="test", n_subjects=20, mean=MEAN, sd=SD,
+                segment_mean=segm, segment_sd={s: 4.0 for s in range(1, 18)}, built_from="synthetic",
+                created="2026-01-01T00:00:00+00:00", segment=SEG)
+    args.update(kw)
+    return NormalLimits(**args)
+
+
+NORMALS = make_normals()
+
+
+def with_defect(segments, fraction, base=MEAN) -> np.ndarray:
+    v = base.copy()
+    mask = np.isin(SEG, segments)
+    v[mask] = fraction * base[mask]
+    return v
+
+
+def pm(values):
+    return SimpleNamespace(values=values, segment=SEG)
+
+
+# --- scores -----------------------------------------------------------------------------------------
+
+
+def test_score_table_monotone_and_bounds():
+    assert score_from_percent_of_normal([100, 70, 69.99, 60, 59.9, 50, 45, 40, 39.9, 0]).tolist() == [
+        0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    pct = np.linspace(120, -5, 2000)
+    assert np.all(np.diff(score_from_percent_of_normal(pct)) >= 0)
+
+
+def test_normal_map_scores_zero():
+    res = perfusion_scores(pm(MEAN.copy()), pm(MEAN.copy()), NORMALS)
+    assert res.sss == 0 and res.srs == 0 and res.sds == 0
+    assert all(v == (0, 0) for v in res.segment_scores.values())
+    assert res.tpd_percent == 0.0 and res.tpd_rest_percent == 0.0
+    assert res.extent_percent == 0.0 and res.ischaemic_extent_percent == 0.0
+    assert res.summed_percent == 0.0 and res.ischaemic_percent == 0.0
+    assert not any(t.flagged for t in res.territories.values())
+
+
+def test_reversible_defect_segments_1_and_7():
+    stress = with_defect([1, 7], 0.40)  # uptake 40 % of normal → score 3 (40–50 %)
+    res = perfusion_scores(pm(stress), pm(MEAN.copy()), NORMALS)
+    assert res.segment_scores[1] == (3, 0) and res.segment_scores[7] == (3, 0)
+    assert all(res.segment_scores[s] == (0, 0) for s in range(1, 18) if s not in (1, 7))
+    assert res.sss == 6 and res.srs == 0 and res.sds == 6
+    assert res.ischaemic_percent == pytest.approx(6 / 68 * 100)
+    assert res.summed_percent == pytest.approx(6 / 68 * 100)
+    # each segment is 1/17 of the LV; the deficit is 60 % of normal
+    assert res.extent_percent == pytest.approx(2 / 17 * 100, rel=1e-12)
+    assert res.ischaemic_extent_percent == pytest.approx(2 / 17 * 100, rel=1e-12)
+    assert res.tpd_percent == pytest.approx(0.6 * 2 / 17 * 100, rel=1e-12)
+    assert res.tpd_rest_percent == 0.0
+    lad, rca, lcx = (res.territories[k] for k in ("LAD", "RCA", "LCx"))
+    assert lad.flagged and not rca.flagged and not lcx.flagged
+    assert lad.sss == 6 and lad.sds == 6 and rca.sss == 0 and lcx.sss == 0
+    assert lad.stress_extent_percent == pytest.approx(2 / 17 * 100)
+    assert lad.stress_extent_of_territory_percent == pytest.approx(2 / 7 * 100)
+    assert rca.stress_extent_percent == 0.0 and lcx.ischaemic_extent_percent == 0.0
+    json.dumps(res.to_dict())  # JSON-ready
+
+
+def test_fixed_defect_has_no_sds():
+    v = with_defect([1, 7], 0.40)
+    res = perfusion_scores(pm(v), pm(v.copy()), NORMALS)
+    assert res.sss == 6 and res.srs == 6 and res.sds == 0
+    assert res.ischaemic_percent == 0.0 and res.ischaemic_extent_percent == 0.0
+    assert res.tpd_rest_percent == pytest.approx(res.tpd_percent)
+    assert res.territories["LAD"].flagged  # fixed defect still abnormal at stress
+
+
+def test_reverse_redistribution_contributes_zero():
+    stress = with_defect([4], 0.45)  # score 3
+    rest = with_defect([4, 5], 0.55)  # seg 4 → 2, seg 5 → 2 (worse at rest than at stress)
+    res = perfusion_scores(pm(stress), pm(rest), NORMALS)
+    assert res.sss == 3 and res.srs == 4
+    assert res.sds == 1  # segment 4: 3 − 2; segment 5: max(0 − 2, 0) = 0
+    assert res.sds > res.sss - res.srs
+
+
+@pytest.mark.parametrize("n_two,n_one", [(0, 0), (3, 0), (3, 1), (2, 2), (2, 3), (4, 0), (5, 1)])
+def test_sds_7_is_ten_percent(n_two, n_one):
+    segs2 = list(range(1, 1 + n_two))
+    segs1 = list(range(10, 10 + n_one))
+    stress = with_defect(segs1, 0.65, with_defect(segs2, 0.55))
+    res = perfusion_scores(pm(stress), pm(MEAN.copy()), NORMALS)
+    assert res.sds == 2 * n_two + n_one
+    assert (res.sds >= 7) == (res.ischaemic_percent >= 10.0)
+
+
+def test_arrays_and_duck_typing_agree():
+    stress = with_defect([3, 9], 0.5)
+    a = perfusion_scores(stress, MEAN.copy(), NORMALS, segment=SEG)
+    b = perfusion_scores(pm(stress), pm(MEAN.copy()), NORMALS)
+    c = perfusion_scores(stress, MEAN.copy(), NORMALS)  # layout from the normals
+    assert a.to_dict() == b.to_dict() == c.to_dict()
+    assert a.territories["RCA"].flagged and not a.territories["LAD"].flagged
+
+
+def test_without_normals_relative_to_max():
+    v = np.full(SEG.shape, 100.0)
+    v[SEG == 11] = 45.0  # 45 % of the maximum → 3
+    res = perfusion_scores(pm(v))
+    assert res.sss == 3 and res.segment_scores[11] == (3, None)
+    assert res.srs is None and res.sds is None and res.ischaemic_percent is None
+    assert res.tpd_percent is None and res.extent_percent is None
+    assert res.territories["LCx"].flagged and not res.territories["LAD"].flagged
+    assert "not computed" in res.method
+
+
+def test_score_input_errors():
+    with pytest.raises(InvalidInputError, match="segment"):
+        perfusion_scores(MEAN.copy())  # no layout anywhere
+    with pytest.raises(InvalidInputError, match="rest"):
+        perfusion_scores(pm(MEAN.copy()), MEAN[:10].copy(), NORMALS)
+    bad = MEAN.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(InvalidInputError, match="non-finite"):
+        perfusion_scores(pm(bad), normals=NORMALS)
+    with pytest.raises(InvalidInputError, match="normals"):
+        perfusion_scores(SimpleNamespace(values=MEAN[:, ::2], segment=SEG[:, ::2]), normals=NORMALS)
+    seg16 = SEG.copy()
+    seg16[seg16 == 17] = 16
+    with pytest.raises(InvalidInputError, match=r"\[17\]"):
+        perfusion_scores(SimpleNamespace(values=MEAN, segment=seg16))
+    with pytest.raises(InvalidInputError, match="NormalLimits"):
+        perfusion_scores(pm(MEAN.copy()), normals={"mean": MEAN})
+
+
+# --- normal limits ------------------------------------------------------------------------------------
+
+
+def subjects(n):
+    offsets = np.arange(n) - (n - 1) / 2.0  # mean 0
+    return [pm(MEAN + 2.0 * o) for o in offsets], offsets
+
+
+def test_build_normal_limits_statistics():
+    maps, off = subjects(6)
+    nl = build_normal_limits(maps, tracer="tc99m-sestamibi", protocol="stress", source="synthetic")
+    sd = 2.0 * np.sqrt(np.sum(off ** 2) / (len(off) - 1))
+    assert np.allclose(nl.mean, MEAN, atol=1e-12) and np.allclose(nl.sd, sd, rtol=1e-12)
+    segm = seg_means_loop(MEAN)
+    assert all(nl.segment_mean[s] == pytest.approx(segm[s], rel=1e-12) for s in range(1, 18))
+    assert all(nl.segment_sd[s] == pytest.approx(sd, rel=1e-12) for s in range(1, 18))
+    assert nl.n_subjects == 6 and nl.n_rings == 36 and nl.n_sectors == 60
+
+
+def test_build_refuses_fewer_than_five():
+    maps, _ = subjects(4)
+    with pytest.raises(InvalidInputError, match="at least 5"):
+        build_normal_limits(maps, tracer="t", protocol="stress", source="s")
+
+
+def test_json_round_trip(tmp_path):
+    maps, _ = subjects(7)
+    nl = build_normal_limits(maps, tracer="tc99m-sestamibi", protocol="rest", source="phantom", built_from="x")
+    back = NormalLimits.from_json(nl.to_json(tmp_path / "n.json"))
+    assert np.array_equal(back.mean, nl.mean) and np.array_equal(back.sd, nl.sd)
+    assert np.array_equal(back.segment, nl.segment)
+    assert back.segment_mean == nl.segment_mean and back.segment_sd == nl.segment_sd
+    assert (back.tracer, back.protocol, back.source, back.n_subjects, back.created) == (
+        nl.tracer, nl.protocol, nl.source, nl.n_subjects, nl.created)
+    assert json.loads((tmp_path / "n.json").read_text())["format"] == NORMALS_FORMAT
+    assert load_normal_limits(tmp_path / "n.json").to_dict() == nl.to_dict()
+
+
+def _mutations():
+    def setk(k, v):
+        return lambda d: d.__setitem__(k, v)
+
+    def pop(k):
+        return lambda d: d.pop(k)
+
+    def sub(k, f):
+        return lambda d: f(d[k])
+
+    def set_mean_nan(d):
+        d["mean"][0][0] = float("nan")
+
+    return [
+        ("format", setk("format", "heartprint.nm-normals/2")),
+        ("format", pop("format")),
+        ("tracer", setk("tracer", "")),
+        ("protocol", setk("protocol", 3)),
+        ("source", pop("source")),
+        ("created", setk("created", None)),
+        ("n_rings", setk("n_rings", 35)),
+        ("n_sectors", setk("n_sectors", 0)),
+        ("n_subjects", setk("n_subjects", 4)),
+        ("n_subjects", setk("n_subjects", True)),
+        ("mean", sub("mean", lambda m: m.pop())),
+        ("mean", set_mean_nan),
+        ("mean", setk("mean", "abc")),
+        ("sd", sub("sd", lambda m: m[3].__setitem__(5, 0.0))),
+        ("sd", sub("sd", lambda m: m[3].__setitem__(5, -1.0))),
+        ("segment_mean", sub("segment_mean", lambda m: m.pop("17"))),
+        ("segment_mean", sub("segment_mean", lambda m: m.__setitem__("3", "x"))),
+        ("segment_sd", sub("segment_sd", lambda m: m.__setitem__("2", 0.0))),
+        ("segment_sd", setk("segment_sd", [1.0] * 17)),
+        ("segment", sub("segment", lambda m: m[0].__setitem__(0, 18))),
+        ("segment", sub("segment", lambda m: m.pop())),
+    ]
+
+
+@pytest.mark.parametrize("field,mutate", _mutations())
+def test_json_validation_names_the_field(tmp_path, field, mutate):
+    d = NORMALS.to_dict()
+    mutate(d)
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(d))
+    with pytest.raises(InvalidInputError, match=field):
+        NormalLimits.from_json(p)
+
+
+def test_json_file_errors(tmp_path):
+    p = tmp_path / "x.json"
+    p.write_text("{not json")
+    with pytest.raises(InvalidInputError, match="not valid JSON"):
+        NormalLimits.from_json(p)
+    with pytest.raises(InvalidInputError, match="cannot be read"):
+        NormalLimits.from_json(tmp_path / "missing.json")
+    p.write_text("[1, 2]")
+    with pytest.raises(InvalidInputError, match="JSON object"):
+        NormalLimits.from_json(p)
+
+
+def test_default_database_missing_is_clear():
+    from importlib import resources
+
+    res = resources.files("heartprint.nuclear").joinpath("data", DEFAULT_NORMALS_FILE)
+    if res.is_file():
+        nl = load_normal_limits()
+        assert isinstance(nl, NormalLimits)
+    else:
+        with pytest.raises(ModelError, match=DEFAULT_NORMALS_FILE):
+            load_normal_limits()
