@@ -18,8 +18,11 @@ Tolerances and why:
 * **cine** — only that the cine was analysed with its numbers and QC present; its accuracy is
   tests/test_pipeline.py's business.
 
-The phantom patient is two studies (CMR, CT), so two results: ``OUT/result/<folder>/`` each, the
-CMR study's history naming the CT study, one registry run per study.
+* **SPECT** — stress defect extent within 5 % of the myocardium of the exact 12.9 %, the LAD
+  flagged alone, SDS > 0 (the defect is reversible), gated rest LVEF within 5 points (issue 19).
+
+The phantom patient is three studies (CMR, CT, SPECT), so three results: ``OUT/result/<folder>/``
+each, the CMR study's history naming the CT study, one registry run per study.
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ def demo(tmp_path_factory):
     studies = {}
     for st in summary["studies"]:
         doc = json.loads((Path(st["files"]["measurements"])).read_text())
-        studies["cmr" if "MR" in doc["study"]["modalities"] else "ct"] = doc
+        mods = doc["study"]["modalities"]
+        studies["cmr" if "MR" in mods else "nm" if "NM" in mods else "ct"] = doc
     return {"out": out, "code": code, "summary": summary, "truth": truth, "studies": studies}
 
 
@@ -74,7 +78,10 @@ def test_every_modality_analysed_in_one_patient(demo):
     assert ct["study"]["study_uid"] in [h["study_uid"] for h in cmr["history"]]
     # each study in its own folder under OUT/result
     folders = [Path(st["files"]["result"]) for st in demo["summary"]["studies"]]
-    assert len(set(folders)) == 2 and all(f.parent == demo["out"] / "result" for f in folders)
+    assert len(set(folders)) == 3 and all(f.parent == demo["out"] / "result" for f in folders)
+    nm = demo["studies"]["nm"]
+    assert sorted(s["kind"] for s in nm["series"]) == ["nm_perfusion_rest", "nm_perfusion_stress"]
+    assert nm["status"] == "ok" and nm["patient"]["patient_id"] == demo["truth"]["patient"]["patient_id"]
 
 
 def test_exact_answer_table(demo):
@@ -84,7 +91,8 @@ def test_exact_answer_table(demo):
         "LV EDV (mL)", "LV ESV (mL)", "LVEF (%)", "LV mass (g)", "RV EDV (mL)", "RV ESV (mL)", "RVEF (%)",
         "heart rate (/min)", "scar extent, of LV (%)", "scar volume (mL)", "segment 4 transmurality class",
         "segment 7 transmurality class", "segment 13 transmurality class", "native T1 myocardium (ms)",
-        "Agatston score", "calcium volume (mm3)"]
+        "Agatston score", "calcium volume (mm3)", "stress defect extent, of LV (%)", "territory with a defect",
+        "defect reversible (SDS > 0)", "gated LVEF at rest (%)"]
     assert all(r["measured"] is not None for r in rows), rows
     truth = demo["truth"]
     assert _row(demo, "LV EDV (mL)")["exact"] == truth["cine"]["lv_edv_ml"]
@@ -92,11 +100,26 @@ def test_exact_answer_table(demo):
     assert _row(demo, "native T1 myocardium (ms)")["exact"] == truth["t1"]["t1_myocardium_ms"]
     assert _row(demo, "Agatston score")["exact"] == truth["ct_calcium"]["total"]["agatston"]
     # measured values are the written measurements
-    values = {m["code"]: m["value"] for doc in demo["studies"].values() for s in doc["series"]
+    values = {m["code"]: m["value"] for key in ("cmr", "ct") for s in demo["studies"][key]["series"]
               for m in s.get("measurements", []) if m.get("segment") is None and m.get("vessel") is None}
     assert _row(demo, "LVEF (%)")["measured"] == values["lv_ef"]
     assert _row(demo, "scar volume (mL)")["measured"] == values["lge_scar_volume"]
     assert _row(demo, "calcium volume (mm3)")["measured"] == values["cac_volume"]
+
+
+def test_spect_rows_within_issue_19_tolerances(demo):
+    spect = demo["truth"]["spect"]
+    extent = _row(demo, "stress defect extent, of LV (%)")
+    assert extent["exact"] == spect["stress"]["extent_pct_total"]
+    assert abs(extent["measured"] - extent["exact"]) <= 5.0
+    assert _row(demo, "territory with a defect")["measured"] == "LAD"
+    assert _row(demo, "defect reversible (SDS > 0)")["measured"] == "yes"
+    lvef = _row(demo, "gated LVEF at rest (%)")
+    assert abs(lvef["measured"] - spect["rest"]["lvef_pct"]) <= 5.0
+    nm = demo["studies"]["nm"]
+    stress = next(s for s in nm["series"] if s["kind"] == "nm_perfusion_stress")
+    scores = {m["segment"]: m["value"] for m in stress["measurements"] if m["code"] == "perfusion_stress_score"}
+    assert sorted(scores) == list(range(1, 18)) and scores[1] > 0 and scores[4] == 0
 
 
 def test_dicom_one_patient_one_frame_of_reference(demo):
@@ -161,22 +184,23 @@ def test_registry_has_one_complete_run_per_study(demo):
     reg = Registry(str(path))
     try:
         runs = reg.runs()
-        assert len(runs) == 2 and all(r.status == "complete" for r in runs)
+        assert len(runs) == 3 and all(r.status == "complete" for r in runs)
         assert sorted(r.run_id for r in runs) == sorted(demo["summary"]["run_ids"])
         assert {r.patient_id for r in runs} == {demo["truth"]["patient"]["patient_id"]}
-        assert sorted(r.n_series for r in runs) == [1, 3]
+        assert sorted(r.n_series for r in runs) == [1, 2, 3]
         assert {u for r in runs for u in r.study_uids} == {d["study"]["study_uid"] for d in demo["studies"].values()}
         codes = {m.code for r in runs for m in reg.measurements(r.run_id)}
-        assert {"lv_ef", "lge_scar_volume", "cac_agatston"} <= codes
+        assert {"lv_ef", "lge_scar_volume", "cac_agatston", "sss", "sds", "perfusion_stress_score"} <= codes
         assert any(c.startswith("t1") or c == "native_t1" for c in codes), sorted(codes)
     finally:
         reg.close()
 
 
 def test_outputs_written(demo):
-    files = {("cmr" if "MR" in st["modalities"] else "ct"): st["files"] for st in demo["summary"]["studies"]}
+    files = {("cmr" if "MR" in st["modalities"] else "nm" if "NM" in st["modalities"] else "ct"): st["files"]
+             for st in demo["summary"]["studies"]}
     for key in ("measurements", "fhir", "report_html"):
-        for study in ("cmr", "ct"):
+        for study in ("cmr", "ct", "nm"):
             assert Path(files[study][key]).is_file(), (study, key)
     for key in ("seg", "sr"):  # the cine is the one labelled series
         assert files["cmr"][key] and all(Path(p).is_file() for p in files["cmr"][key]), key

@@ -50,7 +50,7 @@ CINE_ROWS = (
     ("heart_rate_bpm", "heart_rate", "heart rate (/min)"),
 )
 #: The series kinds of the phantom patient, each of which must be analysed.
-DEMO_KINDS = ("cine_sax", "lge", "t1_map", "ct_calcium")
+DEMO_KINDS = ("cine_sax", "lge", "t1_map", "ct_calcium", "nm_perfusion_rest", "nm_perfusion_stress")
 #: ``small=True``: fewer cine phases (the slices, matrix and every other series are unchanged).
 SMALL = {"n_phases": 10}
 
@@ -160,7 +160,27 @@ def demo_rows(results: Sequence[StudyResult], truth: dict[str, Any]) -> list[dic
     ct, tot = values("ct_calcium"), truth["ct_calcium"]["total"]
     rows.append(_demo_row("CT", "Agatston score", tot["agatston"], ct.get("cac_agatston")))
     rows.append(_demo_row("CT", "calcium volume (mm3)", tot["volume_mm3"], ct.get("cac_volume")))
+    if "spect" in truth:
+        rows += _spect_rows(by_kind, truth["spect"])
     return rows
+
+
+def _spect_rows(by_kind: Mapping[str, SeriesResult], spect: dict[str, Any]) -> list[dict[str, Any]]:
+    """The SPECT study's rows: stress defect extent, the territory, whether it is reversible, gated LVEF."""
+    stress, rest = by_kind.get("nm_perfusion_stress"), by_kind.get("nm_perfusion_rest")
+    scores = (stress.details.get("scores") or {}) if stress is not None else {}
+    territories = scores.get("territories") or {}
+    flagged = ", ".join(sorted(k for k, v in territories.items() if v.get("flagged"))) or "none"
+    sds = stress.global_values().get("sds") if stress is not None else None
+    return [
+        _demo_row("SPECT", "stress defect extent, of LV (%)", spect["stress"]["extent_pct_total"],
+                  scores.get("extent_percent")),
+        _demo_row("SPECT", "territory with a defect", spect["defect"]["territory"], flagged if stress else None),
+        _demo_row("SPECT", "defect reversible (SDS > 0)", "yes" if spect["defect"]["reversible"] else "no",
+                  None if sds is None else ("yes" if sds > 0 else "no")),
+        _demo_row("SPECT", "gated LVEF at rest (%)", spect["rest"]["lvef_pct"],
+                  rest.global_values().get("lv_ef") if rest is not None else None),
+    ]
 
 
 def _open_registry(path: Path, notes: list[str]) -> Any:
@@ -237,7 +257,10 @@ def format_demo(run: DemoRun, *, prog: str = "heartprint") -> str:
     vs exact, QC, and the files written."""
     lines = [f"wrote a synthetic patient {run.truth['patient']['patient_id']}: {run.n_files} DICOM files in {run.dicom_dir}",
              f"  CMR study {run.study_dirs[0]} (cine SAX, LGE, MOLLI T1; one frame of reference)",
-             f"  CT study  {run.study_dirs[1]} (calcium score)", ""]
+             f"  CT study  {run.study_dirs[1]} (calcium score)"]
+    if len(run.study_dirs) > 2:
+        lines.append(f"  SPECT     {run.study_dirs[2]} (gated stress and rest myocardial perfusion)")
+    lines.append("")
     lines.append(f"analysed {len(run.studies)} studies:")
     for st in run.studies:
         r = st.result

@@ -1,6 +1,7 @@
-"""A multi-modality phantom patient: cine SAX, LGE and MOLLI T1 in one CMR study, plus a calcium-score CT.
+"""A multi-modality phantom patient: cine SAX, LGE and MOLLI T1 in one CMR study, a calcium-score CT,
+and a stress/rest SPECT myocardial perfusion study.
 
-One patient (one (0010,0020) Patient ID), two studies:
+One patient (one (0010,0020) Patient ID), three studies:
 
 * **CMR study** — one Study Instance UID and one Frame of Reference UID for its three series:
 
@@ -20,6 +21,10 @@ One patient (one (0010,0020) Patient ID), two studies:
 
 * **CT study** — :func:`~heartprint.phantoms.make_calcium_phantom` (QRM-like inserts, analytic
   Agatston, volume and mass).
+
+* **SPECT study** — gated stress and rest Tc-99m sestamibi perfusion
+  (:func:`heartprint.phantoms._nuclear.make_stress_rest`) with one reversible anterior defect
+  (:data:`DEMO_SPECT_DEFECT`: LAD territory), exact defect extent, territory and gated volumes.
 
 Scar truth (stated method): AHA segments of the end-diastolic **truth labels** by
 :func:`heartprint.anatomy.aha_segments` (which also gives each slice's angular frame φ). A
@@ -51,6 +56,7 @@ from heartprint.errors import InvalidInputError
 from heartprint.image import Image
 from heartprint.labels import LV_CAVITY, LV_MYOCARDIUM, RV_CAVITY
 from heartprint.phantoms._calcium import CalciumPhantom, make_calcium_phantom, write_calcium_dicom
+from heartprint.phantoms._nuclear import Defect
 from heartprint.phantoms._cine_sax import CinePhantom, _bias_field, make_cine_sax
 from heartprint.phantoms._dicom import write_cine_sax_dicom
 from heartprint.phantoms._geometry import disc_radius_mm
@@ -76,6 +82,9 @@ DEMO_SCARS: tuple[ScarSpec, ...] = (
 )
 
 PATIENT_ID = "HP-DEMO-0001"
+#: The demo SPECT study's one perfusion defect: anterior (LAD), basal to apical-mid, uptake 45 % of
+#: normal at stress, normal at rest (reversible).
+DEMO_SPECT_DEFECT = Defect(theta_deg=(330.0, 30.0), span=(0.3, 1.0), severity=0.45, reversible=True)
 PATIENT_NAME = "PHANTOM^DEMO"
 _PATIENT_SEX, _PATIENT_AGE = "M", "050Y"
 _LGE_TI_MS = 300.0
@@ -108,6 +117,8 @@ class DemoPatient:
     calcium: CalciumPhantom
     truth: dict[str, Any] = field(default_factory=dict)
     frame_of_reference_uid: str = field(default_factory=generate_uid)
+    #: ``(stress, rest)`` :class:`~heartprint.phantoms._nuclear.PerfusionPhantom` s, or ``None``
+    spect: tuple[Any, Any] | None = None
 
 
 def _clean_ed(cine_kwargs: dict[str, Any]) -> np.ndarray:
@@ -218,6 +229,7 @@ def make_demo_patient(
     t1_other_ms: float = 900.0,
     molli_noise_sd: float = 15.0,
     calcium_noise_hu: float = 8.0,
+    spect: bool = True,
     **cine_kwargs: Any,
 ) -> DemoPatient:
     """Make the phantom patient (module docstring). ``cine_kwargs`` go to :func:`make_cine_sax`
@@ -281,17 +293,27 @@ def make_demo_patient(
         "t1": t1_truth,
         "ct_calcium": calcium.truth,
     }
-    return DemoPatient(cine, lge_ph, molli_ph, calcium, truth)
+    spect_pair = None
+    if spect:
+        from heartprint.phantoms._nuclear import make_stress_rest
+
+        spect_pair = make_stress_rest([DEMO_SPECT_DEFECT], gated=True, seed=seed + 100)
+        truth["spect"] = {"stress": spect_pair[0].truth, "rest": spect_pair[1].truth,
+                          "defect": {"theta_deg": list(DEMO_SPECT_DEFECT.theta_deg),
+                                     "span": list(DEMO_SPECT_DEFECT.span),
+                                     "severity": DEMO_SPECT_DEFECT.severity, "reversible": True, "territory": "LAD"}}
+    return DemoPatient(cine, lge_ph, molli_ph, calcium, truth, spect=spect_pair)
 
 
 def write_demo_patient(
     out_dir: str | os.PathLike, seed: int = 0, *, overwrite: bool = False, **kwargs: Any
 ) -> tuple[list[Path], dict[str, Any]]:
     """Make the phantom patient and write it as DICOM: ``out_dir/cmr/{cine,lge,molli}`` (one
-    study, one frame of reference) and ``out_dir/ct/calcium`` (a second study).
+    study, one frame of reference), ``out_dir/ct/calcium`` (a second study) and ``out_dir/nm/{stress,rest}``
+    (the SPECT study, unless ``spect=False``).
 
-    Keyword arguments go to :func:`make_demo_patient`. Returns the two study folders
-    ``[out_dir/cmr, out_dir/ct]`` and the JSON-able truth, with the written UIDs added
+    Keyword arguments go to :func:`make_demo_patient`. Returns the study folders
+    ``[out_dir/cmr, out_dir/ct, out_dir/nm]`` and the JSON-able truth, with the written UIDs added
     (``truth[<series>]["study_uid"|"series_uid"]``, ``truth["patient"]["frame_of_reference_uid"]``).
     """
     out = Path(out_dir)
@@ -306,9 +328,19 @@ def write_demo_patient(
     write_tissue_dicom(pt.lge, cmr / "lge", series_number=2, frame_of_reference_uid=frame, **who)
     write_tissue_dicom(pt.molli, cmr / "molli", series_number=3, frame_of_reference_uid=frame, **who)
     write_calcium_dicom(pt.calcium, ct / "calcium", series_number=1, **who)
+    folders = [cmr, ct]
+    if pt.spect is not None:
+        from heartprint.phantoms._nm_dicom import write_nm_dicom
+
+        nm = out / "nm"
+        for i, (name, ph) in enumerate(zip(("stress", "rest"), pt.spect)):
+            write_nm_dicom(ph, nm / name, patient_id=PATIENT_ID, patient_name=PATIENT_NAME, series_number=i + 1,
+                           overwrite=True)
+            pt.truth["spect"][name]["study_uid"] = ph.image.study_uid
+        folders.append(nm)
     truth = pt.truth
     truth["patient"]["frame_of_reference_uid"] = frame
     for key, img in (("cine", pt.cine.image), ("lge", pt.lge.image), ("t1", pt.molli.image), ("ct_calcium", pt.calcium.image)):
         truth[key]["study_uid"], truth[key]["series_uid"] = img.study_uid, img.series_uid
     json.dumps(truth)  # fail here, not in the caller, if anything is not JSON-able
-    return [cmr, ct], truth
+    return folders, truth
