@@ -188,15 +188,15 @@ def test_counts_scale_and_noise_is_seeded_poisson():
     np.testing.assert_array_equal(a.image.array, b.image.array)
     assert not np.array_equal(a.image.array, c.image.array)
     assert np.all(a.image.array == np.rint(a.image.array))
-    double = make_perfusion_phantom(supersample=1, matrix=48, seed=5, counts_per_ml=300.0)
+    double = make_perfusion_phantom(supersample=1, matrix=48, seed=5, counts_per_ml=1200.0)
     np.testing.assert_allclose(double.expected, 2 * a.expected, rtol=1e-12)
     assert double.image.array.sum() / a.image.array.sum() == pytest.approx(2.0, rel=0.01)
     hot = a.expected > 5
     z = (a.image.array[hot] - a.expected[hot]) / np.sqrt(a.expected[hot])
     assert abs(z.mean()) < 0.05 and z.var() == pytest.approx(1.0, rel=0.1)
     tr = a.truth
-    assert tr["counts_per_voxel_normal"] == pytest.approx(150.0 * 6.4**3 / 1000)
-    assert 10 <= tr["counts_peak_expected"] <= 30
+    assert tr["counts_per_voxel_normal"] == pytest.approx(600.0 * 6.4**3 / 1000)
+    assert 60 <= tr["counts_peak_expected"] <= 120
     # myocardial mask volume close to the analytic shell
     assert a.myocardium.sum() * 6.4**3 / 1000 == pytest.approx(tr["myocardial_volume_ml"], rel=0.15)
 

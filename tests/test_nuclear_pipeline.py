@@ -86,3 +86,24 @@ def test_state_not_stated_is_measured_but_not_scored():
     assert "perfusion_state_unknown" in {q.code for q in res.qc}
     assert len(res.details["polar_map"]["values"]) == 36
     assert np.isfinite(np.asarray(res.details["polar_map"]["values"])).all()
+
+
+def test_user_axis_overrides_the_automatic_one_and_is_reported():
+    from heartprint.cli import _parse_nm_axes
+    from heartprint.errors import InvalidInputError
+    from heartprint.nuclear import LVAxis
+
+    ph = make_perfusion_phantom(state="rest", seed=43)
+    ax = ph.truth["lv_axis"]
+    axis = LVAxis.from_points(ax["apex_lps"], ax["base_lps"])
+    uid = ph.image.series_uid
+    res = analyze_image(ph.image, "nm_perfusion_rest", AnalysisOptions(nm_axes={uid: axis}))
+    assert res.details["axis_fit"]["quality"] == {"source": "user"}
+    assert np.allclose(res.details["lv_axis"]["apex_lps"], ax["apex_lps"])
+    cli = _parse_nm_axes([f"{uid}=" + ",".join(map(str, ax["apex_lps"])) + ":" + ",".join(map(str, ax["base_lps"]))])
+    assert np.allclose(cli[uid].anterior, axis.anterior)
+    for bad in ("1.2.3=1,2:3,4,5", "1.2.3=1,2,3", "=1,2,3:4,5,6", "1.2.3=1,2,nan:4,5,6"):
+        with pytest.raises(InvalidInputError, match="--nm-axis"):
+            _parse_nm_axes([bad])
+    with pytest.raises(InvalidInputError, match="LVAxis"):
+        AnalysisOptions(nm_axes={uid: "apex"})

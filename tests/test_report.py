@@ -582,7 +582,9 @@ def test_end_to_end_verdicts_in_json_sr_and_fhir(demo, tmp_path):
     assert (ef["reference_range"]["low"], ef["reference_range"]["high"]) == (want.reference_range.low,
                                                                              want.reference_range.high)
 
-    (sr_path,) = out.path.glob("dicom/sr_*.dcm")
+    from heartprint.outputs import uid_file_part
+
+    sr_path = out.path / "dicom" / f"sr_{uid_file_part(cine.series_uid)}.dcm"  # the cine's (LGE and T1 have their own)
     props = _sr_props(sr_path)
     code = SR_CODES[want.interpretation]
     assert props["8811-2"][NORMALITY][:2] == (code.value, "SCT")

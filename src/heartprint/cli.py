@@ -288,6 +288,32 @@ def _parse_overrides(items: Sequence[str] | None) -> dict[str, str]:
     return out
 
 
+def _parse_nm_axes(items: Sequence[str] | None) -> dict[str, Any]:
+    """``--nm-axis UID=AX,AY,AZ:BX,BY,BZ`` → series UID → :class:`heartprint.nuclear.LVAxis`."""
+    import math
+
+    from heartprint.nuclear import LVAxis
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        uid, sep, rest = item.partition("=")
+        apex, sep2, base = rest.partition(":")
+        try:
+            a = [float(v) for v in apex.split(",")]
+            b = [float(v) for v in base.split(",")]
+        except ValueError:
+            a = b = []
+        if not sep or not sep2 or not uid.strip() or len(a) != 3 or len(b) != 3 or \
+                not all(math.isfinite(v) and abs(v) < 1e4 for v in a + b):
+            raise InvalidInputError(f"--nm-axis {item!r}: expected SERIES_UID=AX,AY,AZ:BX,BY,BZ (apex and base "
+                                    "centre in patient LPS mm), e.g. 1.2.3=10,-40,20:-30,10,60")
+        try:
+            out[uid.strip()] = LVAxis.from_points(a, b)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"--nm-axis {item!r}: {exc}") from exc
+    return out
+
+
 def _read_facts(path: str | None) -> dict[str, Any] | None:
     """``--facts FILE``: the facts document, read (not yet checked).
 
@@ -431,7 +457,7 @@ def _analysis_options(args: argparse.Namespace) -> Any:
         return AnalysisOptions(
             height_cm=args.height_cm, weight_kg=args.weight_kg, sex=args.sex, age_years=args.age,
             kind_overrides=_parse_overrides(args.kind) or None, tta=not args.no_tta,
-            calcium_allow_contrast=args.calcium_allow_contrast,
+            calcium_allow_contrast=args.calcium_allow_contrast, nm_axes=_parse_nm_axes(args.nm_axis) or None,
             patient_facts=_read_facts(args.facts), facts_source="command line", entered_facts=entered,
             facts_file_source="facts file",
         )
@@ -710,6 +736,9 @@ def _add_analyze(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--calcium-allow-contrast", action="store_true",
                    help="score coronary calcium even on a contrast-enhanced CT (refused by default: the enhanced "
                         "blood pool would be scored as calcium); the score then carries a warning")
+    p.add_argument("--nm-axis", action="append", metavar="UID=AX,AY,AZ:BX,BY,BZ",
+                   help="LV long axis of a nuclear perfusion series instead of the automatic one: apex and base "
+                        "centre in patient LPS mm (repeatable)")
     p.add_argument("--no-report", action="store_true", help="write no report.html/pdf (faster)")
     p.add_argument("--registry", metavar="URL", help="record each study as a run in this registry "
                    "(SQLite file path or sqlite:///…, postgresql://…); unreadable inputs as failed runs")
@@ -743,6 +772,7 @@ def _run_parameters(options: Any, args: argparse.Namespace) -> dict[str, Any]:
     return {"height_cm": options.height_cm, "weight_kg": options.weight_kg, "sex": options.sex,
             "age_years": options.age_years, "facts": args.facts, "entered_facts": options.entered_facts,
             "kind_overrides": dict(options.kind_overrides or {}),
+            "nm_axes": {uid: ax.to_dict() for uid, ax in (options.nm_axes or {}).items()},
             "tta": options.tta}
 
 

@@ -8,7 +8,8 @@ swapped into place; :mod:`heartprint._atomic`):
   JSON Schema before it is written;
 * ``labels/<series_uid>.nii.gz`` — label maps (heartprint labels, RAS NIfTI);
 * ``dicom/seg_<series_uid>.dcm`` and ``dicom/sr_<series_uid>.dcm`` — DICOM SEG and TID 1500 SR
-  for each segmented series (needs its source DICOM headers);
+  for each segmented series (needs its source DICOM headers); ``dicom/sr_<series_uid>.dcm``
+  alone, on the source series, for an analysed series without a label map (nuclear, calcium);
 * ``fhir_bundle.json`` — a FHIR R4 Bundle: Patient, ImagingStudy, DiagnosticReport and one
   Observation per measurement, each with its subject;
 * ``report.html`` / ``report.pdf`` — the study report (needs the ``report`` extra).
@@ -195,6 +196,12 @@ def _note(problems: list[dict[str, str]], output: str, reason: str) -> None:
 
 
 def _dicom_outputs(result: StudyResult, tmp: Path, problems: list[dict[str, str]]) -> None:
+    """``dicom/seg_<uid>.dcm`` + ``dicom/sr_<uid>.dcm`` (SR on the SEG) for each analysed series
+    with a label map and source headers; ``dicom/sr_<uid>.dcm`` alone, built on the source headers
+    (:func:`heartprint.io.sr.write_sr` ``source=``), for each analysed series with measurements and
+    source headers but no label map (nuclear perfusion, CT calcium, CMR mapping...). Each file
+    fails alone (``_fail``); a series' file name is :func:`uid_file_part` of its UID, proven
+    inside the output folder (:func:`inside`)."""
     try:
         from heartprint.io.seg import write_seg
         from heartprint.io.sr import write_sr
@@ -206,12 +213,27 @@ def _dicom_outputs(result: StudyResult, tmp: Path, problems: list[dict[str, str]
 
     folder = tmp / "dicom"
     for s in result.analysed():
-        if s.labels is None or not s.source_headers:
+        if not s.source_headers:
             continue
         uid = str(s.series_uid or "")
-        card = {"name": (s.model or {}).get("model"), "sha256": (s.model or {}).get("model_sha256")}
-        modality = next((m.modality for m in s.measurements if m.modality), "MR")
+        modality = next((m.modality for m in s.measurements if m.modality), None)
         name = uid_file_part(uid)
+        if s.labels is None:  # no SEG to reference: the SR stands on the source series
+            if not s.measurements:
+                continue
+            try:
+                folder.mkdir(exist_ok=True)
+                info = write_sr(s.measurements, inside(tmp, folder / f"sr_{name}.dcm"), source=list(s.source_headers),
+                                modality=modality)
+            except _STOP:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - one output fails alone
+                _fail(problems, "DICOM SR", exc, uid)
+                continue
+            for note in getattr(info, "notes", ()):  # header values normalised for the SR
+                _note(problems, "DICOM SR", note)
+            continue
+        card = {"name": (s.model or {}).get("model"), "sha256": (s.model or {}).get("model_sha256")}
         try:
             folder.mkdir(exist_ok=True)
             seg = write_seg(s.labels, list(s.source_headers), inside(tmp, folder / f"seg_{name}.dcm"), model_card=card)
@@ -224,7 +246,7 @@ def _dicom_outputs(result: StudyResult, tmp: Path, problems: list[dict[str, str]
         for note in getattr(seg, "notes", ()):  # header values normalised for the SEG (and its SR)
             _note(problems, "DICOM SEG", note)
         try:
-            write_sr(s.measurements, inside(tmp, folder / f"sr_{name}.dcm"), seg=seg, modality=modality)
+            write_sr(s.measurements, inside(tmp, folder / f"sr_{name}.dcm"), seg=seg, modality=modality or "MR")
         except _STOP:
             raise
         except BaseException as exc:  # noqa: BLE001

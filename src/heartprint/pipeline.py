@@ -91,6 +91,9 @@ class AnalysisOptions:
     labels: Mapping[str, Image] | None = None
     #: segmentation model (an ``.onnx`` beside its ``.card.json``) used instead of the shipped one
     model_path: Path | None = None
+    #: LV long axes given by the user for nuclear perfusion series, series UID →
+    #: :class:`heartprint.nuclear.LVAxis` (instead of the automatic :func:`~heartprint.nuclear.find_lv_axis`)
+    nm_axes: Mapping[str, Any] | None = None
     #: where the overriding values (height ... age, ``entered_facts``) came from, as the outputs say it
     facts_source: str = "command line"
     #: further patient facts from the command line (symptoms, NYHA class, rhythm, QRS, labs), in the
@@ -118,6 +121,13 @@ class AnalysisOptions:
             if kind not in kinds:
                 raise InvalidInputError(f"kind override {uid}={kind}: {kind!r} is not a series kind; expected one of "
                                         f"{', '.join(sorted(kinds))}")
+        if self.nm_axes:
+            from heartprint.nuclear import LVAxis
+
+            for uid, ax in self.nm_axes.items():
+                if not isinstance(ax, LVAxis):
+                    raise InvalidInputError(f"nm axis for series {uid}: {type(ax).__name__}; expected a "
+                                            "heartprint.nuclear.LVAxis (LVAxis.from_points(apex_lps, base_lps))")
         from heartprint.phenotype import Phenotype
 
         # raises InvalidInputError naming the field

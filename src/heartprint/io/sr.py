@@ -35,9 +35,21 @@ z-score is not written: TID 311 "Measurement Statistical Properties", where DCM 
 "Z-Score of measurement" belongs, requires the population's mean and SD, which a
 :class:`~heartprint.measure.ReferenceRange` does not carry.
 
+Without a SEG (a series analysed without a label map: nuclear perfusion, CT calcium, CMR
+mapping...), the report is built from the analysed series' own source DICOM headers
+(``source=``): every measurement goes into a TID 1501 group (no Referenced Segment); the groups
+are those of the SEG path (LV cavity / LV myocardium / RV cavity by the measurement's key, see
+:data:`_SEGMENT_OF`, and a per-AHA-segment value in the LV myocardium group, since the AHA
+segments are segments of the LV myocardium), each with its finding type; the evidence is every
+source instance (PS3.3 C.17.2.3 Current Requested Procedure Evidence Sequence, by study and
+series). Per-segment values keep their CID 3717 finding site exactly as on the SEG path.
+
 Identity: the SR's Patient and General Study modules are copied (by highdicom) from the SEG,
-which copies them from the source series. The SR therefore names whoever the source names,
-and a de-identified source gives a de-identified SR; nothing here adds patient data.
+which copies them from the source series, or, without a SEG, from the first source header
+(after :func:`heartprint.io.seg.export_headers` normalises messy values). The SR therefore
+names whoever the source names, and a de-identified source gives a de-identified SR; nothing
+here adds patient data. The Comprehensive 3D SR IOD (PS3.3 A.35.13) has no Frame of Reference
+module and the report holds no spatial coordinates, so no Frame of Reference UID is written.
 """
 
 from __future__ import annotations
@@ -121,8 +133,21 @@ _FINDING_TYPE = {
     "RV cavity": codes.SCT.RightVentricle,
 }
 
-#: Procedure Reported (TID 1500 row 4, CID 100) by modality.
-_PROCEDURE = {"MR": codes.SCT.MagneticResonanceImagingOfHeart}
+#: Procedure Reported (TID 1500 row 4; CID 100 is extensible) by modality: SNOMED CT codes of
+#: DICOM PS3.16 CID 3757 "Cardiac Diagnostic Procedures" as shipped in pydicom's code dictionary
+#: (``codes.cid3757``): MR SCT 241620005 "Magnetic resonance imaging of heart" (CID 3757 "Cardiac
+#: MRI"), CT SCT 241547009 "Cardiac CT", NM SCT 252432008 "Radionuclide myocardial perfusion
+#: study", PT SCT 241439007 "PET heart study", US SCT 40701008 "Echocardiography". A CT report
+#: whose measurements are all calcium scores (``cac_*``) gets SCT 426005005 "Cardiac CT for
+#: calcium scoring" (:data:`_CT_CALCIUM`).
+_PROCEDURE = {
+    "MR": codes.SCT.MagneticResonanceImagingOfHeart,  # 241620005
+    "CT": codes.cid3757.CardiacCT,  # 241547009
+    "NM": codes.cid3757.RadionuclideMyocardialPerfusionStudy,  # 252432008
+    "PT": codes.cid3757.PETHeartStudy,  # 241439007
+    "US": codes.cid3757.Echocardiography,  # 40701008
+}
+_CT_CALCIUM = codes.cid3757.CardiacCTForCalciumScoring  # 426005005
 
 #: ``Measurement.interpretation`` → Normality (TID 310 row 1, DICOM PS3.16 CID 222 "Normality"),
 #: SNOMED CT codes from pydicom's PS3.16 code dictionary.
@@ -142,6 +167,9 @@ class SRInfo:
     series_instance_uid: str
     group_tracking_uids: dict[str, str]
     dataset: Dataset
+    #: source header values normalised for the SR (:func:`heartprint.io.seg.export_headers`;
+    #: ``source=`` only: with a SEG they are the SEG's notes)
+    notes: tuple[str, ...] = ()
 
 
 def _as_measurement(m: Measurement | Mapping[str, Any]) -> Measurement:
@@ -188,7 +216,8 @@ def concept_code(m: Measurement):
     coding = concept.coding_for(m.modality) if concept is not None else None
     if coding is not None:
         return hd.sr.CodedConcept(coding.value, coding.system, coding.meaning), True
-    meaning = (concept.name if concept is not None else m.name)[:64]
+    # (0008,0104) Code Meaning is LO (64 characters): ASCII spelling of symbols (… → ...), as range texts
+    meaning = (_text(concept.name if concept is not None else m.name) or m.code)[:64]
     return hd.sr.CodedConcept(m.code, LOCAL_SCHEME, meaning), False
 
 
@@ -220,10 +249,11 @@ def _finding_sites(m: Measurement) -> list[Any] | None:
     return [hd.sr.FindingSite(anatomic_location=hd.sr.CodedConcept(*code))]
 
 
-#: Symbols of the range texts spelt in ASCII, so that the SR keeps the default character set
+#: Symbols of the range texts and local concept names spelt in ASCII, so that the SR keeps the default character set
 #: (dsrdump's checker does not support ISO_IR 192).
 _ASCII = str.maketrans({"±": "+/-", "–": "-", "—": "-", "≥": ">=", "≤": "<=", "²": "2", "³": "3", "µ": "u",
-                        "·": ".", "×": "x", "’": "'", "‘": "'", "“": '"', "”": '"', "é": "e", "ö": "o", "ü": "u"})
+                        "·": ".", "×": "x", "’": "'", "‘": "'", "“": '"', "”": '"', "é": "e", "ö": "o", "ü": "u",
+                        "…": "...", "→": "->", "′": "'"})
 
 
 def _text(s: str | None) -> str | None:
@@ -264,37 +294,99 @@ def _seg_dataset(seg: Any) -> Dataset:
         raise InvalidInputError(f"seg={seg!r}: cannot be read as a DICOM SEG ({exc})") from exc
 
 
+#: What every source header must carry to be evidence and to give the SR its study (PS3.3 C.12.1, C.7.2.1).
+_SOURCE_REQUIRED = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
+
+
+def _source_datasets(source: Any) -> tuple[list[Dataset], list[str]]:
+    """The analysed series' source headers (Datasets or files), checked and normalised for the SR
+    (:func:`heartprint.io.seg.export_headers`), and the notes on what was normalised."""
+    from heartprint.io.seg import _read_sources, export_headers
+
+    if isinstance(source, (Dataset, str, os.PathLike)):
+        source = [source]
+    try:
+        items = list(source)
+    except TypeError:
+        raise InvalidInputError(
+            f"source={source!r}: expected a list of the source DICOM headers (pydicom Datasets)") from None
+    if not items:
+        raise InvalidInputError("source is empty: expected the source DICOM headers of the analysed series")
+    datasets = _read_sources(items)
+    for i, ds in enumerate(datasets):
+        missing = [kw for kw in _SOURCE_REQUIRED if not str(ds.get(kw, "") or "").strip()]
+        if missing:
+            raise InvalidInputError(f"source[{i}] ({ds.get('SOPInstanceUID', 'no SOP Instance UID')}): "
+                                    f"{', '.join(missing)} missing; expected a DICOM image header")
+    return export_headers(datasets)
+
+
+def _default_procedure(modality: str, ms: list[Measurement]) -> Any:
+    if modality == "CT" and all(m.code.startswith("cac_") for m in ms):
+        return _CT_CALCIUM
+    return _PROCEDURE.get(modality)
+
+
 def build_sr(
     measurements: Iterable[Measurement | Mapping[str, Any]],
     *,
-    seg: Any,
-    modality: str = "MR",
+    seg: Any = None,
+    source: Any = None,
+    modality: str | None = None,
     procedure_reported: Any = None,
     series_number: int = 901,
     device_uid: str | None = None,
 ) -> tuple[Dataset, dict[str, str]]:
     """Build (without writing) the TID 1500 Measurement Report; see :func:`write_sr`."""
+    sr, tracking, _ = _build(measurements, seg=seg, source=source, modality=modality,
+                             procedure_reported=procedure_reported, series_number=series_number, device_uid=device_uid)
+    return sr, tracking
+
+
+def _build(
+    measurements: Iterable[Measurement | Mapping[str, Any]],
+    *,
+    seg: Any,
+    source: Any,
+    modality: str | None,
+    procedure_reported: Any,
+    series_number: int,
+    device_uid: str | None,
+) -> tuple[Dataset, dict[str, str], list[str]]:
     import highdicom as hd
 
     from heartprint import __version__
 
+    if (seg is None) == (source is None):
+        raise InvalidInputError("pass exactly one of seg= (the DICOM SEG the measurements were derived from) "
+                                "or source= (the analysed series' source DICOM headers)"
+                                + ("; got both" if seg is not None else "; got neither"))
     ms = [_as_measurement(m) for m in measurements]
     if not ms:
         raise InvalidInputError("measurements is empty: nothing to report")
-    seg_ds = _seg_dataset(seg)
-    if isinstance(seg_ds, Dataset):
-        from heartprint.io.seg import export_headers
+    notes: list[str] = []
+    if seg is not None:
+        seg_ds = _seg_dataset(seg)
+        if isinstance(seg_ds, Dataset):
+            from heartprint.io.seg import export_headers
 
-        # the SR copies the patient and study from the SEG: a SEG written elsewhere may carry
-        # values highdicom refuses (PatientSex 'U', StudyDate '2023-04-15'); use valid ones
-        seg_ds = export_headers([seg_ds])[0][0]
-    if getattr(seg_ds, "Modality", None) != "SEG":
-        raise InvalidInputError(f"seg {getattr(seg_ds, 'SOPInstanceUID', seg)}: Modality {getattr(seg_ds, 'Modality', None)!r}, expected 'SEG'")
-    segments = {str(s.SegmentLabel): int(s.SegmentNumber) for s in seg_ds.SegmentSequence}
-    source_series = str(seg_ds.ReferencedSeriesSequence[0].SeriesInstanceUID)
-    procedure = procedure_reported or _PROCEDURE.get(modality)
+            # the SR copies the patient and study from the SEG: a SEG written elsewhere may carry
+            # values highdicom refuses (PatientSex 'U', StudyDate '2023-04-15'); use valid ones
+            seg_ds = export_headers([seg_ds])[0][0]
+        if getattr(seg_ds, "Modality", None) != "SEG":
+            raise InvalidInputError(f"seg {getattr(seg_ds, 'SOPInstanceUID', seg)}: Modality {getattr(seg_ds, 'Modality', None)!r}, expected 'SEG'")
+        segments = {str(s.SegmentLabel): int(s.SegmentNumber) for s in seg_ds.SegmentSequence}
+        source_series = str(seg_ds.ReferencedSeriesSequence[0].SeriesInstanceUID)
+        evidence = [seg_ds]
+        modality = modality or "MR"
+    else:
+        evidence, notes = _source_datasets(source)
+        segments = {}
+        modality = modality or str(evidence[0].get("Modality", "") or "")
+    procedure = procedure_reported or _default_procedure(modality, ms)
     if procedure is None:
-        raise InvalidInputError(f"modality={modality!r}: no default Procedure Reported; pass procedure_reported (a CID 100 code)")
+        raise InvalidInputError(f"modality={modality!r}: no default Procedure Reported (known: {sorted(_PROCEDURE)}); "
+                                "pass procedure_reported (a CID 100 code)")
 
     groups: dict[str | None, list[Any]] = {}
     for m in ms:
@@ -304,7 +396,11 @@ def build_sr(
         item = hd.sr.Measurement(name=name, value=float(m.value), unit=unit_code(m.unit, code=m.code),
                                  finding_sites=_finding_sites(m), properties=_properties(m))
         label = _segment_for(m.code)
-        groups.setdefault(label if label in segments else None, []).append(item)
+        if seg is not None:
+            key = label if label in segments else None
+        else:  # no SEG: the structure's TID 1501 group; an AHA segment is a segment of the LV myocardium
+            key = label or ("LV myocardium" if m.segment is not None else None)
+        groups.setdefault(key, []).append(item)
 
     algo = hd.sr.AlgorithmIdentification(name="heartprint", version=__version__)
     tracking: dict[str, str] = {}
@@ -314,9 +410,10 @@ def build_sr(
         key = label or "study"
         tracking[key] = str(uid)
         tid = hd.sr.TrackingIdentifier(uid=uid, identifier=f"heartprint {key} measurements")
-        if label is None:
+        if label is None or seg is None:
             content.append(hd.sr.MeasurementsAndQualitativeEvaluations(
-                tracking_identifier=tid, finding_type=codes.SCT.Heart, algorithm_id=algo, measurements=items))
+                tracking_identifier=tid, finding_type=_FINDING_TYPE.get(label or "", codes.SCT.Heart),
+                algorithm_id=algo, measurements=items))
         else:
             ref = hd.sr.ReferencedSegment(
                 sop_class_uid=seg_ds.SOPClassUID, sop_instance_uid=seg_ds.SOPInstanceUID,
@@ -338,41 +435,48 @@ def build_sr(
     )
     texts = [_text(t) or "" for m in ms if m.reference_range is not None
              for t in (m.reference_range.population, m.reference_range.reference)]
-    # (0008,0005): the SEG's, unless a range's text needs more than ASCII; then UTF-8 (ISO_IR 192)
+    # (0008,0005): the evidence's (SEG or first source), unless a range's text needs more than ASCII; then UTF-8
     charset = {"specific_character_set": "ISO_IR 192"} if any(not t.isascii() for t in texts) else {}
-    sr = hd.sr.Comprehensive3DSR(
-        evidence=[seg_ds],
-        content=report[0],
-        series_instance_uid=hd.UID(),
-        series_number=int(series_number),
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer="heartprint",
-        is_complete=True,
-        is_final=False,
-        is_verified=False,
-        series_description="heartprint measurement report",
-        **charset,
-    )
+    try:
+        sr = hd.sr.Comprehensive3DSR(
+            evidence=evidence,
+            content=report[0],
+            series_instance_uid=hd.UID(),
+            series_number=int(series_number),
+            sop_instance_uid=hd.UID(),
+            instance_number=1,
+            manufacturer="heartprint",
+            is_complete=True,
+            is_final=False,
+            is_verified=False,
+            series_description="heartprint measurement report",
+            **charset,
+        )
+    except (ValueError, TypeError, AttributeError) as exc:  # highdicom refusing a source header's value
+        if seg is not None:
+            raise
+        raise InvalidInputError(
+            f"source series {evidence[0].SeriesInstanceUID}: its headers cannot make an SR ({exc})") from exc
     scheme = Dataset()
     scheme.CodingSchemeDesignator = LOCAL_SCHEME
     scheme.CodingSchemeName = LOCAL_SCHEME_NAME
     scheme.CodingSchemeResponsibleOrganization = "heartprint project"
     scheme.CodingSchemeVersion = __version__
     sr.CodingSchemeIdentificationSequence = [scheme]
-    return sr, tracking
+    return sr, tracking, notes
 
 
 def write_sr(
     measurements: Iterable[Measurement | Mapping[str, Any]],
     out_path: str | os.PathLike,
     *,
-    seg: Any,
-    modality: str = "MR",
+    seg: Any = None,
+    source: Any = None,
+    modality: str | None = None,
     procedure_reported: Any = None,
     series_number: int = 901,
 ) -> SRInfo:
-    """Write measurements as a DICOM TID 1500 Measurement Report referencing the SEG.
+    """Write measurements as a DICOM TID 1500 Measurement Report, on a SEG or on the source series.
 
     Parameters
     ----------
@@ -384,11 +488,18 @@ def write_sr(
     seg
         The SEG the measurements were derived from: a :class:`~heartprint.io.seg.SegInfo`,
         its dataset or its file. It supplies the patient/study (the SR joins its study),
-        the Referenced Segment of each ROI group and the evidence (PS3.3 C.17.2.3
+        the Referenced Segment of each ROI group (TID 1411) and the evidence (PS3.3 C.17.2.3
         Current Requested Procedure Evidence Sequence).
+    source
+        Instead of ``seg`` (exactly one of the two): the analysed series' source DICOM headers
+        (pydicom Datasets, as :attr:`heartprint.results.SeriesResult.source_headers` holds, or
+        their files). The first supplies the patient and study; every source instance is
+        evidence (its SOP Class/Instance UID, by study and series); every measurement goes
+        into a TID 1501 group without a Referenced Segment (module docstring).
     modality
-        Selects modality-specific concept codes and the default Procedure Reported
-        (MR: SCT 241620005 "Magnetic resonance imaging of heart").
+        Selects the default Procedure Reported (:data:`_PROCEDURE`: MR, CT, NM, PT, US).
+        ``None``: the first source's (0008,0060) Modality, or ``"MR"`` with a SEG. Concept codes
+        follow each measurement's own ``modality``.
     procedure_reported
         A CID 100 code overriding the default.
     series_number
@@ -397,12 +508,15 @@ def write_sr(
     Returns
     -------
     SRInfo
+        ``notes``: the source header values normalised for the SR (``source=`` only).
 
     Raises
     ------
     InvalidInputError
         Unknown unit (not in :data:`UCUM_MEANINGS`), non-finite value, invalid measurement,
-        empty list, or a ``seg`` that is not a SEG.
+        empty list, both or neither of ``seg``/``source``, a ``seg`` that is not a SEG, a
+        source header without SOP Class/Instance, Study or Series UID, or a modality
+        without a default Procedure Reported.
 
     Notes
     -----
@@ -411,9 +525,9 @@ def write_sr(
     TID 4108 (Tracking Identifier); PS3.3 A.35.13 Comprehensive 3D SR IOD. Units: UCUM
     (PS3.16 §8 "Coding Schemes", designator ``UCUM``).
     """
-    sr, tracking = build_sr(measurements, seg=seg, modality=modality, procedure_reported=procedure_reported,
-                            series_number=series_number)
+    sr, tracking, notes = _build(measurements, seg=seg, source=source, modality=modality,
+                                 procedure_reported=procedure_reported, series_number=series_number, device_uid=None)
     out = Path(out_path)
     with atomic_file(out) as tmp:
         sr.save_as(tmp, enforce_file_format=True)
-    return SRInfo(out, str(sr.SOPInstanceUID), str(sr.SeriesInstanceUID), tracking, sr)
+    return SRInfo(out, str(sr.SOPInstanceUID), str(sr.SeriesInstanceUID), tracking, sr, tuple(notes))

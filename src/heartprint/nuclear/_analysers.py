@@ -43,7 +43,7 @@ def _measure_state(image: Image, ctx: AnalysisContext, state: str | None) -> dic
     from heartprint.nuclear._polar import polar_map
 
     summed = _summed(image)
-    override = (getattr(ctx.options, "nm_axes", None) or {}).get(image.series_uid or "")
+    override = (ctx.options.nm_axes or {}).get(image.series_uid or "")
     fit = find_lv_axis(summed, override=override)
     qc: list[QCFlag] = [_flag("lv_axis_doubtful", Severity.WARNING, w) for w in fit.warnings]
     pm = polar_map(summed, fit.axis)
@@ -61,7 +61,46 @@ def _polar_details(pm: Any) -> dict[str, Any]:
             "sector_angle_deg": np.round(pm.sector_angle_deg, 3).tolist()}
 
 
+def _is_dynamic_pet(image: Image) -> bool:
+    return (image.modality or "").upper() == "PT" and image.is_cine and bool((image.meta or {}).get("frame_duration_ms"))
+
+
+def _run_flow(image: Image, ctx: AnalysisContext, state: str | None) -> SeriesResult:
+    """Dynamic PET: myocardial blood flow per segment, globally and per territory; MFR with the rest study."""
+    from heartprint.nuclear._flow import myocardial_flow_reserve
+    from heartprint.nuclear._petflow import pet_flow
+
+    override = (ctx.options.nm_axes or {}).get(image.series_uid or "")
+    flow = pet_flow(image, override)
+    qc = [_flag("pet_flow_doubtful", Severity.WARNING, w) for w in flow.warnings]
+    ref = flow.fit.references[0] if getattr(flow.fit, "references", None) else "one-tissue compartment model"
+    m: list[Measurement] = []
+    kind = {"stress": "nm_perfusion_stress", "rest": "nm_perfusion_rest"}.get(state or "", "nm_perfusion")
+    details: dict[str, Any] = {"pet_flow": flow.to_dict(), "lv_axis": flow.axis.to_dict(), "state": state}
+    if state is None:
+        qc.append(_flag("perfusion_state_unknown", Severity.WARNING,
+                        "the header does not say whether this dynamic PET is at stress or at rest: flow is in the "
+                        "details only; give the state with --kind UID=nm_perfusion_stress or ...rest"))
+    else:
+        code = "mbf_stress" if state == "stress" else "mbf_rest"
+        m.append(Measurement(code=code, name=f"{state.capitalize()} myocardial blood flow (global)",
+                             value=float(flow.global_mbf), unit="mL/min/g", method=flow.method, source=image.series_uid,
+                             reference=ref, modality="PT"))
+        rest_res = ctx.inputs.get("nm_perfusion_rest") if state == "stress" else None
+        rest_mbf = next((x.value for x in rest_res.measurements if x.code == "mbf_rest"), None) if rest_res else None
+        if rest_mbf:
+            m.append(Measurement(code="mfr", name="Myocardial flow reserve", value=float(
+                myocardial_flow_reserve(flow.global_mbf, rest_mbf)), unit="1", method="stress MBF / rest MBF (global)",
+                source=image.series_uid, modality="PT"))
+    maps = [SegmentValues(f"mbf_{state or 'unknown'}", f"{(state or 'PET').capitalize()} MBF (mL/min/g)", "mL/min/g",
+                          {int(k): float(v) for k, v in flow.mbf.items()}, 0.0, 4.0, "inferno")]
+    return SeriesResult(series_uid=image.series_uid or "", kind=kind, status="analysed", measurements=m, qc=qc,
+                        segment_maps=maps, method=flow.method, details=details, image=image)
+
+
 def _run(image: Image, ctx: AnalysisContext, state: str | None) -> SeriesResult:
+    if _is_dynamic_pet(image):
+        return _run_flow(image, ctx, state)
     from heartprint.nuclear._normals import load_normal_limits
     from heartprint.nuclear._scores import perfusion_scores
 
@@ -176,7 +215,8 @@ def _run_unknown(image: Image, ctx: AnalysisContext) -> SeriesResult:
 
 
 _EMITS = ("perfusion_stress_score", "perfusion_rest_score", "sss", "srs", "sds", "ischaemic_burden", "tpd",
-          "lv_edv", "lv_esv", "lv_ef", "lv_edv_post_stress", "lv_esv_post_stress", "lv_ef_post_stress", "tid_ratio")
+          "lv_edv", "lv_esv", "lv_ef", "lv_edv_post_stress", "lv_esv_post_stress", "lv_ef_post_stress", "tid_ratio",
+          "mbf_stress", "mbf_rest", "mfr")
 
 ANALYSERS = (
     Analyser(kind="nm_perfusion_rest", run=_run_rest, modality="NM", section="ischaemia",

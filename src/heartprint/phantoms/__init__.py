@@ -15,6 +15,11 @@ make_demo_patient, write_demo_patient
     DICOM: two studies of one patient, with the exact answers.
 truncated_ellipsoid_volume_mm3
     Closed-form volume of a prolate ellipsoid cut by a plane perpendicular to its axis.
+Defect, make_perfusion_phantom, make_stress_rest, normal_population, write_nm_dicom
+    SPECT myocardial perfusion phantoms (oblique LV shell, defects of known extent, severity and
+    territory, gating with known volumes, Poisson noise) and their NM DICOM.
+make_dynamic_pet, make_dynamic_pet_image
+    PET flow phantoms: time-activity curves with known MBF, and a dynamic PET volume.
 """
 
 from heartprint.phantoms._calcium import CalciumPhantom, make_calcium_phantom, write_calcium_dicom
@@ -31,6 +36,17 @@ from heartprint.phantoms._patient import DemoPatient, make_demo_patient, write_d
 from heartprint.phantoms._geometry import truncated_ellipsoid_volume_mm3
 from heartprint.phantoms._tissue import TissuePhantom, make_lge_sax, make_molli_series, make_t2_series, make_t2star_series, write_tissue_dicom
 from heartprint.phantoms._vessels import TreePhantom, VesselPhantom, make_coronary_tree, make_stenosed_vessel
+from heartprint.phantoms._nuclear import (
+    Defect,
+    FlowPhantom,
+    PerfusionPhantom,
+    make_dynamic_pet,
+    make_perfusion_phantom,
+    make_stress_rest,
+    normal_population,
+)
+from heartprint.phantoms._nm_dicom import write_nm_dicom
+from heartprint.phantoms._pet_dynamic import DynamicPetPhantom, make_dynamic_pet_image
 
 __all__ = [
     "TissuePhantom",
@@ -50,4 +66,7 @@ __all__ = [
     "write_demo_study",
     "DemoPatient", "make_demo_patient", "write_demo_patient",  # multi-modality phantom patient
     "TreePhantom", "VesselPhantom", "make_coronary_tree", "make_stenosed_vessel",
+    "Defect", "FlowPhantom", "PerfusionPhantom", "make_dynamic_pet", "make_perfusion_phantom", "make_stress_rest",
+    "normal_population", "write_nm_dicom",  # SPECT/PET perfusion (issue 19)
+    "DynamicPetPhantom", "make_dynamic_pet_image",
 ]
