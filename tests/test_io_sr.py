@@ -10,6 +10,7 @@ import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
+from _dsrdump import num_items
 
 from heartprint.anatomy import AHA_SEGMENT_NAMES
 from heartprint.anatomy.aha_codes import AHA_SEGMENT_CODES, CORONARY_ARTERY_CODES, CORONARY_SEGMENT_CODES
@@ -148,33 +149,12 @@ def segment_report(report):
     return write_sr(ms, out / "sr_segments.dcm", seg=seg)
 
 
-def _dump_sites(text):
-    """(value, finding-site meaning) for every NUM item of a dsrdump text whose next item is its Finding Site."""
-    import re
-
-    lines = text.splitlines()
-    pairs = []
-    for i, line in enumerate(lines):
-        num = re.search(r'<contains NUM:\(.*?\)="([^"]+)" \(', line)
-        if not num:
-            continue
-        site = None
-        for nxt in lines[i + 1:]:
-            if "<has concept mod CODE:" not in nxt:
-                break
-            hit = re.search(r'"Finding Site"\)=\(([^,]+),([^,]+),"([^"]+)"\)', nxt)
-            if hit:
-                site = hit.groups()
-        pairs.append((float(num.group(1)), site))
-    return pairs
-
-
 def test_dsrdump_shows_the_aha_segment_of_every_per_segment_value(segment_report):
     if shutil.which("dsrdump") is None:
         pytest.skip("dcmtk dsrdump not installed")
     dump = subprocess.run(["dsrdump", str(segment_report.path)], capture_output=True, text=True, timeout=60)
     assert dump.returncode == 0 and not dump.stderr.strip(), dump.stderr
-    pairs = _dump_sites(dump.stdout)
+    pairs = [(v, site) for _, v, site in num_items(dump.stdout)]
     by_value = {v: site for v, site in pairs}
     for n, value in SEGMENT_VALUES.items():
         code, scheme, meaning = AHA_SEGMENT_CODES[n]

@@ -12,6 +12,7 @@ from pathlib import Path
 import highdicom as hd
 import pydicom
 import pytest
+from _dsrdump import num_items
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -144,27 +145,6 @@ def test_nm_values_units_and_aha_segment_finding_sites(nm):
         assert sorted(sites) == sorted(c for c, _, _ in AHA_SEGMENT_CODES.values())
 
 
-def _dump_pairs(text: str) -> list[tuple[str, float, str | None]]:
-    """(concept meaning, value, finding-site code) of every NUM item in a dsrdump text."""
-    import re
-
-    lines = text.splitlines()
-    out = []
-    for i, line in enumerate(lines):
-        num = re.search(r'<contains NUM:\(.*?,.*?,"([^"]+)"\)="([^"]+)" \(([^,]+),UCUM,', line)
-        if not num:
-            continue
-        site = None
-        for nxt in lines[i + 1:]:
-            if "<has concept mod CODE:" not in nxt:
-                break
-            hit = re.search(r'"Finding Site"\)=\(([^,]+),SCT,', nxt)
-            if hit:
-                site = hit.group(1)
-        out.append((num.group(1), float(num.group(2)), site))
-    return out
-
-
 def _validators(path: Path) -> None:
     if shutil.which("dsrdump") is None and not Path("/usr/bin/dciodvfy").exists():
         pytest.skip("neither dcmtk dsrdump nor dicom3tools dciodvfy installed")
@@ -184,7 +164,8 @@ def test_nm_sr_passes_dciodvfy_and_dsrdump_shows_each_segment(nm):
     _validators(info.path)
     if shutil.which("dsrdump") is None:
         return
-    pairs = _dump_pairs(subprocess.run(["dsrdump", str(info.path)], capture_output=True, text=True, timeout=60).stdout)
+    pairs = [(name, v, site and site[0]) for name, v, site in
+             num_items(subprocess.run(["dsrdump", str(info.path)], capture_output=True, text=True, timeout=60).stdout)]
     stress = [(v, site) for name, v, site in pairs if name.startswith("Stress perfusion score")]
     assert sorted(stress, key=repr) == sorted(((v, AHA_SEGMENT_CODES[n][0]) for n, v in STRESS.items()), key=repr)
     assert "..." in next(name for name, _, _ in pairs if name.startswith("Stress perfusion score"))  # ASCII, not '?'
