@@ -123,20 +123,3 @@ def test_to_dict_and_given_axis(rb_stress):
     assert set(d["mbf_ml_min_g"]) == {str(s) for s in range(1, 18)}
     assert len(d["tacs"]["blood"]) == 20
 
-
-def test_dynamic_pet_through_the_analysers_gives_mbf_and_flow_reserve():
-    """The pipeline's nuclear analysers route a dynamic PET to the flow fit (issue 19 joints): global
-    stress/rest MBF measurements, MFR from the rest result, per-segment maps."""
-    from heartprint.phantoms._pet_dynamic import make_dynamic_pet_image
-    from heartprint.pipeline import AnalysisOptions, analyze_image
-
-    rest = make_dynamic_pet_image(1.0, tracer="n13", state="rest", seed=21, noise_cv=0.05)
-    stress = make_dynamic_pet_image(2.5, tracer="n13", state="stress", seed=22, noise_cv=0.05)
-    r = analyze_image(rest.image, "nm_perfusion_rest", AnalysisOptions())
-    s = analyze_image(stress.image, "nm_perfusion_stress", AnalysisOptions(), {"nm_perfusion_rest": r})
-    assert r.status == "analysed" and s.status == "analysed", (r.message, s.message)
-    g = {m.code: m.value for m in s.measurements}
-    rest_mbf = next(m.value for m in r.measurements if m.code == "mbf_rest")
-    assert abs(rest_mbf - 1.0) <= 0.15 and abs(g["mbf_stress"] - 2.5) <= 0.375
-    assert g["mfr"] == pytest.approx(g["mbf_stress"] / rest_mbf)
-    assert sorted(s.segment_maps[0].values) == list(range(1, 18))

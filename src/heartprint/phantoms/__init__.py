@@ -18,8 +18,8 @@ truncated_ellipsoid_volume_mm3
 Defect, make_perfusion_phantom, make_stress_rest, normal_population, write_nm_dicom
     SPECT myocardial perfusion phantoms (oblique LV shell, defects of known extent, severity and
     territory, gating with known volumes, Poisson noise) and their NM DICOM.
-make_dynamic_pet, make_dynamic_pet_image
-    PET flow phantoms: time-activity curves with known MBF, and a dynamic PET volume.
+make_dynamic_pet, make_dynamic_pet_image, write_pet_dicom
+    PET flow phantoms: time-activity curves with known MBF, a dynamic PET volume, and its PET DICOM.
 """
 
 from heartprint.phantoms._calcium import CalciumPhantom, make_calcium_phantom, write_calcium_dicom
@@ -46,6 +46,7 @@ from heartprint.phantoms._nuclear import (
     normal_population,
 )
 from heartprint.phantoms._nm_dicom import write_nm_dicom
+from heartprint.phantoms._pet_dicom import write_pet_dicom
 from heartprint.phantoms._pet_dynamic import DynamicPetPhantom, make_dynamic_pet_image
 
 __all__ = [
@@ -68,5 +69,5 @@ __all__ = [
     "TreePhantom", "VesselPhantom", "make_coronary_tree", "make_stenosed_vessel",
     "Defect", "FlowPhantom", "PerfusionPhantom", "make_dynamic_pet", "make_perfusion_phantom", "make_stress_rest",
     "normal_population", "write_nm_dicom",  # SPECT/PET perfusion (issue 19)
-    "DynamicPetPhantom", "make_dynamic_pet_image",
+    "DynamicPetPhantom", "make_dynamic_pet_image", "write_pet_dicom",
 ]

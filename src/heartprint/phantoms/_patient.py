@@ -230,6 +230,7 @@ def make_demo_patient(
     molli_noise_sd: float = 15.0,
     calcium_noise_hu: float = 8.0,
     spect: bool = True,
+    spect_supersample: int = 4,
     **cine_kwargs: Any,
 ) -> DemoPatient:
     """Make the phantom patient (module docstring). ``cine_kwargs`` go to :func:`make_cine_sax`
@@ -297,7 +298,7 @@ def make_demo_patient(
     if spect:
         from heartprint.phantoms._nuclear import make_stress_rest
 
-        spect_pair = make_stress_rest([DEMO_SPECT_DEFECT], gated=True, seed=seed + 100)
+        spect_pair = make_stress_rest([DEMO_SPECT_DEFECT], gated=True, seed=seed + 100, supersample=spect_supersample)
         truth["spect"] = {"stress": spect_pair[0].truth, "rest": spect_pair[1].truth,
                           "defect": {"theta_deg": list(DEMO_SPECT_DEFECT.theta_deg),
                                      "span": list(DEMO_SPECT_DEFECT.span),
