@@ -23,7 +23,7 @@ from heartprint.phantoms._pet_dynamic import make_dynamic_pet_image
 from heartprint.pipeline import AnalysisOptions, analyze
 
 MBF_REST, MBF_STRESS = 1.0, 2.5  # mL/min/g, the phantoms' truth
-GRID = dict(tracer="n13", noise_cv=0.05, matrix=32, voxel_mm=6.0)
+GRID = dict(tracer="n13", noise_cv=0.05, matrix=32, voxel_mm=6.0, supersample=2)
 
 
 @pytest.fixture(scope="module")

@@ -28,17 +28,17 @@ CV = 0.10
 
 @pytest.fixture(scope="module")
 def rb_stress():
-    return make_dynamic_pet_image(2.5, tracer="rb82", state="stress", noise_cv=CV, seed=13)
+    return make_dynamic_pet_image(2.5, tracer="rb82", state="stress", noise_cv=CV, seed=13, supersample=2)
 
 
 @pytest.fixture(scope="module")
 def rb_rest():
-    return make_dynamic_pet_image(1.0, tracer="rb82", state="rest", noise_cv=CV, seed=14)
+    return make_dynamic_pet_image(1.0, tracer="rb82", state="rest", noise_cv=CV, seed=14, supersample=2)
 
 
 @pytest.mark.parametrize("mbf,seed", [(0.5, 11), (4.0, 12)])
 def test_n13_global_mbf_within_ten_percent(mbf, seed):
-    ph = make_dynamic_pet_image(mbf, tracer="n13", noise_cv=CV, seed=seed)
+    ph = make_dynamic_pet_image(mbf, tracer="n13", noise_cv=CV, seed=seed, supersample=2)
     res = pet_flow(ph.image)
     assert res.tracer == "n13-ammonia"
     assert abs(res.global_mbf / mbf - 1.0) < 0.10
@@ -60,7 +60,7 @@ def test_rb82_global_mbf(rb_stress, rb_rest):
 
 
 def test_reduced_lad_territory_found():
-    ph = make_dynamic_pet_image({"LAD": 1.0, "RCA": 3.0, "LCx": 3.0}, tracer="n13", noise_cv=CV, seed=15)
+    ph = make_dynamic_pet_image({"LAD": 1.0, "RCA": 3.0, "LCx": 3.0}, tracer="n13", noise_cv=CV, seed=15, supersample=2)
     res = pet_flow(ph.image)
     # LAD territory mean: measured +26 % (tuning seed 1): the apical LAD segments 14 and 17 border high-flow
     # myocardium (blur) and the polar map's apical third / cap differ from the phantom's AHA thirds — the
@@ -84,7 +84,7 @@ def test_flow_reserve(rb_stress, rb_rest):
 
 
 def test_decay_none_is_corrected(rb_stress):
-    ph = make_dynamic_pet_image(2.5, tracer="rb82", noise_cv=CV, seed=13, decay_corrected=False)
+    ph = make_dynamic_pet_image(2.5, tracer="rb82", noise_cv=CV, seed=13, supersample=2, decay_corrected=False)
     assert ph.image.meta["decay_correction"] == "NONE"
     # the stored values are the decaying activity: late frames far below the corrected ones
     assert ph.image.array[-1].max() < 0.2 * rb_stress.image.array[-1].max()

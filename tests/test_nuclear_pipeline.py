@@ -30,7 +30,7 @@ def _scores(res, code):
 @pytest.fixture(scope="module")
 def anterior_reversible():
     d = Defect(theta_deg=(330.0, 30.0), span=(0.3, 1.0), severity=0.45, reversible=True)  # LAD: segments 1, 7 (13)
-    phantoms = make_stress_rest([d], gated=True, seed=41)
+    phantoms = make_stress_rest([d], gated=True, seed=41, supersample=2)
     return phantoms, _analyse(*phantoms)
 
 
@@ -61,7 +61,7 @@ def test_gated_lvef_within_five_points(anterior_reversible):
 
 def test_fixed_inferior_defect_has_no_difference_score():
     d = Defect(theta_deg=(150.0, 210.0), span=(0.3, 0.95), severity=0.4, reversible=False)  # RCA: 4, 10
-    s, r = _analyse(*make_stress_rest([d], seed=23))
+    s, r = _analyse(*make_stress_rest([d], seed=23, supersample=2))
     g = _globals(s)
     assert g["sss"] > 0 and g["sds"] == 0 and _globals(r)["srs"] > 0
     assert s.details["scores"]["territories"]["RCA"]["flagged"]
