@@ -1,0 +1,50 @@
+"""Echocardiography (issue 20, in progress): vendor measurements in, chamber geometry, Doppler and valves.
+
+Public API
+----------
+read_echo_sr(path)                        Adult Echocardiography Procedure Report (TID 5200) → measurements
+                                          (``.measurements``, ``.unmapped``, ``.notes``; duplicates resolved)
+biplane_volume(a4c_contour_mm, a2c_contour_mm)
+                                          LV volume (mL), biplane method of discs (ASE/EACVI 2015, 20 discs)
+single_plane_volume, la_volume_discs, la_volume_area_length, indexed
+lv_mass_linear(ivsd_mm, lvidd_mm, lvpwd_mm)   LV mass (g), cube formula (Devereux 1986, ASE 2015)
+lv_mass_area_length, relative_wall_thickness
+aortic_stenosis(*, vmax_m_s=None, mean_gradient_mmhg=None, ava_cm2=None, ...)
+                                          grade with its inputs (ESC/EACTS 2021, EACVI/ASE 2017); undecided when
+                                          an unknown input could change it
+mitral_regurgitation(*, eroa_mm2=None, ...), rvsp_mmhg, stroke_volume_lvot, continuity_ava_cm2,
+dimensionless_index, pisa_eroa_mm2, pisa_regurgitant_volume_ml
+
+Not yet: speckle-tracking strain, the echo analyser in the pipeline, echo segmentation (no labelled
+echo data can be obtained here; see the README). Research and decision support only.
+"""
+
+from heartprint.echo._geometry import (
+    biplane_volume,
+    indexed,
+    la_volume_area_length,
+    la_volume_discs,
+    lv_mass_area_length,
+    lv_mass_linear,
+    relative_wall_thickness,
+    single_plane_volume,
+)
+from heartprint.echo._sr import EchoSRResult, read_echo_sr
+from heartprint.echo._valves import (
+    ValveGrading,
+    aortic_stenosis,
+    continuity_ava_cm2,
+    dimensionless_index,
+    mitral_regurgitation,
+    pisa_eroa_mm2,
+    pisa_regurgitant_volume_ml,
+    rvsp_mmhg,
+    stroke_volume_lvot,
+)
+
+__all__ = [
+    "EchoSRResult", "ValveGrading", "aortic_stenosis", "biplane_volume", "continuity_ava_cm2", "dimensionless_index",
+    "indexed", "la_volume_area_length", "la_volume_discs", "lv_mass_area_length", "lv_mass_linear",
+    "mitral_regurgitation", "pisa_eroa_mm2", "pisa_regurgitant_volume_ml", "read_echo_sr", "relative_wall_thickness",
+    "rvsp_mmhg", "single_plane_volume", "stroke_volume_lvot",
+]
