@@ -28,7 +28,8 @@ from heartprint.phenotype import PatientFacts, Phenotype
 #: measurements. This set must only shrink: a code an analyser emits may not stay here.
 ENTERED_ONLY = frozenset({
     # echocardiography: diastolic function, filling pressures, strain, LV geometry (echo analysers: a later issue)
-    "e_e_prime", "septal_e_prime", "lateral_e_prime", "mitral_e", "mitral_e_a", "tr_vmax", "pasp", "lavi", "rwt", "gls",
+    # (E/e′, e′, mitral E, E/A, TR velocity, LAVI and RWT come from a vendor's echo SR: heartprint.echo)
+    "pasp", "gls",
     # CMR tissue maps without a pipeline analyser: T2, T2*, T2-weighted SI ratio; ECV (heartprint.cmr.analyse_ecv
     # exists, but no Analyser declares it yet)
     "t2", "t2star", "t2_ratio", "ecv",

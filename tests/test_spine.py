@@ -43,7 +43,7 @@ def test_analysers_come_from_the_modality_packages_in_need_order():
     unknown = sorted(c for c in emitted if c not in CONCEPTS)
     assert unknown == sorted({"lge_scar_volume", "lge_scar_mass", "lge_mvo_volume", "lge_segment_extent",
                               "t1_blood"}), unknown
-    assert MODALITY_PACKAGES == ("heartprint.cmr", "heartprint.ct", "heartprint.nuclear")
+    assert MODALITY_PACKAGES == ("heartprint.cmr", "heartprint.ct", "heartprint.nuclear", "heartprint.echo")
     assert {"nm_perfusion_stress", "nm_perfusion_rest", "nm_perfusion"} <= set(kinds)
 
 

@@ -32,7 +32,8 @@ from heartprint.results import (
 )
 
 __all__ = [
-    "MODALITY_PACKAGES", "AnalysisOptions", "analysers", "analyser_for", "analyze", "analyze_image", "analyze_study",
+    "MODALITY_PACKAGES", "AnalysisOptions", "analysers", "analyser_for", "analyze", "analyze_headers", "analyze_image",
+    "analyze_study",
     "facts_document", "facts_summary", "interpret_study", "patient_facts", "patient_identity",
 ]
 
@@ -41,6 +42,7 @@ MODALITY_PACKAGES: tuple[str, ...] = (
     "heartprint.cmr",
     "heartprint.ct",
     "heartprint.nuclear",
+    "heartprint.echo",
 )
 
 #: Progress callback: ``progress(stage, **info)``; stages ``found``, ``loaded``, ``segmented``,
@@ -311,6 +313,31 @@ def analyze_image(image: Image, kind: str, options: AnalysisOptions = AnalysisOp
     return res
 
 
+def analyze_headers(headers: Sequence[Any], kind: str, options: AnalysisOptions = AnalysisOptions(),
+                    inputs: Mapping[str, SeriesResult] | None = None, series_uid: str = "") -> SeriesResult:
+    """Analyse a series without pixels (an analyser with ``reads="headers"``) from its DICOM datasets."""
+    t0 = time.perf_counter()
+    analyser = analyser_for(kind)
+    if analyser is None:
+        return SeriesResult(series_uid, kind, "not_analysed", message=f"no analyser for kind {kind!r} yet")
+    ctx = AnalysisContext(options=options, inputs=dict(inputs or {}))
+    try:
+        res = analyser.run(list(headers), ctx)
+        fixed = []
+        for m in res.measurements:
+            upd: dict[str, Any] = {}
+            if m.modality is None:
+                upd["modality"] = analyser.modality
+            if not m.source:
+                upd["source"] = series_uid
+            fixed.append(m.model_copy(update=upd) if upd else m)
+        res.measurements = fixed
+    except HeartprintError as exc:
+        res = SeriesResult(series_uid, kind, "failed", message=" ".join(str(exc).split()))
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
 # -- identity -----------------------------------------------------------------------------------
 
 
@@ -414,6 +441,18 @@ def _analyse_series_of_study(series_list: Sequence[Any], options: AnalysisOption
                                         message=f"no analyser for kind {kind!r} yet"))
             continue
         t0 = time.perf_counter()
+        if analyser.reads == "headers":  # a series without pixels (a vendor's structured report)
+            res = analyze_headers(list(series.headers), kind, options,
+                                  {k: done[k] for k in analyser.needs if k in done}, series.series_uid)
+            res.seconds = time.perf_counter() - t0
+            res.study_uid = study_uid
+            res.series_description = series.description
+            if res.status == "analysed":
+                res.source_headers = list(series.headers)
+                done.setdefault(kind, res)
+            results.append(res)
+            progress("analysed", kind=kind, series_uid=series.series_uid, status=res.status, seconds=res.seconds)
+            continue
         try:
             image = load_series(series)
         except HeartprintError as exc:

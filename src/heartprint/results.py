@@ -320,6 +320,8 @@ class Analyser:
         Report section it belongs to (``function``, ``ischaemia``, ``tissue``, ``coronary``).
     title
         Plain name for people (``"cine short-axis CMR"``).
+    reads
+        ``"image"`` (default) or ``"headers"`` (a series without pixels, e.g. a vendor's SR).
     """
 
     kind: str
@@ -329,6 +331,9 @@ class Analyser:
     title: str
     needs: tuple[str, ...] = ()
     emits: tuple[str, ...] = ()
+    #: ``"image"``: ``run`` gets the loaded :class:`~heartprint.image.Image`; ``"headers"``: a series without
+    #: pixels (a structured report) — ``run`` gets its DICOM datasets (``list[pydicom.Dataset]``) instead
+    reads: str = "image"
 
 
 # -- JSON at the edge -------------------------------------------------------------------------

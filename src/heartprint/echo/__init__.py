@@ -15,10 +15,12 @@ aortic_stenosis(*, vmax_m_s=None, mean_gradient_mmhg=None, ava_cm2=None, ...)
 mitral_regurgitation(*, eroa_mm2=None, ...), rvsp_mmhg, stroke_volume_lvot, continuity_ava_cm2,
 dimensionless_index, pisa_eroa_mm2, pisa_regurgitant_volume_ml
 
-Not yet: speckle-tracking strain, the echo analyser in the pipeline, echo segmentation (no labelled
-echo data can be obtained here; see the README). Research and decision support only.
+The pipeline analyses a vendor's echo SR (kind ``sr``, read from its datasets); echo cines are not
+analysed yet, and no echo segmentation ships (no labelled echo data can be obtained here; see the
+README). Research and decision support only.
 """
 
+from heartprint.echo._analysers import ANALYSERS
 from heartprint.echo._geometry import (
     biplane_volume,
     indexed,
@@ -43,7 +45,7 @@ from heartprint.echo._valves import (
 )
 
 __all__ = [
-    "EchoSRResult", "ValveGrading", "aortic_stenosis", "biplane_volume", "continuity_ava_cm2", "dimensionless_index",
+    "ANALYSERS", "EchoSRResult", "ValveGrading", "aortic_stenosis", "biplane_volume", "continuity_ava_cm2", "dimensionless_index",
     "indexed", "la_volume_area_length", "la_volume_discs", "lv_mass_area_length", "lv_mass_linear",
     "mitral_regurgitation", "pisa_eroa_mm2", "pisa_regurgitant_volume_ml", "read_echo_sr", "relative_wall_thickness",
     "rvsp_mmhg", "single_plane_volume", "stroke_volume_lvot",

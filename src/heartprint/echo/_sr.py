@@ -56,7 +56,7 @@ from heartprint.concepts import CONCEPTS
 from heartprint.errors import InvalidInputError
 from heartprint.measure import Measurement
 
-__all__ = ["CODE_TABLE", "ECHO_CODES", "EchoSRResult", "read_echo_sr", "ECHO_SR_SOP_CLASSES"]
+__all__ = ["CODE_TABLE", "ECHO_CODES", "EchoSRResult", "is_echo_report", "read_echo_sr", "ECHO_SR_SOP_CLASSES"]
 
 ECHO_SR_SOP_CLASSES: dict[str, str] = {
     "1.2.840.10008.5.1.4.1.1.88.22": "Enhanced SR",
@@ -302,6 +302,13 @@ def _load(source: str | PathLike[str] | Dataset) -> tuple[Dataset, str]:
         return pydicom.dcmread(source), str(source)
     except Exception as exc:  # noqa: BLE001 - re-raised with the file named
         raise InvalidInputError(f"{source}: not a readable DICOM file ({exc}); expected a DICOM echo SR") from None
+
+
+def is_echo_report(ds: Dataset) -> bool:
+    """Whether ``ds`` is an Enhanced/Comprehensive SR whose document title is (125200, DCM) — TID 5200."""
+    root = _code_of(ds, "ConceptNameCodeSequence")
+    return str(getattr(ds, "SOPClassUID", "")) in ECHO_SR_SOP_CLASSES and root is not None and \
+        (root[0], root[1]) == _ROOT
 
 
 def read_echo_sr(source: str | PathLike[str] | Dataset) -> EchoSRResult:
