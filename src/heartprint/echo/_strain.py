@@ -41,28 +41,13 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from heartprint.anatomy.echo_views import A4C_AHA_NUMBERS, A4C_SEGMENTS
 from heartprint.errors import InvalidInputError
 from heartprint.image import Image
 
 __all__ = ["A4C_AHA_NUMBERS", "A4C_SEGMENT_NAMES", "StrainResult", "global_longitudinal_strain"]
 
-A4C_SEGMENT_NAMES: tuple[str, ...] = (
-    "basal septal",
-    "mid septal",
-    "apical septal",
-    "apical lateral",
-    "mid lateral",
-    "basal lateral",
-)
-#: AHA 17-segment numbers of the A4C segments (Cerqueira 2002 ⚠M): inferoseptal/anterolateral walls.
-A4C_AHA_NUMBERS: dict[str, int] = {
-    "basal septal": 3,
-    "mid septal": 9,
-    "apical septal": 14,
-    "apical lateral": 16,
-    "mid lateral": 12,
-    "basal lateral": 6,
-}
+A4C_SEGMENT_NAMES = A4C_SEGMENTS  # the six A4C segments (heartprint.anatomy.echo_views)
 
 
 @dataclass(frozen=True)

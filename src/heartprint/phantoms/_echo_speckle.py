@@ -53,20 +53,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from heartprint.anatomy.echo_views import A4C_SEGMENTS
 from heartprint.errors import InvalidInputError
 
 __all__ = ["A4C_SEGMENTS", "SpeckleCine", "make_speckle_cine"]
-
-#: The six A4C segments, from the septal hinge round the apex to the lateral hinge (the order of
-#: the sixths of an open contour traced septal hinge → apex → lateral hinge).
-A4C_SEGMENTS: tuple[str, ...] = (
-    "basal septal",
-    "mid septal",
-    "apical septal",
-    "apical lateral",
-    "mid lateral",
-    "basal lateral",
-)
 
 _FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 
