@@ -45,3 +45,19 @@ def test_an_sr_that_is_not_an_echo_report_is_left_alone(tmp_path):
     [res] = list(analyze(tmp_path, AnalysisOptions(interpret=False)))
     [s] = res.series
     assert s.status == "not_analysed" and "not an Adult Echocardiography" in s.message
+
+
+def test_echo_values_indexed_to_bsa_from_the_run(tmp_path):
+    """With height and weight the echo mass and volumes are indexed (Mosteller), and HFA-PEFF no longer
+    asks for LVMI."""
+    import math
+
+    write_vendor_echo_sr(tmp_path / "report.dcm", style="philips")
+    [res] = list(analyze(tmp_path, AnalysisOptions(sex="female", age_years=70, height_cm=165, weight_kg=70)))
+    [s] = res.series
+    v = {m.code: m.value for m in s.measurements if m.segment is None}
+    bsa = math.sqrt(165 * 70 / 3600)
+    assert v["lv_massi"] == pytest.approx(v["lv_mass"] / bsa) and v["lv_edvi"] == pytest.approx(v["lv_edv"] / bsa)
+    assert "lavi" in v  # given by the report: kept, not recomputed
+    [hfa] = [f for f in res.interpretation.not_assessable + res.interpretation.findings if f.rule.endswith("hfa_peff")]
+    assert not any("LVMI" in m for m in (hfa.missing or [])), hfa.missing

@@ -33,6 +33,7 @@ def _run_sr(headers: list[Any], ctx: AnalysisContext) -> SeriesResult:
         unmapped += got.unmapped
         qc += [QCFlag(code="echo_sr_note", severity=Severity.INFO, message=n) for n in got.notes]
     measurements += _derived(measurements, uid)
+    measurements += _indexed(measurements, uid, ctx, reports[0])
     return SeriesResult(series_uid=uid, kind="sr", status="analysed", measurements=measurements, qc=qc,
                         method="vendor measurements from the echo SR (TID 5200), codes mapped by "
                                "heartprint.echo._sr.CODE_TABLE; repeats resolved by Selection Status or averaged",
@@ -63,9 +64,47 @@ def _derived(measurements: list[Any], uid: str) -> list[Any]:
     return out
 
 
+#: (measurement, indexed code, unit) indexed to BSA when the report gives the value but not its index.
+_INDEXED = (("lv_mass", "lv_massi", "g/m2"), ("lv_edv", "lv_edvi", "mL/m2"), ("lv_esv", "lv_esvi", "mL/m2"),
+            ("echo_la_volume", "lavi", "mL/m2"))
+
+
+def _indexed(measurements: list[Any], uid: str, ctx: AnalysisContext, ds: Any) -> list[Any]:
+    """LV mass, volumes and LA volume indexed to BSA (Mosteller) from the run's height and weight, else the
+    SR header's (0010,1020) Patient's Size and (0010,1030) Patient's Weight; nothing when either is unknown."""
+    from heartprint.anthropometry import BSA_FORMULAS, body_surface_area
+    from heartprint.measure import Measurement
+
+    h = ctx.options.height_cm
+    w = ctx.options.weight_kg
+    how = "command line or facts file"
+    if h is None or w is None:
+        size, weight = ds.get("PatientSize"), ds.get("PatientWeight")
+        try:
+            h2 = float(size) * 100.0 if size not in (None, "") else None
+            w2 = float(weight) if weight not in (None, "") else None
+        except (TypeError, ValueError):
+            h2 = w2 = None
+        if h2 is None or w2 is None or not (50 <= h2 <= 250 and 2 <= w2 <= 400):
+            return []
+        h, w, how = h2, w2, "the report's (0010,1020)/(0010,1030)"
+    bsa = body_surface_area(float(h), float(w))
+    have = {m.code: m for m in measurements if m.segment is None}
+    out = []
+    for code, icode, unit in _INDEXED:
+        m = have.get(code)
+        if m is None or icode in have:
+            continue
+        out.append(Measurement(code=icode, name=f"{m.name} indexed to BSA", value=m.value / bsa, unit=unit,
+                               method=f"{code} / BSA {bsa:.3f} m2 (Mosteller, height {float(h):g} cm, weight "
+                                      f"{float(w):g} kg from {how})", reference=BSA_FORMULAS["mosteller"],
+                               source=uid, modality="US", phase=m.phase))
+    return out
+
+
 ANALYSERS = (
     Analyser(kind="sr", run=_run_sr, modality="US", section="function", reads="headers",
              title="echocardiography report (vendor SR)",
-             emits=("lv_ef", "lv_edv", "lv_esv", "lv_mass", "rwt", "heart_rate", "septal_e_prime", "lateral_e_prime",
+             emits=("lv_ef", "lv_edv", "lv_esv", "lv_mass", "lv_massi", "lv_edvi", "lv_esvi", "rwt", "heart_rate", "septal_e_prime", "lateral_e_prime",
                     "e_e_prime", "lavi", "mitral_e", "mitral_e_a", "tr_vmax")),
 )
