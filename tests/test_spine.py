@@ -228,6 +228,15 @@ def test_outputs_carry_identity_and_validate(two_patients, tmp_path):
         doc = json.loads((written.path / "measurements.json").read_text())
         validate_study_dict(doc)
         assert doc["patient"]["patient_id"] == r.patient.patient_id and doc["status"] == "ok"
+        # issue 18 on a real study: the per-slice valve-plane decisions and the agreement of the network's
+        # passes reach measurements.json; the label file written is what was measured
+        [cine] = [s for s in doc["series"] if s["kind"] == "cine_sax"]
+        assert cine["figure_data"]["coverage"]["slice_decisions"]
+        quality = cine["details"]["quality"]  # this run has test-time augmentation off: one pass, nothing to compare
+        assert quality["score_ef_range_points"] is None and quality["passes"] == [] and "not scored" in quality["method"]
+        [series] = r.analysed("cine_sax")
+        lv_ed = int((series.labels.array[series.figure_data["phases"]["lv_ed"]] == 1).sum())
+        assert lv_ed * series.image.voxel_volume_mm3 / 1000 == pytest.approx(series.global_values()["lv_edv"])
         # FHIR: one Patient, every Observation and the report have it as subject
         bundle = json.loads((written.path / "fhir_bundle.json").read_text())
         patients = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]

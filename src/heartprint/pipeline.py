@@ -278,7 +278,7 @@ def analyser_for(kind: str) -> Analyser | None:
     return next((a for a in analysers() if a.kind == kind), None)
 
 
-def _stamp(res: SeriesResult, analyser: Analyser, image: Image) -> SeriesResult:
+def _stamp(res: SeriesResult, analyser: Analyser, series_uid: str | None) -> SeriesResult:
     """Give every measurement its source series and modality (from the analyser's declaration)."""
     fixed = []
     for m in res.measurements:
@@ -286,7 +286,7 @@ def _stamp(res: SeriesResult, analyser: Analyser, image: Image) -> SeriesResult:
         if m.modality is None:
             upd["modality"] = analyser.modality
         if not m.source:
-            upd["source"] = image.series_uid
+            upd["source"] = series_uid
         fixed.append(m.model_copy(update=upd) if upd else m)
     res.measurements = fixed
     return res
@@ -306,7 +306,7 @@ def analyze_image(image: Image, kind: str, options: AnalysisOptions = AnalysisOp
         return SeriesResult(uid, kind, "not_analysed", message=f"no analyser for kind {kind!r} yet")
     ctx = AnalysisContext(options=options, inputs=dict(inputs or {}), progress=progress)
     try:
-        res = _stamp(analyser.run(image, ctx), analyser, image)
+        res = _stamp(analyser.run(image, ctx), analyser, image.series_uid)
     except HeartprintError as exc:
         res = SeriesResult(uid, kind, "failed", message=" ".join(str(exc).split()))
     res.seconds = time.perf_counter() - t0
@@ -322,16 +322,7 @@ def analyze_headers(headers: Sequence[Any], kind: str, options: AnalysisOptions 
         return SeriesResult(series_uid, kind, "not_analysed", message=f"no analyser for kind {kind!r} yet")
     ctx = AnalysisContext(options=options, inputs=dict(inputs or {}))
     try:
-        res = analyser.run(list(headers), ctx)
-        fixed = []
-        for m in res.measurements:
-            upd: dict[str, Any] = {}
-            if m.modality is None:
-                upd["modality"] = analyser.modality
-            if not m.source:
-                upd["source"] = series_uid
-            fixed.append(m.model_copy(update=upd) if upd else m)
-        res.measurements = fixed
+        res = _stamp(analyser.run(list(headers), ctx), analyser, series_uid)
     except HeartprintError as exc:
         res = SeriesResult(series_uid, kind, "failed", message=" ".join(str(exc).split()))
     res.seconds = time.perf_counter() - t0

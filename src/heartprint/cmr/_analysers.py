@@ -77,7 +77,10 @@ def _run_cine_sax(image: Image, ctx: AnalysisContext) -> SeriesResult:
         figure_data={"curves": doc["curves"], "phases": doc["phases"], "coverage": doc["coverage"],
                      "overlay": "cine"},
         details={"segments": {k: v for k, v in doc["segments"].items() if k != "wall_thickness_mm"},
-                 **({"quality": res.extra["quality"]} if "quality" in res.extra else {})},
+                 **({"quality": res.extra["quality"]} if "quality" in res.extra else {} if supplied is not None else
+                    {"quality": {"score_ef_range_points": None, "passes": [],
+                                 "method": "not scored: a single inference pass (test-time augmentation off, one "
+                                           "model), so there is no agreement to measure"}})},
         labels=image.with_array(labels.astype(np.uint8)), image=image,
     )
 

@@ -29,24 +29,16 @@ def _flag(code: str, severity: Severity, message: str, **details: Any) -> QCFlag
     return QCFlag(code=code, severity=severity, message=message, details=details)
 
 
-def _summed(image: Image) -> Image:
-    if image.is_cine:
-        return Image.from_array(image.array.sum(axis=0).astype(np.float32), image.spacing, origin=image.origin,
-                                direction=image.direction, modality=image.modality, kind=image.kind,
-                                series_uid=image.series_uid, study_uid=image.study_uid, meta=dict(image.meta))
-    return image
-
-
 def _measure_state(image: Image, ctx: AnalysisContext, state: str | None) -> dict[str, Any]:
     """Axis, polar map and (gated) function of one series; what every state shares."""
     from heartprint.nuclear._axis import find_lv_axis
     from heartprint.nuclear._polar import polar_map
 
-    summed = _summed(image)
+    # a gated image is summed over its gates by find_lv_axis and polar_map (heartprint.nuclear._axis.summed_volume)
     override = (ctx.options.nm_axes or {}).get(image.series_uid or "")
-    fit = find_lv_axis(summed, override=override)
+    fit = find_lv_axis(image, override=override)
     qc: list[QCFlag] = [_flag("lv_axis_doubtful", Severity.WARNING, w) for w in fit.warnings]
-    pm = polar_map(summed, fit.axis)
+    pm = polar_map(image, fit.axis)
     out: dict[str, Any] = {"fit": fit, "polar": pm, "qc": qc, "gated": None}
     if image.is_cine:
         from heartprint.nuclear._gated import gated_function
