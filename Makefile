@@ -18,7 +18,7 @@ demo: $(BIN)/python
 	$(BIN)/heartprint demo --out demo-out
 
 install-dev: $(BIN)/python
-	$(BIN)/pip install -q $(TORCH) -e ".[dev,dl,store,report,risk,cohort]"
+	$(BIN)/pip install -q $(TORCH) -e ".[dev,dl,store,report,risk,cohort,service]"
 
 # Set up with the dev extras and run the test suite (pytest exits non-zero on "no tests"): two
 # worker processes, each test file on one worker (module fixtures built once), one inference

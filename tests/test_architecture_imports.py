@@ -20,6 +20,7 @@ Edges are resolved as Python resolves them:
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -180,8 +181,14 @@ def _describe(cycle: list[str], graph: dict[str, dict[str, int]]) -> str:
     return "\n    ".join(hops)
 
 
+@functools.cache
+def _source_graph() -> dict[str, dict[str, int]]:
+    """The import graph of ``src/heartprint``, parsed once per test session (every test reads the same tree)."""
+    return import_graph()[0]
+
+
 def test_import_graph_is_acyclic():
-    graph, _ = import_graph()
+    graph = _source_graph()
     comps, cycles = components(graph), find_cycles(graph)
     assert not cycles, "import circles among heartprint modules:\n  " + "\n  ".join(
         f"circle among {', '.join(comp)}; for example:\n    {_describe(cycle, graph)}"
@@ -195,6 +202,10 @@ LAYERS = {
     "clinical": ("io", "cmr", "ct", "nuclear", "echo", "segmentation", "report", "pipeline", "cli"),
     # io reads and writes; it computes nothing clinical and knows no modality room.
     "io": ("cmr", "ct", "nuclear", "echo", "clinical", "report", "pipeline", "cli"),
+    # guidelines is the neutral leaf that a modality room and clinical both grade with (valve disease):
+    # numbers in, gradings out; it may import measure and errors, nothing else of heartprint.
+    "guidelines": ("io", "cmr", "ct", "nuclear", "echo", "clinical", "segmentation", "anatomy", "phantoms", "report",
+                   "pipeline", "cli", "demo", "outputs", "store", "results", "phenotype", "image", "concepts", "units"),
 }
 
 
@@ -217,7 +228,7 @@ def layer_violations(graph: dict[str, dict[str, int]], room: str, forbidden_room
 
 @pytest.mark.parametrize("room", sorted(LAYERS))
 def test_layering(room):
-    graph, _ = import_graph()
+    graph = _source_graph()
     bad = layer_violations(graph, room, LAYERS[room])
     assert not bad, f"heartprint.{room} reaches above its layer:\n  " + "\n  ".join(bad)
 
@@ -278,6 +289,27 @@ def test_layer_check_can_fail(tmp_path):
     assert layer_violations(graph, "clinical", LAYERS["clinical"]) == [
         "heartprint.clinical (line 1) imports heartprint.report"
     ]
+
+
+def test_guidelines_is_a_leaf_both_echo_and_clinical_may_import(tmp_path):
+    """The neutral room: a guidelines module that reached into clinical (or a modality) is caught, and the
+    real tree has echo and clinical both grading valves through it."""
+    src = _write(
+        tmp_path,
+        {
+            "heartprint/__init__.py": "",
+            "heartprint/guidelines/__init__.py": "",
+            "heartprint/guidelines/valves.py": "from heartprint.clinical import x\n",
+            "heartprint/clinical/__init__.py": "x = 1\n",
+        },
+    )
+    graph, _ = import_graph(src)
+    assert layer_violations(graph, "guidelines", LAYERS["guidelines"]) == [
+        "heartprint.guidelines.valves (line 1) imports heartprint.clinical"
+    ]
+    modules = discover()  # two files parsed, not the whole graph (test_layering walks that)
+    assert "heartprint.guidelines.valves" in imports_of("heartprint.echo._valves", modules)
+    assert "heartprint.guidelines.valves" in imports_of("heartprint.clinical.valves", modules)
 
 
 # -- geometry convention against highdicom ---------------------------------------------------

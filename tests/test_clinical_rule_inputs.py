@@ -29,7 +29,8 @@ from heartprint.phenotype import PatientFacts, Phenotype
 ENTERED_ONLY = frozenset({
     # echocardiography: diastolic function, filling pressures, strain, LV geometry (echo analysers: a later issue)
     # (E/e′, e′, mitral E, E/A, TR velocity, LAVI and RWT come from a vendor's echo SR: heartprint.echo)
-    "pasp", "gls",
+    # (GLS comes from the echo cine analyser, heartprint.echo._cine)
+    "pasp",
     # CMR tissue maps without a pipeline analyser: T2, T2*, T2-weighted SI ratio; ECV (heartprint.cmr.analyse_ecv
     # exists, but no Analyser declares it yet)
     "t2", "t2star", "t2_ratio", "ecv",

@@ -61,3 +61,23 @@ def test_echo_values_indexed_to_bsa_from_the_run(tmp_path):
     assert "lavi" in v  # given by the report: kept, not recomputed
     [hfa] = [f for f in res.interpretation.not_assessable + res.interpretation.findings if f.rule.endswith("hfa_peff")]
     assert not any("LVMI" in m for m in (hfa.missing or [])), hfa.missing
+
+
+def test_valve_values_the_vendor_did_not_write_are_derived_from_the_lvot_and_aortic_vtis():
+    """DI, LVOT SV and continuity AVA from LVOT diameter 20 mm, LVOT VTI 20 cm, aortic VTI 80 cm: exact answers
+    (SV = pi x 1 cm2 x 20 cm = 62.83 mL, AVA = 0.785 cm2, DI = 0.25); nothing derived when an input is missing."""
+    import math
+
+    from heartprint.echo._analysers import _derived
+    from heartprint.measure import Measurement
+
+    def m(code, value, unit):
+        return Measurement(code=code, name=code, value=value, unit=unit, source="1.2.3", modality="US")
+
+    got = {x.code: x for x in _derived([m("echo_lvot_diameter", 20.0, "mm"), m("echo_lvot_vti", 20.0, "cm"),
+                                        m("echo_av_vti", 80.0, "cm")], "1.2.3")}
+    assert got["echo_av_dimensionless_index"].value == pytest.approx(0.25)
+    assert got["echo_lvot_sv"].value == pytest.approx(20 * math.pi)
+    assert got["echo_ava"].value == pytest.approx(math.pi / 4) and got["echo_ava"].unit == "cm2"
+    partial = {x.code for x in _derived([m("echo_lvot_vti", 20.0, "cm"), m("echo_av_vti", 80.0, "cm")], "1.2.3")}
+    assert partial == {"echo_av_dimensionless_index"}

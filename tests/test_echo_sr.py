@@ -173,3 +173,63 @@ def test_dsrdump_reads(files, style):
     # 19 quantities × repeats + heart rate + unknown code + stone-unit mass (the empty NUM has no value)
     assert len(nums) == 19 * per_quantity + 3
     assert ("Left Ventricle Internal End Diastolic Dimension", 4.75, None) in nums or style == "philips"
+
+
+# -- valve and chamber areas, flow and regurgitation (issue 20, items 4-5): every value comes back -------------
+
+from _echo_valve_sr import OLD_CID_ITEMS, VALVE_ITEMS, write_valve_echo_sr  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def valve_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("echo_valve_sr")
+    return {"cid12300": write_valve_echo_sr(d / "valves.dcm"), "old": write_valve_echo_sr(d / "old.dcm", old_cids=True)}
+
+
+@pytest.mark.parametrize("which, items", [("cid12300", VALVE_ITEMS), ("old", OLD_CID_ITEMS)])
+def test_every_valve_and_area_value_comes_back_with_code_and_unit(valve_files, which, items):
+    """Each NUM of the fixture is mapped (none left unmapped) to its code, in its concept's unit, converted
+    exactly (mm² → cm², cm² → mm² for the EROA, cm → mm); PISA and continuity volumes are kept apart."""
+    res = read_echo_sr(valve_files[which])
+    assert res.unmapped == []
+    for *_, code, value, unit in items:
+        got = [(m.value, m.unit, m.method) for m in res.by_code(code)]
+        assert any(v == value and u == unit for v, u, _ in got), (code, got)
+        assert CONCEPTS[code].unit == unit
+    if which == "cid12300":  # two methods of one quantity: two measurements, each naming its method
+        assert sorted((m.value, m.method) for m in res.by_code("echo_mr_rvol")) == [(64.0, "continuity (VTI)"),
+                                                                                   (70.0, "PISA")]
+    # the base report's values are all still there
+    assert {c for c in EXPECTED} <= {m.code for m in res.measurements}
+
+
+def test_an_orifice_area_at_the_mitral_valve_is_not_the_eroa_without_regurgitant_flow(tmp_path):
+    """Cardiovascular Orifice Area at the mitral valve may be the valve area (stenosis): read as the EROA
+    only with Flow Direction = Regurgitant Flow, otherwise kept in ``unmapped``."""
+    import pydicom
+
+    p = write_valve_echo_sr(tmp_path / "r.dcm", old_cids=True)
+    ds = pydicom.dcmread(p)
+    for sec in ds.ContentSequence:
+        for item in getattr(sec, "ContentSequence", []):
+            if getattr(item, "ValueType", "") == "NUM" and item.ConceptNameCodeSequence[0].CodeValue == "399367004":
+                item.ContentSequence = pydicom.sequence.Sequence(
+                    [m for m in item.ContentSequence if m.ConceptCodeSequence[0].CodeValue != "397417004"])
+    ds.save_as(p)
+    res = read_echo_sr(p)
+    assert res.by_code("echo_mr_eroa") == []
+    assert [u["code"] for u in res.unmapped] == ["399367004"]
+
+
+@pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dciodvfy (dicom3tools) not installed")
+def test_valve_fixture_dciodvfy_no_errors(valve_files):
+    out = subprocess.run(["dciodvfy", str(valve_files["cid12300"])], capture_output=True, text=True, timeout=30)
+    errors = [ln for ln in (out.stdout + out.stderr).splitlines() if "Error" in ln]
+    assert errors == []
+
+
+def test_every_target_is_a_concept_and_echo_codes_agree_with_it():
+    from heartprint.echo._sr import _BY_REGURGITANT_FLOW
+
+    assert {t for t in list(CODE_TABLE.values()) + list(_BY_REGURGITANT_FLOW.values()) if t not in CONCEPTS} == set()
+    assert {c: u for c, (_, u) in ECHO_CODES.items() if CONCEPTS[c].unit != u} == {}

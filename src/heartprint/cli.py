@@ -314,6 +314,29 @@ def _parse_nm_axes(items: Sequence[str] | None) -> dict[str, Any]:
     return out
 
 
+def _parse_echo_views(items: Sequence[str] | None) -> dict[str, str]:
+    """``--echo-view UID=A4C`` → series UID → apical view (checked by AnalysisOptions)."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        uid, sep, view = item.partition("=")
+        if not sep or not uid.strip() or not view.strip():
+            raise InvalidInputError(f"--echo-view {item!r}: expected SERIES_UID=VIEW, e.g. 1.2.3=A4C (A4C, A2C or A3C)")
+        out[uid.strip()] = view.strip().upper()
+    return out
+
+
+def _read_echo_contours(path: str | None) -> dict[str, Any] | None:
+    """``--echo-contours FILE``: endocardial tracings (``heartprint.echo-contours/1``, heartprint.echo._cine)."""
+    if path is None:
+        return None
+    from heartprint.echo._cine import load_contour_file
+
+    try:
+        return load_contour_file(path)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"--echo-contours {exc}") from exc
+
+
 def _read_facts(path: str | None) -> dict[str, Any] | None:
     """``--facts FILE``: the facts document, read (not yet checked).
 
@@ -459,7 +482,8 @@ def _analysis_options(args: argparse.Namespace) -> Any:
             kind_overrides=_parse_overrides(args.kind) or None, tta=not args.no_tta,
             calcium_allow_contrast=args.calcium_allow_contrast, nm_axes=_parse_nm_axes(args.nm_axis) or None,
             patient_facts=_read_facts(args.facts), facts_source="command line", entered_facts=entered,
-            facts_file_source="facts file",
+            facts_file_source="facts file", echo_contours=_read_echo_contours(args.echo_contours),
+            echo_views=_parse_echo_views(args.echo_view) or None,
         )
     except InvalidInputError as exc:
         msg = " ".join(str(exc).split())
@@ -739,6 +763,13 @@ def _add_analyze(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--nm-axis", action="append", metavar="UID=AX,AY,AZ:BX,BY,BZ",
                    help="LV long axis of a nuclear perfusion series instead of the automatic one: apex and base "
                         "centre in patient LPS mm (repeatable)")
+    p.add_argument("--echo-contours", metavar="FILE",
+                   help="endocardial tracings of echo cines, used instead of the echo report's or a model's: JSON "
+                        "{\"format\": \"heartprint.echo-contours/1\", \"tracings\": [{\"series_uid\", \"view\" "
+                        "(A4C/A2C/A3C), \"phase\" (ED/ES), \"frame\" (0-based), \"units\" (px/mm), \"points\" "
+                        "[[row, col], ...] from one mitral hinge round the apex to the other}]}")
+    p.add_argument("--echo-view", action="append", metavar="UID=VIEW",
+                   help="apical view of an echo cine (A4C, A2C or A3C) instead of the header's (repeatable)")
     p.add_argument("--no-report", action="store_true", help="write no report.html/pdf (faster)")
     p.add_argument("--registry", metavar="URL", help="record each study as a run in this registry "
                    "(SQLite file path or sqlite:///…, postgresql://…); unreadable inputs as failed runs")

@@ -134,6 +134,8 @@ _TABLE: tuple[Concept, ...] = (
             codings=(_dcm("122445", "Wall Thickness"),)),
     Concept("rwt", "Relative wall thickness", "1", (0.05, 1.5)),
     Concept("gls", "LV global longitudinal strain (absolute value)", "%", (0, 40)),
+    Concept("regional_longitudinal_strain", "LV regional longitudinal strain (negative = shortening)", "%", (-60, 60),
+            regional="segment", codings=(_dcm("130670", "Longitudinal Lagrangian Strain"),)),
     Concept("wall_motion_score", "Regional wall motion score (1 normal … 4 dyskinetic)", "1", (1, 5),
             regional="segment"),
     # --- diastology (echo) ---------------------------------------------------------------
@@ -173,6 +175,34 @@ _TABLE: tuple[Concept, ...] = (
     Concept("echo_rvsp", "RV peak systolic pressure", "mm[Hg]", (5, 200)),
     Concept("echo_tapse", "TAPSE", "mm", (2, 50)),
     Concept("echo_rv_s_prime", "RV (tricuspid annulus) s′ velocity", "cm/s", (2, 30)),
+    # valve and chamber areas, flow and regurgitation (echo SR, CID 12300 and the older CIDs 12205-12211):
+    # areas in cm2; the EROA in mm2, the unit of the ESC 2021 MR table it is graded against
+    Concept("echo_ava", "Aortic valve area (continuity equation, VTI)", "cm2", (0.1, 6),
+            codings=(_ln("79958-5", "Aortic valve area (Continuity VTI)"),)),
+    Concept("echo_ava_vmax", "Aortic valve area (continuity equation, peak velocities)", "cm2", (0.1, 6),
+            codings=(_ln("79956-9", "Aortic valve area (Continuity Vmax)"),)),
+    Concept("echo_avai", "Aortic valve area index (continuity equation, VTI)", "cm2/m2", (0.05, 4),
+            codings=(_ln("79959-3", "Aortic valve area (Continuity VTI) / BSA"),)),
+    Concept("echo_avai_vmax", "Aortic valve area index (continuity equation, peak velocities)", "cm2/m2", (0.05, 4),
+            codings=(_ln("79957-7", "Aortic valve area (Continuity Vmax) / BSA"),)),
+    Concept("echo_av_dimensionless_index", "Aortic dimensionless index (LVOT VTI / aortic VTI)", "1", (0.05, 1.5)),
+    Concept("echo_lvot_area", "LVOT area", "cm2", (0.5, 12)),
+    Concept("echo_lvot_sv", "Stroke volume (LVOT Doppler)", "mL", (5, 250)),
+    Concept("echo_lvot_svi", "Stroke volume index (LVOT Doppler)", "mL/m2", (3, 150)),
+    Concept("echo_mr_eroa", "Mitral regurgitation effective regurgitant orifice area", "mm2", (1, 300),
+            codings=(_ln("80071-4", "Mitral valve effective regurgitant orifice area (PISA)"),)),
+    Concept("echo_mr_rvol", "Mitral regurgitant volume", "mL", (1, 300), codings=(
+        _ln("80064-9", "Mitral regurgitation volume (PISA)"), _ln("80063-1", "Mitral regurgitation volume (Continuity VTI)"))),
+    Concept("echo_mr_rf", "Mitral regurgitant fraction", "%", (1, 100), codings=(
+        _ln("80056-5", "Mitral regurgitant fraction (PISA)"), _ln("80055-7", "Mitral regurgitant fraction (Continuity VTI)"))),
+    Concept("echo_mr_vc", "Mitral regurgitation vena contracta width", "mm", (0.5, 20),
+            codings=(_ln("80061-5", "Mitral regurgitation vena contracta width"),)),
+    Concept("echo_la_area", "LA end-systolic area (apical 4-chamber)", "cm2", (3, 100),
+            codings=(_ln("79974-2", "Left atrial end systolic area 4C"),)),
+    Concept("echo_la_area_2c", "LA end-systolic area (apical 2-chamber)", "cm2", (3, 100),
+            codings=(_ln("79973-4", "Left atrial end systolic area 2C"),)),
+    Concept("echo_ra_area", "RA end-systolic area (apical 4-chamber)", "cm2", (3, 100),
+            codings=(_ln("80075-5", "Right atrial end systolic area 4C"),)),
     # --- tissue (CMR) ----------------------------------------------------------------------
     Concept("native_t1", "Myocardial native T1", "ms", (300, 2500), codings=(_dcm("113063", "T1"),)),
     Concept("t2", "Myocardial T2", "ms", (20, 150)),

@@ -14,6 +14,7 @@ Layout of ``OUT``::
 
     OUT/dicom/cmr/{cine,lge,molli}/*.dcm   the phantom's CMR study
     OUT/dicom/ct/calcium/*.dcm             the phantom's CT study
+    OUT/dicom/echo/{cine,sr}/*.dcm         the phantom's echo study (A4C B-mode cine, TID 5200 SR with tracings)
     OUT/truth.json                         the exact answers
     OUT/registry.sqlite                    one run per study (store extra)
     OUT/result/<study folder>/             measurements.json, labels/, dicom/seg_*.dcm + sr_*.dcm,
@@ -50,7 +51,16 @@ CINE_ROWS = (
     ("heart_rate_bpm", "heart_rate", "heart rate (/min)"),
 )
 #: The series kinds of the phantom patient, each of which must be analysed.
-DEMO_KINDS = ("cine_sax", "lge", "t1_map", "ct_calcium", "nm_perfusion_rest", "nm_perfusion_stress")
+DEMO_KINDS = ("cine_sax", "lge", "t1_map", "ct_calcium", "nm_perfusion_rest", "nm_perfusion_stress", "sr", "echo_cine")
+#: (SR fixture key, measurement code, label, factor from the unit as written to the code's unit) of the echo SR
+#: values the demo reads back: each must come back exactly (unit conversion is exact, repeats are resolved
+#: by the value marked "Mean value chosen").
+ECHO_SR_ROWS = (
+    ("lvidd", "echo_lvidd", "LVIDd, from the SR (mm)", 10.0),
+    ("e_e_prime", "e_e_prime", "E/e', from the SR", 1.0),
+    ("tr_vmax", "tr_vmax", "TR peak velocity, from the SR (m/s)", 0.01),
+    ("lvef", "lv_ef", "LVEF, from the SR (%)", 1.0),
+)
 #: ``small=True``: fewer cine phases, and the SPECT phantom's partial volume sampled 2³ instead of 4³
 #: points per voxel (the slices, matrix and every other series are unchanged).
 SMALL = {"n_phases": 10, "spect_supersample": 2}
@@ -163,6 +173,28 @@ def demo_rows(results: Sequence[StudyResult], truth: dict[str, Any]) -> list[dic
     rows.append(_demo_row("CT", "calcium volume (mm3)", tot["volume_mm3"], ct.get("cac_volume")))
     if "spect" in truth:
         rows += _spect_rows(by_kind, truth["spect"])
+    if "echo" in truth:
+        rows += _echo_rows(by_kind, truth["echo"])
+    return rows
+
+
+def _echo_rows(by_kind: Mapping[str, SeriesResult], echo: dict[str, Any]) -> list[dict[str, Any]]:
+    """The echo study's rows: GLS (signed, %) and the apical lateral segment's strain (segment 16, the one with
+    a reduced strain) against the phantom's exact values; the traced LV EDV and a few vendor values read back
+    from the SR (round trip)."""
+    cine, sr = by_kind.get("echo_cine"), by_kind.get("sr")
+    gls = cine.details.get("gls_percent") if cine is not None else None
+    seg16 = next((m.value for m in (cine.measurements if cine is not None else [])
+                  if m.code == "regional_longitudinal_strain" and m.segment == 16), None)
+    srv = {m.code: m for m in (sr.measurements if sr is not None else []) if m.segment is None}
+    traced = next((m.value for m in (sr.measurements if sr is not None else [])
+                   if m.code == "lv_edv" and "Single Plane" in (m.method or "")), None)
+    rows = [_demo_row("echo", "GLS (%)", echo["gls_percent"], gls),
+            _demo_row("echo", "strain, apical lateral segment (%)", echo["segment_strain_percent"]["16"], seg16),
+            _demo_row("echo", "LV EDV traced, from the SR (mL)", echo["traced_volume_ml"]["ED"], traced)]
+    for key, code, label, factor in ECHO_SR_ROWS:
+        m = srv.get(code)
+        rows.append(_demo_row("echo", label, echo["sr_values"][key]["value"] * factor, None if m is None else m.value))
     return rows
 
 
@@ -220,6 +252,12 @@ def run_demo(out: str | Path, *, seed: int = 0, small: bool = False, report: boo
         if own.exists():
             shutil.rmtree(own)
     study_dirs, truth = write_demo_patient(dicom_dir, seed=seed, **(SMALL if small else {}))
+    from heartprint.phantoms._demo import write_demo_echo
+    from heartprint.phantoms._patient import _PATIENT_AGE, _PATIENT_SEX, PATIENT_ID, PATIENT_NAME
+
+    truth["echo"] = write_demo_echo(dicom_dir / "echo", seed=seed, small=small, patient_name=PATIENT_NAME,
+                                    patient_id=PATIENT_ID, patient_sex=_PATIENT_SEX, patient_age=_PATIENT_AGE)
+    study_dirs = [*study_dirs, dicom_dir / "echo"]
     out.mkdir(parents=True, exist_ok=True)
     (out / "truth.json").write_text(dumps(truth))
     notes: list[str] = []
@@ -259,8 +297,10 @@ def format_demo(run: DemoRun, *, prog: str = "heartprint") -> str:
     lines = [f"wrote a synthetic patient {run.truth['patient']['patient_id']}: {run.n_files} DICOM files in {run.dicom_dir}",
              f"  CMR study {run.study_dirs[0]} (cine SAX, LGE, MOLLI T1; one frame of reference)",
              f"  CT study  {run.study_dirs[1]} (calcium score)"]
-    if len(run.study_dirs) > 2:
+    if len(run.study_dirs) > 2 and run.study_dirs[2].name == "nm":
         lines.append(f"  SPECT     {run.study_dirs[2]} (gated stress and rest myocardial perfusion)")
+    if run.study_dirs and run.study_dirs[-1].name == "echo":
+        lines.append(f"  echo      {run.study_dirs[-1]} (apical 4-chamber cine, vendor report with LV tracings)")
     lines.append("")
     lines.append(f"analysed {len(run.studies)} studies:")
     for st in run.studies:

@@ -26,7 +26,7 @@ __all__ = [
 #: ``mL/min/{1.73_m2}`` (eGFR), ``a`` (year).
 UCUM_UNITS: frozenset[str] = frozenset(
     {
-        "mL", "mL/m2", "g", "mg", "g/m2", "%", "ms", "mm", "mm2", "m2", "L/min", "L/min/m2",
+        "mL", "mL/m2", "g", "mg", "g/m2", "%", "ms", "mm", "mm2", "cm2", "cm2/m2", "m2", "L/min", "L/min/m2",
         "mL/s", "/min", "HU", "mL/min/g", "1", "cm", "kg",
         # phenotype layer (clinical inputs)
         "mm[Hg]", "cm/s", "m/s", "pg/mL", "ng/L", "pmol/L", "mmol/L", "mg/dL", "umol/L", "mmol/mol",

@@ -96,6 +96,11 @@ class AnalysisOptions:
     #: LV long axes given by the user for nuclear perfusion series, series UID →
     #: :class:`heartprint.nuclear.LVAxis` (instead of the automatic :func:`~heartprint.nuclear.find_lv_axis`)
     nm_axes: Mapping[str, Any] | None = None
+    #: endocardial tracings given by the user for echo cines, series UID → list of
+    #: :class:`heartprint.echo._cine.Tracing` (``--echo-contours FILE``, format ``heartprint.echo-contours/1``)
+    echo_contours: Mapping[str, Any] | None = None
+    #: apical view of echo cines given by the user, series UID → ``"A4C"``, ``"A2C"`` or ``"A3C"`` (``--echo-view``)
+    echo_views: Mapping[str, str] | None = None
     #: where the overriding values (height ... age, ``entered_facts``) came from, as the outputs say it
     facts_source: str = "command line"
     #: further patient facts from the command line (symptoms, NYHA class, rhythm, QRS, labs), in the
@@ -130,6 +135,16 @@ class AnalysisOptions:
                 if not isinstance(ax, LVAxis):
                     raise InvalidInputError(f"nm axis for series {uid}: {type(ax).__name__}; expected a "
                                             "heartprint.nuclear.LVAxis (LVAxis.from_points(apex_lps, base_lps))")
+        if self.echo_contours:
+            from heartprint.echo._cine import Tracing
+
+            for uid, tracings in self.echo_contours.items():
+                if not all(isinstance(t, Tracing) for t in tracings):
+                    raise InvalidInputError(f"echo contours for series {uid}: expected heartprint.echo.Tracing objects "
+                                            "(heartprint.echo.load_contour_file(path))")
+        for uid, view in (self.echo_views or {}).items():
+            if view not in ("A4C", "A2C", "A3C"):
+                raise InvalidInputError(f"echo view for series {uid}: {view!r}; expected A4C, A2C or A3C")
         from heartprint.phenotype import Phenotype
 
         # raises InvalidInputError naming the field

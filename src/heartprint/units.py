@@ -31,13 +31,19 @@ weight                        [lb_av] → kg                     0.45359237    e
 ============================  ===============================  ============  ===========================================
 
 Generic SI prefixes (mL ↔ L, ms ↔ s, mm ↔ cm ↔ m, cm/s ↔ m/s) and fraction ↔ percent
-(``1`` → ``%`` ×100, for EF, ECV, stenosis) are exact.
+(``1`` → ``%`` ×100, for EF, ECV, stenosis) are exact. Areas: ``cm2`` (UCUM square centimetre, the
+unit of the echo valve and chamber areas: AVA, LVOT area, LA/RA area) ↔ ``mm2`` (EROA, as the ESC
+2021 valve tables write it) by the exact factor 100 (1 cm = 10 mm), both ways, applied to the value
+as written with exact fractions and rounded once (0.4 cm² is 40 mm² and 80 mm² is 0.8 cm² to the last
+bit, so a value entered at a grading threshold stays on it); an indexed area ``cm2/m2`` (AVA index)
+converts from ``mm2/m2`` the same way.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
 from typing import Any, Callable
 
 from heartprint.concepts import CONCEPTS, concept
@@ -73,6 +79,8 @@ _ALIASES: dict[str, str] = {
     "kg/m2": "kg/m2", "kg/m²": "kg/m2", "cm/s": "cm/s", "m/s": "m/s", "mm": "mm", "cm": "cm", "m": "m",
     "ms": "ms", "s": "s", "kg": "kg", "g": "g", "hu": "HU", "ml/min/g": "mL/min/g", "l/min": "L/min",
     "l/min/m2": "L/min/m2", "mm3": "mm3", "ml/s": "mL/s",
+    "cm2": "cm2", "cm²": "cm2", "cm^2": "cm2", "mm2": "mm2", "mm²": "mm2", "mm^2": "mm2",
+    "cm2/m2": "cm2/m2", "cm²/m²": "cm2/m2", "mm2/m2": "mm2/m2", "mm²/m²": "mm2/m2",
 }
 
 # Generic exact conversions: (from, to) → factor.
@@ -81,6 +89,10 @@ _GENERIC: dict[tuple[str, str], float] = {
     ("mm", "cm"): 0.1, ("m/s", "cm/s"): 100.0, ("cm/s", "m/s"): 0.01, ("1", "%"): 100.0, ("g", "kg"): 0.001,
     ("[in_i]", "cm"): INCH_CM, ("[lb_av]", "kg"): POUND_KG, ("ng/L", "pg/mL"): 1.0,
 }
+
+#: Exact decimal conversions (areas): (from, to) → power of ten; convert() scales the value as written
+#: exactly (fractions) in either direction, so a threshold entered in either unit lands on the threshold.
+_DECIMAL: dict[tuple[str, str], int] = {("cm2", "mm2"): 100, ("cm2/m2", "mm2/m2"): 100}
 
 _CHOL = {("mg/dL", "mmol/L"): 1.0 / CHOLESTEROL_MG_DL_PER_MMOL_L}
 
@@ -116,10 +128,12 @@ def accepted_units(code: str) -> list[str]:
     """Units in which ``code`` may be entered (its canonical unit first)."""
     canonical = concept(code).unit
     out = [canonical]
-    for table in (_GENERIC, _SPECIFIC.get(code, {})):
-        for (src, dst) in table:
+    for table in (_GENERIC, _DECIMAL, _SPECIFIC.get(code, {})):
+        for (src, dst), f in table.items():
             if dst == canonical and src not in out:
                 out.append(src)
+            elif src == canonical and not callable(f) and dst not in out:  # convert() divides back
+                out.append(dst)
     return out
 
 
@@ -132,6 +146,11 @@ def convert(value: float, from_unit: str, to_unit: str, *, code: str | None = No
     src, dst = normalize_unit(from_unit), normalize_unit(to_unit)
     if src == dst:
         return float(value)
+    if (src, dst) in _DECIMAL or (dst, src) in _DECIMAL:
+        # the value as written (its shortest decimal) times an exact power of ten, rounded once:
+        # 0.4 cm2 is 40 mm2, not 40.00000000000001 (the product of the binary 0.4 and 100)
+        f = Fraction(_DECIMAL[(src, dst)]) if (src, dst) in _DECIMAL else 1 / Fraction(_DECIMAL[(dst, src)])
+        return float(Fraction(repr(float(value))) * f)
     for table in (_SPECIFIC.get(code or "", {}), _GENERIC):
         if (src, dst) in table:
             f = table[(src, dst)]

@@ -438,6 +438,10 @@ LVEF_PRESERVED = Presupposition(holds=_lvef_preserved, condition="LVEF ≥50 %",
 # -- the declarations --------------------------------------------------------------------------------
 
 _ECHO_DIASTOLIC = ("e_e_prime", "septal_e_prime", "lateral_e_prime", "lavi", "tr_vmax")
+#: Measurements of the aortic valve / mitral regurgitation whose presence makes the valve rules applicable
+#: (the flow and EF inputs alone do not: they say nothing about a valve).
+_AS_CODES = ("echo_av_vmax", "echo_av_mean_gradient", "echo_ava", "echo_avai", "echo_av_dimensionless_index")
+_MR_CODES = ("echo_mr_eroa", "echo_mr_rvol", "echo_mr_rf", "echo_mr_vc")
 
 _SPECS: tuple[RuleSpec, ...] = (
     # adapters in heartprint.clinical.interpret (inputs shaped there, read through a DeclaredView)
@@ -552,6 +556,21 @@ _SPECS: tuple[RuleSpec, ...] = (
              inputs={"t2_ms": Code("t2"), "normal": Code("t2", read=_range(1.0))}),
     RuleSpec("ecv_abnormal", domain=("ecv",), required=("ecv_percent",), citation_hint="SCMR/EACVI mapping consensus 2017",
              inputs={"ecv_percent": Code("ecv"), "normal": Code("ecv", read=_range(1.0))}),
+    # valve disease from echo Doppler measurements (heartprint.clinical.valves; grading shared with heartprint.echo
+    # through heartprint.guidelines.valves): read as the echo SR reader maps the vendor's values
+    RuleSpec("aortic_stenosis", adapter="aortic_stenosis", domain=_AS_CODES,
+             citation_hint="ESC/EACTS 2021 valvular heart disease 5.1; EACVI/ASE 2017", inputs={
+                 "vmax_m_s": Code("echo_av_vmax"), "mean_gradient_mmhg": Code("echo_av_mean_gradient"),
+                 "ava_cm2": Code("echo_ava"), "ava_index_cm2_m2": Code("echo_avai"),
+                 "dimensionless_index": Code("echo_av_dimensionless_index"), "sv_index_ml_m2": Code("echo_lvot_svi"),
+                 "lvef_percent": Code("lv_ef")}),
+    RuleSpec("mitral_regurgitation", adapter="mitral_regurgitation", domain=_MR_CODES,
+             citation_hint="EACVI 2013 Table 10; ESC/EACTS 2021 Table 6", inputs={
+                 "eroa_mm2": Code("echo_mr_eroa"), "regurgitant_volume_ml": Code("echo_mr_rvol"),
+                 "regurgitant_fraction_percent": Code("echo_mr_rf"), "vena_contracta_mm": Code("echo_mr_vc"),
+                 # the reader's call on the mechanism (patient facts "findings"; unknown when not given)
+                 "aetiology": Fact("findings", key="primary_mitral_regurgitation",
+                                   read=lambda primary: "primary" if primary else "secondary")}),
     # contradictions between inputs (an EF against its volumes, a value reported twice): the adapter
     # reads every measurement of these codes, not only the latest
     RuleSpec("input_contradictions", adapter="contradictions", citation_hint="input consistency", domain=(

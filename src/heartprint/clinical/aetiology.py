@@ -26,7 +26,28 @@ sarcoid            non-ischaemic LGE of the septum or RV           —
                    insertion, or patchy LGE (1, ⚠M)
 Fabry              LV hypertrophy with basal/mid inferolateral     —
                    mid-wall LGE (1, ⚠M)
+valvular           severe aortic stenosis (2); severe primary MR   —
+                   (2); moderate AS, low-gradient AS with a
+                   severe-range area, AS at least moderate but
+                   not graded, moderate primary MR, or moderate /
+                   severe MR of unknown mechanism (1)
 =================  ==============================================  =============================================
+
+Valve disease (``aortic_stenosis`` and ``mitral_regurgitation`` findings of
+:mod:`heartprint.clinical.valves`, read through their ``details["at_least_moderate"]``, tri-state):
+moderate or severe AS or MR enters the differential as a candidate cause of heart failure (ESC 2021 HF
+guideline, aetiologies of heart failure: valve disease, ⚠M table number). Secondary (functional) MR
+is a consequence of LV disease, not its cause (ESC/EACTS 2021 valvular guideline, section on secondary
+MR, ⚠M), so it weighs nothing for the valvular candidate; MR of unknown mechanism weighs 1 (either).
+The pressure / volume load of moderate or severe valve disease also counts against a cardiomyopathy
+defined as unexplained by abnormal loading conditions (1 each): dilated cardiomyopathy ("dilatation
+and systolic impairment unexplained by abnormal loading conditions or coronary artery disease", ESC
+2008 definition kept by the 2023 guideline; ✅S accesscardiology.mhmedical.com Hurst's chapter quoting
+it, 2023 wording ⚠M) and hypertrophic cardiomyopathy ("increased LV wall thickness not solely explained
+by abnormal loading conditions", ESC 2014 HCM guideline; ✅S radcliffecardiology.com summary of Elliott
+2014, 2023 wording ⚠M). No valve measurement, or AS and MR below moderate, never counts against the
+valvular candidate: the other valves (aortic regurgitation, mitral stenosis, right-sided valves) were
+not graded.
 
 Unknown is never "no": coronary anatomy counts against an ischaemic cause only when every main
 coronary artery (LM, LAD, LCx, RCA) was assessed; a vessel not reported could hold the culprit
@@ -52,7 +73,7 @@ from typing import Any
 from heartprint.clinical._registry import RULES, read_code
 from heartprint.measure import Finding
 
-__all__ = ["CANDIDATES", "MAIN_CORONARIES", "coronary_anatomy_complete", "differential"]
+__all__ = ["CANDIDATES", "MAIN_CORONARIES", "VALVE_FINDINGS", "coronary_anatomy_complete", "differential"]
 
 CITATION = (
     "Arbelo E et al. 2023 ESC Guidelines for the management of cardiomyopathies. Eur Heart J 2023;44:3503-3626. "
@@ -70,7 +91,13 @@ CANDIDATES: dict[str, tuple[str, str]] = {
     "iron_overload": ("Iron-overload cardiomyopathy", "myocardial T2* CMR"),
     "sarcoid": ("Cardiac sarcoidosis", "LGE CMR and FDG-PET"),
     "fabry": ("Anderson–Fabry disease", "native T1 CMR and alpha-galactosidase A / GLA testing"),
+    "valvular": ("Valvular heart disease", "Doppler echocardiography of every valve (aortic stenosis: peak "
+                                           "velocity, mean gradient, valve area; mitral regurgitation: EROA, "
+                                           "regurgitant volume)"),
 }
+
+#: Findings of :mod:`heartprint.clinical.valves` read by the differential.
+VALVE_FINDINGS = ("aortic_stenosis", "mitral_regurgitation")
 
 #: The main coronary arteries that must all be assessed before anatomy can speak against an ischaemic cause.
 MAIN_CORONARIES = frozenset({"LM", "LAD", "LCx", "RCA"})
@@ -118,7 +145,8 @@ def differential(phenotype: Any, findings: list[Finding]) -> list[Finding]:
     """Ranked aetiology findings for a phenotype with LV dysfunction, hypertrophy or tissue data."""
     ph = phenotype
     relevant = {"lv_ef", "lge_transmurality", "lv_max_wall_thickness", "native_t1", "ecv", "t2star", "t2"}
-    if not relevant.intersection(m.code for m in ph.measurements):
+    valve = [f for f in findings if f.code in VALVE_FINDINGS and f.details.get("at_least_moderate") is True]
+    if not relevant.intersection(m.code for m in ph.measurements) and not valve:
         return []
     ev: dict[str, _Ev] = {k: _Ev() for k in CANDIDATES}
 
@@ -236,6 +264,23 @@ def differential(phenotype: Any, findings: list[Finding]) -> list[Finding]:
     if fab and mwt is not None and mwt.value >= AMYLOID_WALL_MM:
         add("fabry", "for", f"LV hypertrophy ({mwt.value:.0f} mm) with inferolateral mid-wall LGE (segments "
             f"{sorted(m.segment for m in fab)}) (⚠M)", 1)
+
+    # valve disease (moderate or worse AS / MR)
+    for f in valve:
+        grade = f.details.get("grade")
+        if f.code == "aortic_stenosis":
+            weight = 2 if grade == "severe_high_gradient" else 1
+        else:
+            mechanism = f.details.get("aetiology")
+            if mechanism == "secondary":
+                continue  # a consequence of LV disease, not its cause
+            weight = 2 if grade == "severe" and mechanism == "primary" else 1
+        add("valvular", "for", f.details["summary"], weight, f)
+        load = f"{f.details['summary']} (abnormal loading condition)"
+        if ev["dilated"].for_:
+            add("dilated", "against", load, 1, f)
+        if ev["hypertrophic"].for_:
+            add("hypertrophic", "against", load, 1, f)
 
     out = []
     for cand, e in ev.items():

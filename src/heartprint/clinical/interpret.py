@@ -5,7 +5,7 @@ call it). It
 
 1. runs each guideline rule of :mod:`heartprint.clinical` whose domain the phenotype touches
    (pre-test probability, CAD-RADS, calcium, ischaemic burden, HF type, HFpEF scores,
-   diastolic function, tissue rules), calling it only through its declaration in
+   diastolic function, tissue rules, valve disease), calling it only through its declaration in
    :data:`heartprint.clinical._registry.RULES` (parameter → concept code or patient fact).
    A rule whose required inputs are absent gives a ``not_assessable`` finding naming them
    (the concept's plain name); a rule whose module is not installed yet is listed the same
@@ -26,6 +26,7 @@ from typing import Any, Callable
 from heartprint import DISCLAIMER
 from heartprint.clinical import _registry
 from heartprint.clinical._registry import provenance as _inp
+from heartprint.clinical.valves import aortic_stenosis_rule, mitral_regurgitation_rule
 from heartprint.errors import HeartprintError
 from heartprint.measure import Finding, Measurement, Recommendation
 
@@ -262,7 +263,9 @@ def _contradictions(ph: Any) -> list[Finding]:
 
 #: adapter name (``RuleSpec.adapter``) → function of a :class:`~._registry.DeclaredView`.
 _ADAPTERS: dict[str, Callable[[Any], list[Finding]]] = {"ptp": _ptp, "cadrads": _cadrads, "ischaemia": _ischaemia,
-                                                        "contradictions": _contradictions}
+                                                        "contradictions": _contradictions,
+                                                        "aortic_stenosis": aortic_stenosis_rule,
+                                                        "mitral_regurgitation": mitral_regurgitation_rule}
 
 
 def run_rules(phenotype: Any) -> list[Finding]:

@@ -1,4 +1,5 @@
-"""The echo modality's analyser: a vendor's Adult Echocardiography Procedure Report (TID 5200).
+"""The echo modality's analysers: a vendor's Adult Echocardiography Procedure Report (TID 5200) and the
+B-mode cine (GLS and the regional strain bull's-eye from a tracing; :mod:`heartprint.echo._cine`).
 
 An SR carries no pixels, so the analyser reads the series' DICOM datasets (``reads="headers"``).
 Its measurements (E/e′, e′, TR velocity, LA volume index, LVEF …) join the study's and feed the
@@ -34,10 +35,17 @@ def _run_sr(headers: list[Any], ctx: AnalysisContext) -> SeriesResult:
         qc += [QCFlag(code="echo_sr_note", severity=Severity.INFO, message=n) for n in got.notes]
     measurements += _derived(measurements, uid)
     measurements += _indexed(measurements, uid, ctx, reports[0])
+    from heartprint.echo._cine import tracings_from_sr
+
+    tracings = []
+    for ds in reports:
+        found, notes = tracings_from_sr(ds)
+        tracings += [t.to_dict() for t in found]
+        qc += [QCFlag(code="echo_sr_tracing", severity=Severity.INFO, message=n) for n in notes]
     return SeriesResult(series_uid=uid, kind="sr", status="analysed", measurements=measurements, qc=qc,
                         method="vendor measurements from the echo SR (TID 5200), codes mapped by "
                                "heartprint.echo._sr.CODE_TABLE; repeats resolved by Selection Status or averaged",
-                        details={"unmapped": unmapped, "n_reports": len(reports)})
+                        details={"unmapped": unmapped, "n_reports": len(reports), "tracings": tracings})
 
 
 def _derived(measurements: list[Any], uid: str) -> list[Any]:
@@ -61,12 +69,44 @@ def _derived(measurements: list[Any], uid: str) -> list[Any]:
                                       f"{lvid.value:.1f} mm, PWd {pw.value:.1f} mm)",
                                reference="Devereux RB et al. Am J Cardiol 1986;57:450-458; Lang RM et al. 2015",
                                source=uid, modality="US"))
+    out += _derived_valves(have, uid)
+    return out
+
+
+def _derived_valves(have: dict[str, Any], uid: str) -> list[Any]:
+    """LVOT stroke volume, continuity-equation AVA and the dimensionless index from the LVOT diameter and the
+    LVOT and aortic VTIs, when the vendor wrote those but not these (Baumgartner H et al., EACVI/ASE 2017
+    recommendations on aortic stenosis, J Am Soc Echocardiogr 2017;30:372-392, doi:10.1016/j.echo.2017.02.009)."""
+    from heartprint.echo._valves import continuity_ava_cm2, dimensionless_index, stroke_volume_lvot
+    from heartprint.measure import Measurement
+
+    ref = "Baumgartner H et al. EACVI/ASE 2017, doi:10.1016/j.echo.2017.02.009"
+    d, lv, av = have.get("echo_lvot_diameter"), have.get("echo_lvot_vti"), have.get("echo_av_vti")
+    out = []
+    if lv is not None and av is not None and "echo_av_dimensionless_index" not in have:
+        out.append(Measurement(code="echo_av_dimensionless_index", name="Aortic dimensionless index",
+                               value=dimensionless_index(lv.value, av.value), unit="1",
+                               method=f"LVOT VTI / aortic VTI ({lv.value:.1f} cm / {av.value:.1f} cm)",
+                               reference=ref, source=uid, modality="US"))
+    if d is not None and lv is not None:
+        if "echo_lvot_sv" not in have:
+            out.append(Measurement(code="echo_lvot_sv", name="Stroke volume (LVOT)",
+                                   value=stroke_volume_lvot(d.value, lv.value), unit="mL",
+                                   method=f"pi x (LVOT diameter / 2)^2 x LVOT VTI (LVOT {d.value:.1f} mm, "
+                                          f"VTI {lv.value:.1f} cm)", reference=ref, source=uid, modality="US"))
+        if av is not None and "echo_ava" not in have:
+            out.append(Measurement(code="echo_ava", name="Aortic valve area (continuity equation, VTI)",
+                                   value=continuity_ava_cm2(d.value, lv.value, av.value), unit="cm2",
+                                   method=f"LVOT area x LVOT VTI / aortic VTI (LVOT {d.value:.1f} mm, LVOT VTI "
+                                          f"{lv.value:.1f} cm, aortic VTI {av.value:.1f} cm)",
+                                   reference=ref, source=uid, modality="US"))
     return out
 
 
 #: (measurement, indexed code, unit) indexed to BSA when the report gives the value but not its index.
 _INDEXED = (("lv_mass", "lv_massi", "g/m2"), ("lv_edv", "lv_edvi", "mL/m2"), ("lv_esv", "lv_esvi", "mL/m2"),
-            ("echo_la_volume", "lavi", "mL/m2"))
+            ("echo_la_volume", "lavi", "mL/m2"), ("echo_lvot_sv", "echo_lvot_svi", "mL/m2"),
+            ("echo_ava", "echo_avai", "cm2/m2"))
 
 
 def _indexed(measurements: list[Any], uid: str, ctx: AnalysisContext, ds: Any) -> list[Any]:
@@ -102,9 +142,23 @@ def _indexed(measurements: list[Any], uid: str, ctx: AnalysisContext, ds: Any) -
     return out
 
 
+def _run_cine(image: Any, ctx: AnalysisContext) -> SeriesResult:
+    """An apical B-mode cine: GLS and the regional strain map from the tracing the user's contour file, the
+    study's echo SR or an installed echo model gives; ``not_analysed`` with the reason when none does
+    (:func:`heartprint.echo._cine.analyse_echo_cine`)."""
+    from heartprint.echo._cine import analyse_echo_cine
+
+    return analyse_echo_cine(image, ctx)
+
+
 ANALYSERS = (
     Analyser(kind="sr", run=_run_sr, modality="US", section="function", reads="headers",
              title="echocardiography report (vendor SR)",
              emits=("lv_ef", "lv_edv", "lv_esv", "lv_mass", "lv_massi", "lv_edvi", "lv_esvi", "rwt", "heart_rate", "septal_e_prime", "lateral_e_prime",
-                    "e_e_prime", "lavi", "mitral_e", "mitral_e_a", "tr_vmax")),
+                    "e_e_prime", "lavi", "mitral_e", "mitral_e_a", "tr_vmax",
+                    "echo_av_vmax", "echo_av_mean_gradient", "echo_ava", "echo_avai", "echo_av_dimensionless_index",
+                    "echo_lvot_sv", "echo_lvot_svi", "echo_mr_eroa", "echo_mr_rvol", "echo_mr_rf", "echo_mr_vc")),
+    Analyser(kind="echo_cine", run=_run_cine, modality="US", section="function", needs=("sr",),
+             title="echocardiography cine (speckle-tracking strain)",
+             emits=("gls", "regional_longitudinal_strain", "lv_edv", "lv_esv", "lv_ef")),
 )

@@ -14,11 +14,13 @@ Every code below is the DICOM PS3.16 one as shipped in pydicom 3.0.2's concept d
 (``pydicom.sr._concepts_dict`` / ``_cid_dict``: CIDs 12200–12211 and the ASE "core" CID 12300);
 none is invented. :data:`CODE_TABLE` maps ``(scheme, code, site)`` → heartprint code (``site`` =
 the SNOMED CT code of the NUM's own Finding Site, else of its section's, or ``None`` = any site);
-the most specific row wins. Codes that are keys of :data:`heartprint.concepts.CONCEPTS`
-(``lv_ef``, ``lv_edv``, ``lv_esv``, ``lv_mass``, ``heart_rate``, ``e_e_prime``, ``septal_e_prime``,
-``lateral_e_prime``, ``mitral_e``, ``mitral_e_a``, ``tr_vmax``, ``lavi``) are converted to the
-concept's unit; the others (``echo_*``, :data:`ECHO_CODES`) have no concept yet and are converted
-to the unit listed in :data:`ECHO_CODES`.
+the most specific row wins. Every target is a key of :data:`heartprint.concepts.CONCEPTS` and is
+converted to the concept's unit (:data:`ECHO_CODES` repeats the names and units of the first vendor
+codes; a code in both must agree). Areas are in ``cm2`` (AVA and its index ``cm2/m2``, LVOT area,
+LA/RA areas; a value written in ``mm2`` or ``m2`` is converted exactly), the MR effective regurgitant
+orifice area in ``mm2`` (the unit of the ESC 2021 table it is graded against). Where a code names its
+own method (PISA or continuity regurgitant volume and fraction) and the NUM has no Measurement Method
+modifier, that method is kept, so two methods are never averaged.
 
 Not in pydicom's tables (so not mapped by code): global longitudinal strain (``gls``) and relative
 wall thickness (``rwt``) — vendors write them with private codes, which land in ``unmapped``.
@@ -179,12 +181,46 @@ CODE_TABLE: dict[tuple[str, str, str | None], str] = {
     ("LN", "79937-9", None): "echo_tr_peak_gradient",  # Tricuspid regurgitation peak gradient
     ("SCT", "399023006", None): "echo_rvsp",  # Right Ventricular Peak Systolic Pressure
     ("LN", "77903-3", None): "echo_tapse",  # Tricuspid Annular Plane Systolic Excursion (TAPSE)
+    # aortic valve area, LVOT area and forward flow (CID 12300; CID 12211 by finding site)
+    ("LN", "79958-5", None): "echo_ava",  # Aortic valve area (Continuity VTI)
+    ("LN", "79956-9", None): "echo_ava_vmax",  # Aortic valve area (Continuity Vmax)
+    ("LN", "79959-3", None): "echo_avai",  # Aortic valve area (Continuity VTI) / BSA
+    ("LN", "79957-7", None): "echo_avai_vmax",  # Aortic valve area (Continuity Vmax) / BSA
+    ("SCT", "399367004", LVOT): "echo_lvot_area",  # Cardiovascular Orifice Area (at the LVOT)
+    ("SCT", "90096001", LVOT): "echo_lvot_sv",  # Stroke Volume (at the LVOT)
+    ("SCT", "277381004", LVOT): "echo_lvot_svi",  # Stroke Index (at the LVOT)
+    # mitral regurgitation (CID 12300; CID 12207 by finding site)
+    ("LN", "80071-4", None): "echo_mr_eroa",  # Mitral valve effective regurgitant orifice area (PISA)
+    ("LN", "80064-9", None): "echo_mr_rvol",  # Mitral regurgitation volume (PISA)
+    ("LN", "80063-1", None): "echo_mr_rvol",  # Mitral regurgitation volume (Continuity VTI)
+    ("LN", "80056-5", None): "echo_mr_rf",  # Mitral regurgitant fraction (PISA)
+    ("LN", "80055-7", None): "echo_mr_rf",  # Mitral regurgitant fraction (Continuity VTI)
+    ("SCT", "399301000", MV): "echo_mr_rf",  # Regurgitant Fraction (at the mitral valve)
+    ("LN", "80061-5", None): "echo_mr_vc",  # Mitral regurgitation vena contracta width
+    ("DCM", "125334", MV): "echo_mr_vc",  # Vena Contracta Width (at the mitral valve)
+    # atrial areas (CID 12300; CIDs 12205, 12206)
+    ("LN", "79974-2", None): "echo_la_area",  # Left atrial end systolic area 4C
+    ("LN", "17977-0", None): "echo_la_area",  # Left Atrium Area A4C view
+    ("LN", "79973-4", None): "echo_la_area_2c",  # Left atrial end systolic area 2C
+    ("LN", "80075-5", None): "echo_ra_area",  # Right atrial end systolic area 4C
+    ("LN", "17988-7", None): "echo_ra_area",  # Right Atrium Area A4C view
 }
-#: Codes read as TR Vmax only where the NUM carries Flow Direction = Regurgitant Flow (SCT 397417004).
+#: The method a code names itself (kept in the measurement's method and in the duplicate grouping when the
+#: NUM carries no Measurement Method modifier, so a PISA and a continuity volume are never averaged).
+_CODE_METHOD: dict[tuple[str, str], str] = {
+    ("LN", "80064-9"): "PISA", ("LN", "80063-1"): "continuity (VTI)",
+    ("LN", "80056-5"): "PISA", ("LN", "80055-7"): "continuity (VTI)",
+}
+#: Codes read only where the NUM carries Flow Direction = Regurgitant Flow (SCT 397417004): TR Vmax and
+#: gradient, the MR effective regurgitant orifice area and volume of the older site-based CIDs (12207).
+#: ⚠M: reading "Volume flow" at the mitral valve as the regurgitant volume; a flow *rate* (mL/s) is
+#: refused by the unit check (it does not convert to mL).
 _REGURGITANT = "397417004"
-_TR_BY_FLOW: dict[tuple[str, str, str | None], str] = {
+_BY_REGURGITANT_FLOW: dict[tuple[str, str, str | None], str] = {
     ("LN", "20355-4", TV): "tr_vmax",  # Peak Blood Velocity, tricuspid valve, regurgitant flow
     ("LN", "20247-3", TV): "echo_tr_peak_gradient",  # Peak Gradient, tricuspid valve, regurgitant flow
+    ("SCT", "399367004", MV): "echo_mr_eroa",  # Cardiovascular Orifice Area, mitral valve, regurgitant flow
+    ("LN", "33878-0", MV): "echo_mr_rvol",  # Volume flow, mitral valve, regurgitant flow
 }
 
 # concept-modifier names: SCT codes and their legacy SNOMED-RT (SRT) forms (pydicom's SRT→SCT mapping)
@@ -198,13 +234,16 @@ _FLOW_VALUES = {"397417004", "263677008", "RetrogradeFlow"}  # CID 12221 values;
 
 #: UCUM spellings vendors write → the spelling used here.
 _UNIT_ALIASES = {"{ratio}": "1", "ratio": "1", "1": "1", "{H.B.}/min": "/min", "{beats}/min": "/min",
-                 "/min": "/min", "mmHg": "mm[Hg]", "mm[Hg]": "mm[Hg]", "ml": "mL", "ml/m2": "mL/m2"}
+                 "/min": "/min", "mmHg": "mm[Hg]", "mm[Hg]": "mm[Hg]", "ml": "mL", "ml/m2": "mL/m2",
+                 "cm^2": "cm2", "cm²": "cm2", "mm^2": "mm2", "mm²": "mm2", "cm2/m^2": "cm2/m2", "cm²/m²": "cm2/m2"}
 #: Exact factors (from, to) → Fraction (decimal SI prefixes).
 _FACTORS: dict[tuple[str, str], Fraction] = {
     ("cm", "mm"): Fraction(10), ("m", "mm"): Fraction(1000), ("mm", "cm"): Fraction(1, 10), ("m", "cm"): Fraction(100),
     ("cm/s", "m/s"): Fraction(1, 100), ("m/s", "cm/s"): Fraction(100), ("mm/s", "cm/s"): Fraction(1, 10),
     ("s", "ms"): Fraction(1000), ("L", "mL"): Fraction(1000), ("cm3", "mL"): Fraction(1), ("1", "%"): Fraction(100),
     ("kg", "g"): Fraction(1000),
+    ("mm2", "cm2"): Fraction(1, 100), ("cm2", "mm2"): Fraction(100), ("m2", "cm2"): Fraction(10000),
+    ("mm2/m2", "cm2/m2"): Fraction(1, 100),
 }
 _KNOWN_UNITS = {u for pair in _FACTORS for u in pair} | {"mL/m2", "mm[Hg]", "/min", "g", "g/m2", "cm2", "%", "1"}
 
@@ -359,7 +398,7 @@ def read_echo_sr(source: str | PathLike[str] | Dataset) -> EchoSRResult:
         site = (ctx.get("site") or (None, ""))[0]
         target = None
         if ctx.get("flow") == _REGURGITANT:
-            target = _TR_BY_FLOW.get((scheme, code, site))
+            target = _BY_REGURGITANT_FLOW.get((scheme, code, site))
         target = target or CODE_TABLE.get((scheme, code, site)) or CODE_TABLE.get((scheme, code, None))
         if target is None:
             res.unmapped.append({"scheme": scheme, "code": code, "meaning": meaning, "value": value,
@@ -373,6 +412,8 @@ def read_echo_sr(source: str | PathLike[str] | Dataset) -> EchoSRResult:
         if unit != dst and (unit, dst) not in _FACTORS:
             res.notes.append(f"skipped {label} = {value:g} {raw_unit}: cannot convert {raw_unit} to {dst}")
             continue
+        if not ctx.get("method") and (scheme, code) in _CODE_METHOD:
+            ctx = {**ctx, "method": _CODE_METHOD[(scheme, code)]}
         key = (target, site, ctx.get("phase"), ctx.get("method"), ctx.get("mode"))
         groups.setdefault(key, []).append((value, unit, ctx))
 

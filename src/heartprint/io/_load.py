@@ -188,6 +188,15 @@ def _compact(arr: np.ndarray) -> np.ndarray:
     return arr.astype(np.float32)
 
 
+def _view_code(ds: Any) -> str | None:
+    """Code value of (0054,0220) View Code Sequence's first item (echo views: DICOM CID 12226), or None."""
+    seq = ds.get("ViewCodeSequence")
+    try:
+        return str(seq[0].CodeValue) if seq else None
+    except (AttributeError, IndexError, TypeError):
+        return None
+
+
 def _meta(series: SeriesInfo, layout: Layout) -> dict[str, Any]:
     ds = series.first
 
@@ -209,6 +218,7 @@ def _meta(series: SeriesInfo, layout: Layout) -> dict[str, Any]:
         "study_date": text("StudyDate"),
         "manufacturer": text("Manufacturer"),
         "sop_class_uid": series.sop_class_uid,
+        "view_code": _view_code(ds),
         "heart_rate_bpm": heart_rate,
         "heart_rate_source": hr_source,
         "rr_interval_ms": _nominal_interval(ds),

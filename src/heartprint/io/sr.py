@@ -86,6 +86,8 @@ UCUM_MEANINGS: Mapping[str, tuple[str, str]] = {
     "s": ("s", "second"),
     "mm": ("mm", "millimeter"),
     "mm2": ("mm2", "square millimeter"),
+    "cm2": ("cm2", "square centimeter"),
+    "cm2/m2": ("cm2/m2", "square centimeter per square meter"),
     "mm3": ("mm3", "cubic millimeter"),
     "cm": ("cm", "centimeter"),
     "m2": ("m2", "square meter"),

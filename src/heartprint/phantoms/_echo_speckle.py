@@ -1,4 +1,4 @@
-"""Synthetic apical four-chamber B-mode cine with speckle and a KNOWN longitudinal strain.
+"""Synthetic apical B-mode cine (4-, 2- or 3-chamber view) with speckle and a KNOWN longitudinal strain.
 
 Geometry (all in mm; in-plane points are ``(y, x)`` = ``(row * dy, column * dx)``, y = depth)
 -----------------------------------------------------------------------------------------------
@@ -8,6 +8,10 @@ hinges) at the bottom.  The wall on the image's LEFT (smaller x) is called **sep
 on the RIGHT **lateral** (the usual A4C display with the LV on the right of the sector and its
 septum towards the middle; ⚠ the left/right assignment is a convention of this phantom).
 Each side is split, by arc length from the apex, into equal thirds: apical, mid and basal.
+``view="a2c"`` / ``"a3c"`` draw the same geometry and deformation model with the walls of the
+two-chamber (inferior left, anterior right) or apical long-axis view (inferolateral left,
+anteroseptal right) instead (:data:`heartprint.anatomy.echo_views.VIEW_WALLS`), so that a
+multi-view regional-strain combination can be checked against exact segmental answers.
 A straight 5 mm continuation of the wall below each hinge (annulus / atrial wall) carries
 speckle so that the hinges are not at the edge of the textured region.
 
@@ -40,8 +44,9 @@ Truth
 -----
 ``gls_percent``: Lagrangian strain ``(L_ES - L_ED) / L_ED`` × 100 of the polyline through the
 ED endocardial contour's points mapped exactly by the deformation (the quantity a contour
-tracker measures).  ``segment_strain_percent``: the same for each sixth (by arc length) of that
-contour.  ``midline_gls_percent``: the same for the midline.  ``segment_gls_input``: the
+tracker measures).  ``segment_strain_percent``: the same for each sixth (by ED arc length) of that
+polyline (end points interpolated along the contour, as heartprint's tracker cuts its sixths).
+``midline_gls_percent``: the same for the midline.  ``segment_gls_input``: the
 requested segmental strains.
 """
 
@@ -53,7 +58,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from heartprint.anatomy.echo_views import A4C_SEGMENTS
+from heartprint.anatomy.echo_views import A4C_SEGMENTS, VIEW_SEGMENTS, VIEW_WALLS
 from heartprint.errors import InvalidInputError
 
 __all__ = ["A4C_SEGMENTS", "SpeckleCine", "make_speckle_cine"]
@@ -79,7 +84,8 @@ class SpeckleCine:
     gls_percent
         Truth GLS (%) of that contour at ES (negative = shortening).
     segment_strain_percent
-        Truth strain (%) of each sixth of the contour, keyed by :data:`A4C_SEGMENTS` names.
+        Truth strain (%) of each sixth of the contour, keyed by the view's segment names
+        (:data:`A4C_SEGMENTS` for A4C).
     midline_gls_percent
         Truth GLS (%) of the wall midline.
     segment_gls_input
@@ -98,11 +104,34 @@ class SpeckleCine:
     segment_gls_input: dict[str, float]
     true_contours_mm: NDArray[np.float64]
     meta: dict[str, float] = field(default_factory=dict)
+    view: str = "a4c"
 
 
 def _polyline_length(points: NDArray[np.float64]) -> NDArray[np.float64]:
     """Length (mm) of ``(..., N, 2)`` polylines."""
     return np.linalg.norm(np.diff(points, axis=-2), axis=-1).sum(axis=-1)
+
+
+def _sixth_strains(tracks: NDArray[np.float64]) -> list[float]:
+    """Lagrangian strain (%) of each sixth, by ED arc length, of ``(t, N, 2)`` polylines (ED → last).
+
+    A sixth is the polyline through its two end points (interpolated along the contour index at
+    the ED arc-length sixths) and the vertices between them, followed frame by frame.
+    """
+    cum = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(tracks[0], axis=0), axis=1))])
+    idx = np.interp(np.linspace(0.0, cum[-1], 7), cum, np.arange(cum.size))
+    out = []
+    for fa, fb in zip(idx[:-1], idx[1:]):
+        inner = np.arange(int(np.floor(fa)) + 1, int(np.ceil(fb)))
+
+        def at(fi: float) -> NDArray[np.float64]:
+            i0 = min(int(np.floor(fi)), cum.size - 2)
+            return (1 - (fi - i0)) * tracks[:, i0] + (fi - i0) * tracks[:, i0 + 1]
+
+        seg = np.concatenate([at(fa)[:, None], tracks[:, inner], at(fb)[:, None]], axis=1)
+        ln = _polyline_length(seg)
+        out.append(float(100.0 * (ln[-1] - ln[0]) / ln[0]))
+    return out
 
 
 def make_speckle_cine(
@@ -123,6 +152,7 @@ def make_speckle_cine(
     thickening: bool = True,
     n_contour: int = 61,
     seed: int = 0,
+    view: str = "a4c",
 ) -> SpeckleCine:
     """Simulate an A4C B-mode speckle cine from ED to ES with known longitudinal strain.
 
@@ -135,8 +165,9 @@ def make_speckle_cine(
     gls_percent
         Uniform segmental strain (%) at ES, used for every segment not in ``segment_gls``.
     segment_gls
-        Optional ``{segment name: strain %}`` overriding single segments (names in
-        :data:`A4C_SEGMENTS`), e.g. ``{"apical lateral": -5.0}`` for a regional defect.
+        Optional ``{segment name: strain %}`` overriding single segments (names of the view:
+        :data:`heartprint.anatomy.echo_views.VIEW_SEGMENTS`), e.g. ``{"apical lateral": -5.0}``
+        for a regional defect in A4C.
     pixel_mm, shape
         Square pixel size (mm) and ``(rows, columns)``; the LV is scaled to the field of view.
     wall_mm
@@ -157,15 +188,20 @@ def make_speckle_cine(
         Points of the returned endocardial contour.
     seed
         Random seed.
+    view
+        ``"a4c"``, ``"a2c"`` or ``"a3c"``: which walls the two sides are (names only).
     """
     if int(n_frames) != n_frames or n_frames < 2:
         raise InvalidInputError(f"n_frames={n_frames!r}: expected an integer >= 2")
     if not (np.isfinite(frame_rate_hz) and frame_rate_hz > 0):
         raise InvalidInputError(f"frame_rate_hz={frame_rate_hz!r}: expected a finite number > 0")
-    segs = {name: float(gls_percent) for name in A4C_SEGMENTS}
+    if view not in VIEW_SEGMENTS:
+        raise InvalidInputError(f"view={view!r}: expected one of {sorted(VIEW_SEGMENTS)}")
+    names_view = VIEW_SEGMENTS[view]
+    segs = {name: float(gls_percent) for name in names_view}
     for name, value in (segment_gls or {}).items():
         if name not in segs:
-            raise InvalidInputError(f"segment_gls key {name!r}: expected one of {A4C_SEGMENTS}")
+            raise InvalidInputError(f"segment_gls key {name!r}: expected one of {names_view}")
         segs[name] = float(value)
     if not all(-60.0 < v < 60.0 for v in segs.values()):
         raise InvalidInputError(f"segmental strains {segs}: expected values in (-60, 60) %")
@@ -207,7 +243,7 @@ def make_speckle_cine(
 
     def eps_profile(sign: int) -> NDArray[np.float64]:
         names = ("apical", "mid", "basal")
-        side = "septal" if sign < 0 else "lateral"
+        side = VIEW_WALLS[view][0] if sign < 0 else VIEW_WALLS[view][1]
         idx = np.minimum((grid // thirds).astype(int), 2)
         e = np.array([segs[f"{names[i]} {side}"] for i in range(3)])[idx] / 100.0
         return ndimage.gaussian_filter1d(e, 3.0 / 0.05, mode="nearest")
@@ -278,12 +314,7 @@ def make_speckle_cine(
     true_c = np.stack([deform(s_c, n_endo, f) for f in range(n_frames)])
     length = _polyline_length(true_c)
     gls = 100.0 * (length[-1] - length[0]) / length[0]
-    m = (s_c.size - 1) / 6.0
-    seg_truth = {}
-    for i, name in enumerate(A4C_SEGMENTS):
-        a, b = int(round(i * m)), int(round((i + 1) * m))
-        seg_len = _polyline_length(true_c[:, a : b + 1])
-        seg_truth[name] = float(100.0 * (seg_len[-1] - seg_len[0]) / seg_len[0])
+    seg_truth = dict(zip(names_view, _sixth_strains(true_c)))
     s_m = np.linspace(-l_side, l_side, 2001)
     mid = np.stack([deform(s_m, np.zeros_like(s_m), f) for f in (0, n_frames - 1)])
     mid_len = _polyline_length(mid)
@@ -298,4 +329,5 @@ def make_speckle_cine(
         segment_gls_input=segs,
         true_contours_mm=true_c,
         meta={"wall_mm": float(wall_mm), "midline_side_length_mm": l_side},
+        view=view,
     )

@@ -79,19 +79,59 @@ PRECISION: dict[str, int] = {
     "%": 0, "mL": 0, "mL/m2": 0, "g": 0, "g/m2": 0, "mg": 0, "mm3": 0, "mL/s": 0,
     "ms": 0, "/min": 0, "1": 0, "HU": 0, "mm[Hg]": 0, "cm": 0, "kg": 0, "a": 0, "pg/mL": 0, "ng/L": 0,
     "mm": 1, "mm2": 1, "L/min": 1, "L/min/m2": 1, "cm/s": 0, "kg/m2": 1,
-    "m2": 2, "mL/min/g": 2, "m/s": 1,
+    "m2": 2, "mL/min/g": 2, "m/s": 1, "cm2": 2, "cm2/m2": 2,
 }
 
 #: Decimals by concept code where the unit alone does not decide (wins over :data:`PRECISION`):
 #: only codes whose precision differs from their unit's (T2* in ms to 0.1; ratios, unit ``1``).
 PRECISION_BY_CODE: dict[str, int] = {
     "t2star": 1, "ffr": 2, "ct_ffr": 2, "rwt": 2, "mfr": 1, "e_e_prime": 1, "mitral_e_a": 1, "t2_ratio": 1,
+    "gls": 1, "tr_vmax": 2, "echo_av_vmax": 2, "echo_lvot_vmax": 2, "echo_av_dimensionless_index": 2,
+    "regional_longitudinal_strain": 1,
 }
+
+#: How an echocardiography report groups its measurements (by concept code; a code matching no group goes
+#: under "Other"). Used for a series whose measurements are all ultrasound (modality ``US``) and fall into
+#: more than one group, so that the vendor's many values read as an echo report does.
+ECHO_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("LV dimensions and mass", ("echo_lvidd", "echo_lvids", "echo_ivsd", "echo_lvpwd", "echo_lv_fs", "rwt",
+                                "lv_mass", "lv_massi")),
+    ("Volumes and ejection fraction", ("lv_edv", "lv_esv", "lv_ef", "lv_edvi", "lv_esvi", "echo_la_volume", "lavi",
+                                       "echo_la_diameter", "echo_la_area", "echo_la_area_2c", "echo_ra_area")),
+    ("Myocardial strain", ("gls",)),
+    ("Doppler and diastolic function", ("mitral_e", "echo_mitral_a", "mitral_e_a", "echo_mitral_dt",
+                                        "septal_e_prime", "lateral_e_prime", "echo_e_prime", "e_e_prime",
+                                        "echo_e_e_prime_septal", "echo_e_e_prime_lateral", "tr_vmax",
+                                        "echo_tr_peak_gradient", "echo_rvsp", "pasp")),
+    ("Valves", ("echo_av_*", "echo_lvot_*", "echo_ava*", "echo_mr_*")),  # "*": any code starting so
+    ("Right ventricle", ("echo_tapse", "echo_rv_s_prime")),
+)
+
+
+def _echo_group(code: str) -> str:
+    for title, codes in ECHO_GROUPS:
+        if any(code == c or (c.endswith("*") and code.startswith(c[:-1])) for c in codes):
+            return title
+    return "Other"
+
+
+def measurement_groups(measurements: Sequence[Measurement], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The global rows of an ultrasound series grouped as an echo report groups them (:data:`ECHO_GROUPS`,
+    in that order, "Other" last); ``[]`` when the series is not all ultrasound or fills one group only."""
+    if not measurements or any(m.modality != "US" for m in measurements):
+        return []
+    order = [t for t, _ in ECHO_GROUPS] + ["Other"]
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(_echo_group(str(r["code"])), []).append(r)
+    if len(groups) < 2:
+        return []
+    return [{"title": t, "rows": groups[t]} for t in order if t in groups]
 
 #: UCUM unit → how a reader writes it.
 _UNIT_DISPLAY: dict[str, str] = {
     "1": "", "m2": "m²", "mL/m2": "mL/m²", "g/m2": "g/m²", "L/min/m2": "L/min/m²", "kg/m2": "kg/m²",
-    "mm2": "mm²", "mm3": "mm³", "mm[Hg]": "mmHg", "a": "years", "umol/L": "µmol/L",
+    "mm2": "mm²", "cm2": "cm²", "cm2/m2": "cm²/m²", "mm3": "mm³", "mm[Hg]": "mmHg", "a": "years", "umol/L": "µmol/L",
     "mL/min/{1.73_m2}": "mL/min/1.73 m²",
 }
 
@@ -827,6 +867,8 @@ def build_report(result: StudyResult, *, figures: bool = True) -> dict[str, Any]
         appendix_series[-1]["methods"] = _methods(glob, regional, appendix_series[-1]["method"])
         sec["series"].append({
             "label": label, "kind": s.kind, "qc_status": s.qc_status, "measurements": glob,
+            "groups": measurement_groups(s.measurements, glob),
+            "summary": [t for t in (_sentence(x) for x in s.details.get("summary") or []) if t],
             "segmental": [dict(code=c, **g) for c, g in regional.items()], "figures": figs,
             "unverified": any(r["unverified"] for r in rows),
             "no_ranges": bool(glob) and not any(r["range"] for r in glob),
