@@ -47,29 +47,29 @@ NFLG, PLFLG, LFLG = ("normal_flow_low_gradient", "paradoxical_low_flow_low_gradi
                      "low_flow_low_gradient_reduced_ef")
 
 #: (values entered, expected grade, expected status). Each band end of one parameter, the others held where
-#: they do not decide (MG 10-15 mmHg, AVA 1.6 cm²: below every band; Vmax 2.5 m/s, 4·2.5² = 25 ≥ MG).
+#: they do not decide (MG 10-15 mmHg, AVA 1.6 cm² with AVAi 0.9 cm²/m²: below every band; Vmax 2.5 m/s, 4·2.5² = 25 ≥ MG).
 AS_TABLE = [
     # peak velocity: ≤2.5 sclerosis | 2.6-2.9 mild | 3.0-3.9 moderate | ≥4.0 severe (EACVI/ASE 2017 Table 4; ESC 2021)
-    ({VMAX: 2.59, MG: 10, AVA: 1.6}, NONE, "absent"),
-    ({VMAX: 2.60, MG: 10, AVA: 1.6}, MILD, "present"),
-    ({VMAX: 2.99, MG: 10, AVA: 1.6}, MILD, "present"),
-    ({VMAX: 3.00, MG: 10, AVA: 1.6}, MOD, "present"),
-    ({VMAX: 3.99, MG: 10, AVA: 1.6}, MOD, "present"),
-    ({VMAX: 4.00, MG: 10, AVA: 1.6}, SEV, "present"),
+    ({VMAX: 2.59, MG: 10, AVA: 1.6, AVAI: 0.9}, NONE, "absent"),
+    ({VMAX: 2.60, MG: 10, AVA: 1.6, AVAI: 0.9}, MILD, "present"),
+    ({VMAX: 2.99, MG: 10, AVA: 1.6, AVAI: 0.9}, MILD, "present"),
+    ({VMAX: 3.00, MG: 10, AVA: 1.6, AVAI: 0.9}, MOD, "present"),
+    ({VMAX: 3.99, MG: 10, AVA: 1.6, AVAI: 0.9}, MOD, "present"),
+    ({VMAX: 4.00, MG: 10, AVA: 1.6, AVAI: 0.9}, SEV, "present"),
     # mean gradient: <20 | 20-39 moderate | ≥40 severe
-    ({VMAX: 2.5, MG: 19.9, AVA: 1.6}, NONE, "absent"),
-    ({VMAX: 2.5, MG: 20.0, AVA: 1.6}, MOD, "present"),
-    ({VMAX: 3.5, MG: 39.9, AVA: 1.6}, MOD, "present"),
-    ({VMAX: 3.5, MG: 40.0, AVA: 1.6}, SEV, "present"),
+    ({VMAX: 2.5, MG: 19.9, AVA: 1.6, AVAI: 0.9}, NONE, "absent"),
+    ({VMAX: 2.5, MG: 20.0, AVA: 1.6, AVAI: 0.9}, MOD, "present"),
+    ({VMAX: 3.5, MG: 39.9, AVA: 1.6, AVAI: 0.9}, MOD, "present"),
+    ({VMAX: 3.5, MG: 40.0, AVA: 1.6, AVAI: 0.9}, SEV, "present"),
     # valve area: >1.5 | 1.0-1.5 moderate | <1.0 severe range (low gradient: flow and EF decide the path)
-    ({VMAX: 2.5, MG: 15, AVA: 1.51}, NONE, "absent"),
-    ({VMAX: 2.5, MG: 15, AVA: 1.50}, MOD, "present"),
-    ({VMAX: 2.5, MG: 15, AVA: 1.00}, MOD, "present"),
+    ({VMAX: 2.5, MG: 15, AVA: 1.51, AVAI: 0.9}, NONE, "absent"),
+    ({VMAX: 2.5, MG: 15, AVA: 1.50, AVAI: 0.9}, MOD, "present"),
+    ({VMAX: 2.5, MG: 15, AVA: 1.00, AVAI: 0.9}, MOD, "present"),
     ({VMAX: 2.5, MG: 15, AVA: 0.99, SVI: 35.1, EF: 60}, NFLG, "not_assessable"),
     # indexed area: >0.85 | 0.6-0.85 moderate | <0.6 severe range
-    ({VMAX: 2.5, MG: 15, AVAI: 0.86}, NONE, "absent"),
-    ({VMAX: 2.5, MG: 15, AVAI: 0.85}, MOD, "present"),
-    ({VMAX: 2.5, MG: 15, AVAI: 0.60}, MOD, "present"),
+    ({VMAX: 2.5, MG: 15, AVAI: 0.86, AVA: 1.6}, NONE, "absent"),
+    ({VMAX: 2.5, MG: 15, AVAI: 0.85, AVA: 1.6}, MOD, "present"),
+    ({VMAX: 2.5, MG: 15, AVAI: 0.60, AVA: 1.6}, MOD, "present"),
     ({VMAX: 2.5, MG: 15, AVAI: 0.59, SVI: 40, EF: 60}, NFLG, "not_assessable"),
     # dimensionless index (stands in only without an area): >0.50 | 0.25-0.50 | <0.25
     ({VMAX: 2.5, MG: 15, DI: 0.51}, NONE, "absent"),
@@ -80,6 +80,9 @@ AS_TABLE = [
     ({VMAX: 3.5, MG: 30, AVA: 0.8, SVI: 35.0, EF: 50}, PLFLG, "not_assessable"),
     ({VMAX: 3.5, MG: 30, AVA: 0.8, SVI: 35.0, EF: 49.9}, LFLG, "not_assessable"),
     ({VMAX: 3.5, MG: 30, AVA: 0.8, SVI: 35.1, EF: 49.9}, NFLG, "not_assessable"),
+    # one area without its partner: the index (AVA / BSA) could be moderate for a large patient
+    ({VMAX: 2.5, MG: 15, AVA: 1.7}, None, "not_assessable"),
+    ({VMAX: 2.5, MG: 15, AVAI: 0.9}, None, "not_assessable"),
 ]
 
 
@@ -96,6 +99,8 @@ def test_aortic_stenosis_bands_through_the_rule(values, grade, status):
         assert f.missing == ["aortic valve calcium score (CT)"]
     elif grade == LFLG:
         assert f.missing == ["flow reserve on low-dose dobutamine stress echocardiography"]
+    elif grade is None:
+        assert f.missing and "needs" in f.statement
     else:
         assert f.missing == [] and "needs" not in f.statement
 

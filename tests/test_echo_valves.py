@@ -88,28 +88,29 @@ FULL = dict(sv_index_ml_m2=45.0, lvef_percent=60.0)
 ])
 def test_as_vmax_bands(vmax: float, grade: str) -> None:
     mg = 10.0 if vmax < 3.9 else 19.0
-    r = aortic_stenosis(vmax_m_s=vmax, mean_gradient_mmhg=mg, ava_cm2=2.0, **FULL)
+    r = aortic_stenosis(vmax_m_s=vmax, mean_gradient_mmhg=mg, ava_cm2=2.0, ava_index_cm2_m2=1.1, **FULL)
     assert r.grade == grade
 
 
 @pytest.mark.parametrize("mg, grade", [(19.99, "mild"), (20.0, "moderate"), (39.99, "moderate"),
                                        (40.0, SEV), (40.01, SEV)])
 def test_as_mean_gradient_bands(mg: float, grade: str) -> None:
-    r = aortic_stenosis(vmax_m_s=3.99 if mg >= 20 else 2.8, mean_gradient_mmhg=mg, ava_cm2=2.0, **FULL)
+    r = aortic_stenosis(vmax_m_s=3.99 if mg >= 20 else 2.8, mean_gradient_mmhg=mg, ava_cm2=2.0, ava_index_cm2_m2=1.1,
+                        **FULL)
     assert r.grade == grade
 
 
 @pytest.mark.parametrize("ava, grade", [(0.99, NFLG), (1.0, "moderate"), (1.5, "moderate"),
                                         (1.51, NONE)])
 def test_as_ava_bands(ava: float, grade: str) -> None:
-    r = aortic_stenosis(vmax_m_s=2.0, mean_gradient_mmhg=10.0, ava_cm2=ava, **FULL)
+    r = aortic_stenosis(vmax_m_s=2.0, mean_gradient_mmhg=10.0, ava_cm2=ava, ava_index_cm2_m2=1.1, **FULL)
     assert r.grade == grade
 
 
 @pytest.mark.parametrize("avai, grade", [(0.59, NFLG), (0.6, "moderate"), (0.85, "moderate"),
                                          (0.86, NONE)])
 def test_as_ava_index_bands(avai: float, grade: str) -> None:
-    r = aortic_stenosis(vmax_m_s=2.0, mean_gradient_mmhg=10.0, ava_index_cm2_m2=avai, **FULL)
+    r = aortic_stenosis(vmax_m_s=2.0, mean_gradient_mmhg=10.0, ava_index_cm2_m2=avai, ava_cm2=2.0, **FULL)
     assert r.grade == grade
 
 
@@ -189,12 +190,12 @@ def test_as_vmax_below_316_excludes_high_gradient() -> None:
 
 
 def test_as_moderate_decided_without_flow_when_area_not_severe() -> None:
-    r = aortic_stenosis(vmax_m_s=3.1, ava_cm2=1.2)
+    r = aortic_stenosis(vmax_m_s=3.1, ava_cm2=1.2, ava_index_cm2_m2=0.7)
     assert (r.grade, r.status, r.missing) == ("moderate", "absent", ())
 
 
 def test_as_moderate_with_mg_unknown_is_undecided() -> None:
-    r = aortic_stenosis(vmax_m_s=3.5, ava_cm2=1.2)
+    r = aortic_stenosis(vmax_m_s=3.5, ava_cm2=1.2, ava_index_cm2_m2=0.7)
     assert r.grade is None and r.missing == ("mean_gradient_mmhg",)
     assert set(r.possible_grades) == {"moderate", SEV}
 
@@ -203,8 +204,15 @@ def test_as_sclerosis_needs_area() -> None:
     r = aortic_stenosis(vmax_m_s=2.0)
     assert r.grade is None and r.status == "not_assessable"
     assert "ava_cm2 or ava_index_cm2_m2" in r.missing
-    r2 = aortic_stenosis(vmax_m_s=2.0, ava_cm2=1.8)
+    r2 = aortic_stenosis(vmax_m_s=2.0, ava_cm2=1.8, ava_index_cm2_m2=1.0)
     assert (r2.grade, r2.status) == (NONE, "absent")
+    # AVA 1.8 cm2 alone: at BSA 2.8 m2 the index would be 0.64 (moderate), so the index is asked for
+    r3 = aortic_stenosis(vmax_m_s=2.0, ava_cm2=1.8)
+    assert r3.grade is None and "ava_index_cm2_m2" in r3.missing
+    assert set(r3.possible_grades) == {NONE, "moderate"} and r3.status == "absent"  # severe AS is excluded
+    # ... but AVA 2.5 cm2 gives an index above 0.85 at any adult BSA (2.5 / 2.8 = 0.89)
+    r4 = aortic_stenosis(vmax_m_s=2.0, ava_cm2=2.5)
+    assert (r4.grade, r4.status) == (NONE, "absent")
 
 
 def test_as_nothing_given() -> None:

@@ -237,6 +237,12 @@ def _mg_band(m: float) -> int:
     return 3 if m >= t["severe_min"] else 2 if m >= t["moderate_min"] else 0
 
 
+#: Adult body surface areas (m2) over which an unknown AVA index (or AVA) is tried when only its partner is
+#: given: heartprint's bound (⚠M: about the 0.1st-99.9th percentile range of adults by Mosteller), stated so
+#: that a missing index never turns into a milder grade than the patient's body size allows.
+ADULT_BSA_RANGE_M2 = (1.2, 2.8)
+
+
 def _area_band(key: str, a: float) -> int:
     t = AS_THRESHOLDS[key]
     return 3 if a < t["severe_below"] else 0 if a > t["mild_above"] else 2
@@ -328,6 +334,22 @@ def aortic_stenosis(*, vmax_m_s: float | None = None, mean_gradient_mmhg: float 
         area_keys = ["dimensionless_index"]
         reasons.append("no AVA or AVAi given: the dimensionless index stands in for the valve area")
     ab_dom = [max(given_bands[k] for k in area_keys)] if area_keys else [0, 2, 3]
+    partner_key = ""
+    if (ava is None) != (avai is None):
+        # Only one of AVA / AVAi given: the other is a criterion too (severe is AVA < 1.0 *or* AVAi < 0.6), and
+        # it is AVA / BSA. Every band the partner reaches over adult body surface areas is tried, so an AVA of
+        # 1.7 cm2 is not called mild for a patient whose BSA (unknown) could make the index moderate.
+        lo, hi = ADULT_BSA_RANGE_M2
+        if ava is not None:
+            partner_key, reach = "ava_index_cm2_m2", (ava / hi, ava / lo)
+        else:
+            partner_key, reach = "ava_cm2", (avai * lo, avai * hi)
+        partner = {_area_band(partner_key, v) for v in (reach[0], reach[1])}
+        partner |= {b for b in (0, 2, 3) if min(partner) <= b <= max(partner)}
+        ab_dom = sorted({max(ab_dom[0], b) for b in partner})
+        if len(ab_dom) > 1:
+            reasons.append(f"{partner_key} not given: over body surface areas {lo:g}-{hi:g} m2 it could fall in "
+                           + ", ".join(_AS_BAND_NAMES[b] for b in sorted(partner)))
     lf_dom = [svi <= AS_THRESHOLDS["sv_index_ml_m2"]["low_flow_max"]] if svi is not None else [True, False]
     ef_dom = [ef < AS_THRESHOLDS["lvef_percent"]["reduced_below"]] if ef is not None else [True, False]
 
@@ -351,13 +373,14 @@ def aortic_stenosis(*, vmax_m_s: float | None = None, mean_gradient_mmhg: float 
     missing: list[str] = []
     if len(outcomes) > 1:
         for i, name in enumerate(factors):
-            if known[name]:
+            if known[name] and not (name == "area" and len(ab_dom) > 1):
                 continue
             groups: dict[tuple, set[str]] = {}
             for combo, out in table.items():
                 groups.setdefault(combo[:i] + combo[i + 1:], set()).add(out)
             if any(len(g) > 1 for g in groups.values()):
-                missing.append("ava_cm2 or ava_index_cm2_m2" if name == "area" else name)
+                missing.append(("ava_cm2 or ava_index_cm2_m2" if not area_keys else partner_key)
+                               if name == "area" else name)
 
     grade = next(iter(outcomes)) if len(outcomes) == 1 else None
     severe = {_AS_SEVERE}
