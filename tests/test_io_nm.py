@@ -6,6 +6,8 @@ Files are written here with pydicom (no phantom writer): every voxel value encod
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 
 import numpy as np
@@ -290,7 +292,9 @@ def write_pet(folder: Path, *, series_type="DYNAMIC", n_t=3, durations=(10000, 2
         if series_type == "DYNAMIC":
             ds.NumberOfTimeSlices = n_t
             ds.ActualFrameDuration = durations[t]
-            ds.FrameReferenceTime = starts[t] * 1000.0 + durations[t] / 2
+            lam = math.log(2.0) / 76000.0  # 1/ms, the Rb-82 half-life written below
+            # PS3.3 C.8.9.4.1.5: the decay-weighted mean time of the frame, (1/λ)·ln(λT/(1 − e^(−λT))) after its start
+            ds.FrameReferenceTime = starts[t] * 1000.0 + math.log(lam * durations[t] / -math.expm1(-lam * durations[t])) / lam
             ds.SeriesDate, ds.SeriesTime = "20260101", "100000"
             ds.AcquisitionDate, ds.AcquisitionTime = "20260101", f"1000{starts[t]:02d}"
         else:
@@ -338,8 +342,8 @@ def test_pet_dynamic_by_frame_reference_time(tmp_path):
         del ds.AcquisitionTime
     img = hio.load(write_pet(tmp_path / "pet", image_index=False, edit=edit))
     _check_pet_values(img, 3)
-    # (0054,1300) Frame Reference Time = start + duration / 2 in these files
-    assert img.meta["frame_start_ms"] == [5000.0, 20000.0, 45000.0]
+    # (0054,1300) Frame Reference Time = start + decay-weighted mean time in these files: the starts come back
+    assert img.meta["frame_start_ms"] == pytest.approx([0.0, 10000.0, 30000.0], abs=1e-6)
     assert "(0054,1300)" in img.meta["frame_times_source"]
 
 

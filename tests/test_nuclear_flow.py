@@ -152,3 +152,23 @@ def test_flow_reserve():
         myocardial_flow_reserve(2.0, 0.0)
     with pytest.raises(InvalidInputError, match="shape"):
         myocardial_flow_reserve([1.0, 2.0, 3.0], [1.0, 2.0])
+
+
+def test_tissue_loss_gives_k1_over_the_tissue_fraction():
+    """Exact answer: y = TF·K1⊗e^(−k2 t) + Vb·C_b with TF = 1 − Vb − L is fitted to K1 with tissue_loss = L."""
+    from heartprint.nuclear._flow import one_tissue_model
+    dur = np.array([10.0] * 12 + [30.0] * 4 + [60.0] * 4)
+    mid = np.cumsum(dur) - dur / 2
+    tt = np.clip(mid - 10.0, 0.0, None)
+    cb = 25.0 * (tt / 8.0) ** 2 * np.exp(2.0 - tt / 8.0) + 8.0 * (1 - np.exp(-tt / 60.0))
+    k1, k2, vb, loss = 1.2, 0.4, 0.12, 0.06
+    tf = 1.0 - vb - loss
+    # one_tissue_model gives (1 − v)·K1·g + v·C_b: choose v and K1' so that (1 − v)·K1' = TF·K1 and v = Vb
+    y = one_tissue_model(tf * k1 / (1.0 - vb), k2, vb, cb, mid, dur)
+    fit = fit_mbf(np.vstack([y, y]), cb, mid, frame_durations_s=dur, tracer="rb82", tissue_loss=[loss, 0.0])
+    assert fit.k1[0] == pytest.approx(k1, rel=1e-6) and fit.blood_volume[0] == pytest.approx(vb, abs=1e-7)
+    assert fit.k1[1] == pytest.approx(tf * k1 / (1.0 - vb), rel=1e-6)  # Lortie TF = 1 − Vb: K1 low by TF/(1 − Vb)
+    assert fit.tissue_fraction[0] == pytest.approx(tf, abs=1e-7)
+    for bad in (-0.1, 1.0, [0.1, 0.2, 0.3], float("nan")):
+        with pytest.raises(InvalidInputError, match="tissue_loss"):
+            fit_mbf(np.vstack([y, y]), cb, mid, frame_durations_s=dur, tissue_loss=bad)

@@ -58,13 +58,14 @@ def test_one_study_two_analysed_series(study):
         assert s.status == "analysed", s.message
 
 
-def test_mbf_within_15_percent_and_mfr_is_their_ratio(study):
+def test_mbf_within_10_percent_and_mfr_is_their_ratio(study):
     rest, stress = _series(study, "nm_perfusion_rest"), _series(study, "nm_perfusion_stress")
     mbf_rest, mbf_stress = _value(rest, "mbf_rest"), _value(stress, "mbf_stress")
-    # seen when written: rest 0.915 (−8.5 %), stress 2.240 (−10.4 %) — partial volume / spill-over of a 12 mm wall
-    # at 8 mm FWHM on 5 mm voxels biases the image-derived MBF low
-    assert abs(mbf_rest - MBF_REST) <= 0.15 * MBF_REST
-    assert abs(mbf_stress - MBF_STRESS) <= 0.15 * MBF_STRESS
+    # before the partial-volume loss term (pet_flow step 7): rest 0.915 (−8.5 %), stress 2.240 (−10.4 %) — a 12 mm
+    # wall at 8 mm FWHM on 6 mm voxels loses signal to its surroundings; the term is fitted from the late and
+    # first-pass wall profiles (these phantoms read directly, without DICOM: rest +3.1 %, stress +2.0 %)
+    assert abs(mbf_rest - MBF_REST) <= 0.10 * MBF_REST
+    assert abs(mbf_stress - MBF_STRESS) <= 0.10 * MBF_STRESS
     assert _value(stress, "mfr") == pytest.approx(mbf_stress / mbf_rest, rel=1e-9)
     assert not any(m.code == "mfr" for m in rest.measurements)
 

@@ -35,7 +35,10 @@ Static series go through the generic layout (:func:`~heartprint.io._geometry.pla
 index``), else from (0054,1300) Frame Reference Time (dynamic) or (0018,1060) Trigger Time (gated);
 the frames are then sorted by the generic cross-sectional layout (positions along the normal,
 equal slice gaps, one frame per position and time). Rescale Slope/Intercept are applied per file
-(PET slopes vary per slice). Enhanced PET (1.2.840.10008.5.1.4.1.1.130) and Legacy Converted
+(PET slopes vary per slice). Dynamic frame starts (ms from (0008,0031) Series Time): (0008,0032) Acquisition Time
+(C.8.9.4.1.4: the beginning of the frame's accumulation); without it, (0054,1300) Frame Reference Time minus the
+decay-weighted mean time of the frame (C.8.9.4.1.5; needs (0018,1075) Radionuclide Half Life, else an error names
+it). Enhanced PET (1.2.840.10008.5.1.4.1.1.130) and Legacy Converted
 Enhanced PET (…128.1) use the generic enhanced layout and get the same PET meta.
 """
 
@@ -477,6 +480,35 @@ def _dt_ms(date: Any, time: Any) -> float | None:
     return base.timestamp() * 1000.0 + secs * 1000.0
 
 
+def _start_from_frame_reference_time(series: Any, heads: list[Dataset], durations: list[float]) -> np.ndarray:
+    """Frame starts (ms from Series Time) from (0054,1300) Frame Reference Time, when Acquisition Time is absent.
+
+    PS3.3 C.8.9.4.1.5: Frame Reference Time is the time (ms from the Series Reference Time, i.e. Series Date/Time)
+    at which the pixel values occurred; for a short-lived nuclide it is the time of the decay-weighted mean
+    activity of the frame, T_ave = (1/λ)·ln(λT / (1 − e^(−λT))) after the frame start (λ = ln 2 / Radionuclide Half
+    Life, T = Actual Frame Duration; T_ave < T/2). The start is the inverse: Frame Reference Time − T_ave. ⚠ The
+    standard calls the value implementation dependent (its Example 1, for long-lived nuclides, uses the frame
+    mid-point): a scanner that writes the mid-point gives starts later by T/2 − T_ave (Rb-82, 10-s frame: 0.23 s;
+    N-13, 60-s frame: 0.5 s). Missing Frame Reference Time or half-life → InvalidInputError naming the tag.
+    """
+    ref_times = [_float(h.get("FrameReferenceTime")) for h in heads]
+    if any(v is None for v in ref_times):
+        raise InvalidInputError(
+            f"series {series.series_uid}: no frame start time: (0008,0032) Acquisition Time / (0008,0031) "
+            "Series Time and (0054,1300) Frame Reference Time are missing; expected one of them")
+    seq = heads[0].get("RadiopharmaceuticalInformationSequence") or []
+    half_life = _float(seq[0].get("RadionuclideHalfLife")) if len(seq) else None
+    if half_life is None or not half_life > 0:
+        raise InvalidInputError(
+            f"series {series.series_uid}: (0008,0032) Acquisition Time is missing and the frame start cannot be "
+            "derived from (0054,1300) Frame Reference Time (the decay-weighted mean time of the frame, PS3.3 "
+            "C.8.9.4.1.5) without (0054,0016) > (0018,1075) Radionuclide Half Life; expected one of them")
+    lam = np.log(2.0) / (half_life * 1000.0)  # 1/ms
+    t = np.asarray(durations, dtype=float)
+    t_ave = np.log(lam * t / -np.expm1(-lam * t)) / lam
+    return np.asarray(ref_times, dtype=float) - t_ave
+
+
 def _pet_layout(series: Any) -> Layout:
     first: Dataset = series.first
     where = str(series.sources[0])
@@ -549,13 +581,11 @@ def _pet_layout(series: Any) -> Layout:
             notes["frame_times_source"] = ("(0008,0022)/(0008,0032) Acquisition Date/Time − (0008,0021)/(0008,0031) "
                                            "Series Date/Time (frame start)")
         else:
-            ref_times = [_float(h.get("FrameReferenceTime")) for h in heads]
-            if any(v is None for v in ref_times):
-                raise InvalidInputError(
-                    f"series {series.series_uid}: no frame start time: (0008,0032) Acquisition Time / (0008,0031) "
-                    "Series Time and (0054,1300) Frame Reference Time are missing; expected one of them")
-            start = np.array(ref_times, dtype=float)
-            notes["frame_times_source"] = "(0054,1300) Frame Reference Time (taken as frame start)"
+            start = _start_from_frame_reference_time(series, heads, durations)
+            notes["frame_times_source"] = (
+                "(0054,1300) Frame Reference Time − decay-weighted mean time of the frame "
+                "(1/λ)·ln(λT/(1 − e^(−λT))), T = (0018,1242) Actual Frame Duration, λ = ln 2 / (0018,1075) "
+                "Radionuclide Half Life (PS3.3 C.8.9.4.1.5)")
         if n_t > 1 and not np.all(np.diff(start) > 0):
             raise InvalidInputError(
                 f"series {series.series_uid}: frame start times {start.tolist()} ms ({notes['frame_times_source']}) "

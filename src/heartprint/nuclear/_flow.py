@@ -13,12 +13,29 @@ tracer's extraction model K1 = MBF · E(MBF):
   flow with 82Rb dynamic PET imaging", Eur J Nucl Med Mol Imaging 2007;34:1765–1774,
   doi:10.1007/s00259-007-0478-2 (✅S: A = 0.77, B = 0.63 mL/min/g as quoted from Lortie et al. by the PMOD
   documentation of its 'Card. Rb82 (1 Compartment)' model, doc37.pmod.com; the paper itself not re-read here).
-* N-13 ammonia: K1 = MBF · [1 − 0.607 · exp(−1.25 / MBF)] — DeGrado TR et al., J Nucl Cardiol
-  1996;3:494–507 (⚠M: constants and the attribution not verified here).
+* N-13 ammonia: K1 = MBF · [1 − 0.607 · exp(−1.25 / MBF)] (⚠M: the constants were not found in the sources
+  searched — PMOD model documentation, rdrr.io traceRkinetic, web pages — so they stay unverified; the form is the
+  flow-dependent first-pass extraction of ammonia, usually traced to canine data of Schelbert HR et al.,
+  Circulation 1981 — that citation itself not verified here). The former attribution to DeGrado TR et al., J Nucl Cardiol
+  1996;3:494–507 is *withdrawn*: PMOD's description of that model ("Card. NH3 (de Grado)",
+  doc.pmod.com/pkin/pmclass_lib_pmkin_models_pkcardiacnh3degradomodel.html, checked) takes K1 = MBF with a linear
+  metabolite correction of the input (mCorr = 0.077/min) and fits only the first 4 min — a different model.
 
 For both, f(F) = F·(1 − A·e^{−B/F}) has f′(F) ≥ 1 − A > 0 (since e^{−x}(1 + x) ≤ 1), so it is strictly
 increasing with (1 − A)·F ≤ f(F) ≤ F; the inversion is a vectorised bisection on [K1, K1 / (1 − A)] to
 machine precision (:func:`mbf_from_k1`).
+
+**Tissue fraction (partial volume).** A region's signal is TF·C_t + Vb·C_b: only the products a = TF·K1 and
+Vb are identifiable from the curves, TF (the fraction of the region's signal that is perfusable tissue, the
+"tissue fraction" of Hutchins GD et al., J Am Coll Cardiol 1990;15:1032–1042, doi:10.1016/0735-1097(90)90237-J,
+and of the perfusable-tissue-fraction idea of Iida H et al. for O-15 water, ⚠ neither re-read here) is not. The
+Lortie 2007 model takes TF = 1 − Vb: everything that is not blood (myocardial blood volume *or* spill-over from the
+cavity) is tissue — true only when the region loses nothing to low-activity surroundings. A wall blurred by the
+scanner also spills *out* toward lung / body: with L the fraction of the point-spread function at the sample point
+lying outside the wall (weighted by 1 − outside/wall activity), the signal budget RC + S_cavity + S_outside = 1
+gives TF = 1 − Vb − L (``tissue_loss`` = L; derivation: signal = RC·[(1 − v)C_t + v·C_b] + S_cav·C_b + S_out·C_out,
+Vb = RC·v + S_cav, so RC·(1 − v) = 1 − Vb − S_out when C_out ≈ 0). L comes from the image (geometry and
+resolution), not from the curves: see :func:`heartprint.nuclear._petflow.wall_profile_fit`.
 
 **Units and conventions.** Times are seconds from the start of the injection (t = 0); the blood input is
 taken as 0 at t = 0 and as the measured blood value at each frame's mid time, linear in between and
@@ -42,7 +59,7 @@ C_myo = a·g(k2) + Vb·C_b. (a, Vb) follow in closed form by bounded linear leas
 0 ≤ Vb ≤ VB_MAX; interior solution or the best of the three edges). k2 is found by a grid search
 (:data:`N_K2_GRID` log-spaced values in [:data:`K2_MIN`, :data:`K2_MAX`] 1/min) and refined by a golden-section
 search in log k2 on the bracketing grid interval ("variable projection"), all regions at once. Then
-K1 = a / (1 − Vb). Unweighted least squares over the frames in the fit window.
+K1 = a / TF with TF = 1 − Vb − L (L = 0 by default; TF ≤ 0 → K1 and MBF NaN). Unweighted least squares over the frames in the fit window.
 """
 
 from __future__ import annotations
@@ -62,7 +79,8 @@ __all__ = [
 #: Tracer → (A, B, reference) of K1 = MBF · [1 − A·exp(−B/MBF)] (see module docstring: Rb-82 ✅S, ammonia ⚠M).
 EXTRACTION_MODELS: dict[str, tuple[float, float, str]] = {
     "rb82": (0.77, 0.63, "Lortie M et al. Eur J Nucl Med Mol Imaging 2007;34:1765-1774. doi:10.1007/s00259-007-0478-2"),
-    "n13-ammonia": (0.607, 1.25, "DeGrado TR et al. J Nucl Cardiol 1996;3:494-507 (constants ⚠M)"),
+    "n13-ammonia": (0.607, 1.25, "N-13 ammonia first-pass extraction, usually traced to Schelbert HR et al. "
+                    "Circulation 1981 (citation and constants not verified against a source, ⚠M)"),
 }
 _TRACER_ALIASES = {
     "rb82": "rb82", "rb-82": "rb82", "82rb": "rb82", "rubidium-82": "rb82", "rubidium": "rb82",
@@ -231,7 +249,8 @@ class FlowFit:
 
     ``mbf`` and ``k1`` in mL/min/g, ``k2`` in 1/min, ``blood_volume`` Vb (fraction), ``residual`` the RMS
     residual over the fitted frames (TAC units), ``fitted`` the model curve over all frames, ``k2_at_bound``
-    True where k2 ended at a bound of [K2_MIN, K2_MAX] (fit unreliable).
+    True where k2 ended at a bound of [K2_MIN, K2_MAX] (fit unreliable), ``tissue_fraction`` TF = 1 − Vb − L
+    (L the ``tissue_loss`` given to :func:`fit_mbf`; K1 = a / TF).
     """
 
     mbf: Any
@@ -244,6 +263,7 @@ class FlowFit:
     tracer: str
     method: str
     references: list[str] = field(default_factory=list)
+    tissue_fraction: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         def conv(v):
@@ -275,13 +295,17 @@ def fit_mbf(
     frame_durations_s: Any = None,
     tracer: str = "rb82",
     fit_window_s: Any = None,
+    tissue_loss: Any = 0.0,
 ) -> FlowFit:
     """Fit the one-tissue compartment model and convert K1 to MBF (see the module docstring).
 
     ``myocardium_tac``: (n_frames,) or (n_regions, n_frames) (e.g. 17 segments + global, fitted at once);
     ``blood_tac``: (n_frames,) LV-cavity input; ``frame_mid_times_s``: strictly increasing, s from injection;
     ``frame_durations_s``: optional (frame-averaged model); ``tracer``: "rb82" or "n13-ammonia";
-    ``fit_window_s``: None (all frames), an end time, or (start, end) in s — frames whose mid time lies inside.
+    ``fit_window_s``: None (all frames), an end time, or (start, end) in s — frames whose mid time lies inside;
+    ``tissue_loss``: L ≥ 0, scalar or (n_regions,): the fraction of the region's signal lost to low-activity
+    surroundings by partial volume (module docstring, "Tissue fraction"); K1 = a / (1 − Vb − L). 0 (default):
+    the Lortie 2007 model, TF = 1 − Vb.
     """
     key = _tracer(tracer)
     mid = _as_1d(frame_mid_times_s, "frame_mid_times_s")
@@ -299,6 +323,12 @@ def fit_mbf(
     if not np.all(np.isfinite(y2)):
         raise InvalidInputError("myocardium_tac: holds non-finite values; expected finite numbers")
     proto = _protocol(blood, mid, frame_durations_s)
+    try:
+        loss = np.broadcast_to(np.asarray(tissue_loss, dtype=float), (y2.shape[0],)).copy()
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"tissue_loss: expected a number or one per region ({y2.shape[0]})") from exc
+    if not (np.all(np.isfinite(loss)) and np.all(loss >= 0.0) and np.all(loss < 1.0)):
+        raise InvalidInputError(f"tissue_loss={tissue_loss!r}: expected fractions in [0, 1)")
 
     if fit_window_s is None:
         lo_t, hi_t = -np.inf, np.inf
@@ -348,7 +378,9 @@ def fit_mbf(
     logk = np.where(fc < fd, xc, xd)
     a, vb, _ = objective(logk)
     k2 = np.exp(logk)
-    k1 = 60.0 * a / (1.0 - vb)  # mL/min/g (per second → per minute)
+    tf = 1.0 - vb - loss
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k1 = np.where(tf > 0, 60.0 * a / tf, np.nan)  # mL/min/g (per second → per minute); TF ≤ 0: not estimable
     mbf = np.asarray(mbf_from_k1(k1, key), dtype=float)
     fitted = (a[:, None] * _response(k2, proto) + vb[:, None] * blood[None, :])
     residual = np.sqrt(np.mean((y2[:, sel] - fitted[:, sel]) ** 2, axis=1))
@@ -356,14 +388,18 @@ def fit_mbf(
     method = (f"one-tissue compartment model with blood-volume/spill-over term, {'frame-averaged' if proto.i_start is not None else 'mid-time sampled'} "
               f"exact convolution of the piecewise-linear input; grid search over k2 "
               f"[{K2_MIN}, {k2_hi:.3g}] 1/min + golden-section refinement, closed-form bounded LS for K1(1-Vb), Vb; "
-              f"{int(sel.sum())} of {mid.size} frames; MBF from K1 via the {key} extraction model")
+              f"{int(sel.sum())} of {mid.size} frames; "
+              + (f"tissue fraction 1 - Vb - L (partial-volume loss L {float(loss.min()):.3f}"
+                 + (f"-{float(loss.max()):.3f}" if loss.max() > loss.min() else "") + "); " if np.any(loss > 0)
+                 else "tissue fraction 1 - Vb; ")
+              + f"MBF from K1 via the {key} extraction model")
 
     def out(v):
         return v[0].item() if single else v
 
     return FlowFit(mbf=out(mbf), k1=out(k1), k2=out(k2), blood_volume=out(vb), residual=out(residual),
                    fitted=fitted[0] if single else fitted, k2_at_bound=out(at_bound), tracer=key, method=method,
-                   references=[EXTRACTION_MODELS[key][2]])
+                   references=[EXTRACTION_MODELS[key][2]], tissue_fraction=out(tf))
 
 
 def myocardial_flow_reserve(stress_mbf: Any, rest_mbf: Any) -> np.ndarray | float:
