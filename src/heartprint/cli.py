@@ -1119,7 +1119,13 @@ def _add_interpret(subparsers: argparse._SubParsersAction) -> None:
 
 
 #: Functions that each register one subcommand on the subparsers object.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _add_analyze, _add_train, _add_demo, _add_interpret, _add_registry]
+def _add_risk(subparsers: argparse._SubParsersAction) -> None:
+    from heartprint.risk.cli import add_subcommand  # light: scikit-survival loads only when a command runs
+
+    add_subcommand(subparsers)
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _add_analyze, _add_train, _add_demo, _add_interpret, _add_registry, _add_risk]
 
 
 # -- entry point ---------------------------------------------------------------------------
