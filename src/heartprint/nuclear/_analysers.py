@@ -135,7 +135,7 @@ def _run(image: Image, ctx: AnalysisContext, state: str | None) -> SeriesResult:
         details["normal_limits"] = {"source": normals.source, "tracer": normals.tracer, "n_subjects": normals.n_subjects}
         score_code = "perfusion_stress_score" if state == "stress" else "perfusion_rest_score"
         score_name = "Stress perfusion score" if state == "stress" else "Rest perfusion score"
-        how = ("segment mean uptake as % of the normal limits' segment mean, scored 0-4 "
+        how = ("each polar sample's uptake as % of its normal mean scored 0-4 (at least 1 inside a detected defect), segment score = rounded mean "
                "(heartprint.nuclear._scores.score_from_percent_of_normal)")
         for seg, (s_score, _r) in sorted(scores.segment_scores.items()):
             add(score_code, score_name, s_score, "1", how, _SCORE_REFERENCE, segment=int(seg))

@@ -27,7 +27,8 @@ from heartprint.errors import InvalidInputError
 from heartprint.image import Image
 from heartprint.nuclear._axis import LVAxis, find_lv_axis, summed_volume
 
-__all__ = ["PolarMap", "polar_map", "segment_of", "RayGrid", "ray_grid", "sample_rays", "wall_maxima"]
+__all__ = ["PolarMap", "polar_map", "segment_of", "RayGrid", "ray_grid", "sample_rays", "wall_maxima",
+           "ring_wall_radii", "sample_areas"]
 
 
 def segment_of(ring: Any, theta_deg: Any, *, n_rings: int = 36, n_cap_rings: int = 6) -> np.ndarray:
@@ -74,6 +75,10 @@ class PolarMap:
         (n_sectors,) centre angle θ of each sector (deg).
     axis
         The LV frame used.
+    sample_area_mm2
+        (n_rings, n_sectors) mid-wall surface area (mm²) each sample stands for
+        (:func:`sample_areas`), or ``None`` when not known (a map rebuilt from stored values): with a
+        uniform wall, the share of the myocardium each sample represents.
     """
 
     values: np.ndarray
@@ -82,6 +87,7 @@ class PolarMap:
     ring_position: np.ndarray
     sector_angle_deg: np.ndarray
     axis: LVAxis
+    sample_area_mm2: np.ndarray | None = None
 
     @property
     def segments(self) -> dict[int, float]:
@@ -100,6 +106,7 @@ class PolarMap:
             "ring_position": self.ring_position.tolist(),
             "sector_angle_deg": self.sector_angle_deg.tolist(),
             "axis": self.axis.to_dict(),
+            "sample_area_mm2": None if self.sample_area_mm2 is None else self.sample_area_mm2.tolist(),
             "segments_pct": {str(k): v for k, v in self.segments.items()},
         }
 
@@ -201,6 +208,67 @@ def wall_maxima(profiles: np.ndarray, radii: np.ndarray, half_width_mm: float) -
     return np.take_along_axis(profiles, k[..., None], axis=2)[..., 0], k
 
 
+def ring_wall_radii(profiles: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Each ring's mid-wall radius (mm along its rays): the peak of its sector-mean profile, refined
+    below the sampling step by a parabola through the peak and its two neighbours."""
+    mean_prof = profiles.mean(axis=1)  # (R, K)
+    k = np.clip(np.argmax(mean_prof, axis=1), 1, radii.size - 2)
+    rows = np.arange(k.size)
+    ym, y0, yp = mean_prof[rows, k - 1], mean_prof[rows, k], mean_prof[rows, k + 1]
+    den = ym - 2.0 * y0 + yp
+    off = np.where(den < 0, 0.5 * (ym - yp) / np.where(den < 0, den, -1.0), 0.0)
+    return radii[k] + np.clip(off, -0.5, 0.5) * (radii[1] - radii[0])
+
+
+#: Gaussian smoothing (in rings) of the ring wall radii before the surface areas are taken: the
+#: peak radius moves by whole steps of noise from ring to ring, and the areas depend on its slope.
+AREA_SMOOTH_RINGS = 2.0
+
+
+def sample_areas(grid: RayGrid, wall_radius_mm: np.ndarray, length_mm: float) -> np.ndarray:
+    """Mid-wall surface area (mm²) that each polar sample stands for, shape (n_rings, n_sectors).
+
+    The mid-wall surface is taken as a surface of revolution about the long axis through each
+    ring's wall point — cap ring i (polar angle φ_i) at axial distance ``c − r_i·cos φ_i`` from the
+    apex and radius ``r_i·sin φ_i``, body ring k at ``t_k`` and radius ``r_k`` (``r`` the ring's
+    wall radius, smoothed over :data:`AREA_SMOOTH_RINGS` rings). Each ring owns the band between
+    its edges — cap rings φ = i·Δφ … (i + 1)·Δφ from the apex pole on the axis, body rings
+    ``t_k ± disc/2`` — with the radius at an edge the mean of the two rings beside it; the basal
+    ring runs on to the basal plane (``length_mm``), standing for the margin the rays leave out.
+    The band's area is that of the two cones (frusta) edge → ring point → edge; each of a ring's
+    sectors gets an equal share. With a wall of uniform thickness the areas are proportional to
+    the myocardial volume each sample represents, so Σ area over samples in a defect / Σ area is
+    the defect's share of the myocardium whatever the ring spacing (project method; the 17-segment
+    model instead gives every segment 1/17 — Cerqueira 2002 — which this grid's segments are not).
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    r = np.asarray(wall_radius_mm, float)
+    nc = grid.n_cap_rings
+    if AREA_SMOOTH_RINGS > 0:
+        parts = [r[:nc], r[nc:]]
+        r = np.concatenate([gaussian_filter1d(p, AREA_SMOOTH_RINGS, mode="nearest") if p.size else p for p in parts])
+    c = grid.cap_radius_mm
+    dphi = np.deg2rad(90.0 / max(nc, 1))
+    phi = np.deg2rad(grid.cap_phi_deg)
+    t_body = float(length_mm) * grid.ring_position[nc:]
+    pt_a = np.concatenate([c - r[:nc] * np.cos(phi), t_body])  # the rings' own points (axial, radial)
+    pt_r = np.concatenate([r[:nc] * np.sin(phi), r[nc:]])
+    r_mid = 0.5 * (r[:-1] + r[1:])  # radius at the edge between ring j and j + 1
+    edge_phi = np.arange(1, nc + 1) * dphi  # edges after each cap ring; the last (90°) meets the body at t = c
+    inner_a = np.concatenate([c - r_mid[:nc] * np.cos(edge_phi), t_body[:-1] + 0.5 * grid.disc_mm])
+    inner_r = np.concatenate([r_mid[:nc] * np.sin(edge_phi), r_mid[nc:]])
+    first = (c - r[0], 0.0) if nc else (c, r[0])
+    ea = np.concatenate([[first[0]], inner_a, [float(length_mm)]])
+    er = np.concatenate([[first[1]], inner_r, [r[-1]]])
+
+    def frustum(a1, r1, a2, r2):
+        return np.pi * (r1 + r2) * np.hypot(a2 - a1, r2 - r1)
+
+    ring = frustum(ea[:-1], er[:-1], pt_a, pt_r) + frustum(pt_a, pt_r, ea[1:], er[1:])
+    return np.repeat(ring[:, None] / grid.sector_angle_deg.size, grid.sector_angle_deg.size, axis=1)
+
+
 def polar_map(
     volume: Image,
     axis: LVAxis | None = None,
@@ -230,6 +298,8 @@ def polar_map(
     ``"max"`` (percent of the maximum) or ``"none"``.
 
     ``axis=None`` runs :func:`find_lv_axis`. A gated (t, z, y, x) image is summed over gates.
+    ``sample_area_mm2`` of the result: the mid-wall area each sample stands for (:func:`sample_areas`,
+    from each ring's wall radius, :func:`ring_wall_radii`), the weights of defect extents.
     """
     if normalise not in ("robust_max", "max", "none"):
         raise InvalidInputError(f"normalise={normalise!r}: expected 'robust_max', 'max' or 'none'")
@@ -253,4 +323,5 @@ def polar_map(
         values = 100.0 * raw / ref
     seg = segment_of(np.arange(n_rings)[:, None], grid.sector_angle_deg[None, :], n_rings=n_rings,
                      n_cap_rings=n_cap_rings)
-    return PolarMap(values, raw, seg, grid.ring_position, grid.sector_angle_deg, axis)
+    area = sample_areas(grid, ring_wall_radii(prof, grid.radii), axis.length_mm)
+    return PolarMap(values, raw, seg, grid.ring_position, grid.sector_angle_deg, axis, area)

@@ -12,6 +12,8 @@ uptake maps to a score is **not** fixed by a guideline (readers score visually, 
 normal limits). ⚠ heartprint's own choice (:data:`SEGMENT_SCORE_TABLE`, monotone): the segment's
 mean uptake as a percent of the normal segment mean (from the normal-limits database; without one,
 of 100 % = the map maximum) — ≥ 70 % → 0, 60–70 % → 1, 50–60 % → 2, 40–50 % → 3, < 40 % → 4.
+With normal limits the table scores each polar sample and a sample inside a detected defect scores
+at least 1 (:data:`DEFECT_SAMPLE_MIN_SCORE`); a segment's score is the rounded mean of its samples'.
 
 **Summed scores** (clinical_reference §8c, LOINC LP229987-5 / LP229988-3 / LP229993-3):
 SSS = Σ stress scores, SRS = Σ rest scores, SDS = Σ per segment of max(stress − rest, 0) over the
@@ -37,20 +39,30 @@ relative to normal, s = clip((mean − value) / mean, 0, 1) (0 = normal uptake, 
 so a defect with no uptake counts its full extent and one at 40 % of normal counts 60 % of it. The
 paper maps the deviation to a continuous 0–4 score instead; the numbers are not interchangeable.
 
-**Area weighting.** Sample i of segment k has weight w_i = 1 / (17 · n_k) (n_k = samples of segment
-k): every AHA segment is 1/17 of the LV, as in the 17-segment model (basal 6/17, mid 6/17, apical
-5/17), whatever the sampling density — the densely sampled apical cap (segment 17) gets the smallest
-per-sample weight. Extents (``extent_percent``, ``ischaemic_extent_percent``) are Σ w over the
-samples in question × 100, i.e. percent of the LV myocardium.
+**Area weighting.** Extents (``extent_percent``, ``ischaemic_extent_percent``) and TPD
+are Σ w over the samples in question × 100, i.e. percent of the LV myocardium, with w_i the share of
+the myocardium sample i stands for. When the stress map carries ``sample_area_mm2`` (every
+:func:`heartprint.nuclear.polar_map` does), w_i = area_i / Σ area: the mid-wall surface area of the
+sample (:func:`heartprint.nuclear._polar.sample_areas`), proportional to its myocardial volume for a
+wall of uniform thickness. Otherwise (plain arrays) sample i of segment k has w_i = 1 / (17 · n_k)
+(n_k = samples of segment k): every AHA segment is 1/17 of the LV, as in the 17-segment model.
+The geometric weights are needed because the polar grid's segments are not equal shares of the
+wall: its apical cap is a hemisphere of about one LV radius and the body rings are equally spaced
+between it and the base, so on the phantoms a defect's 1/17-weighted extent read 3–5 points of the
+LV above its true share of the myocardial volume (benchmarks/nm_study.py, issue 19). Segment
+scores and summed scores are unchanged by this (each segment scores 0–4 whatever its size).
 
 **Without normal limits** scores are relative to 100 % (the map maximum), and TPD, extents and
 per-sample abnormality are *not* computed (``None``): they need an SD.
 
 **Territories** (``heartprint.anatomy.territories``, LAD / RCA / LCx): stress and ischaemic extent in
-percent of the LV and of the territory, SSS and SDS of its segments, and ``flagged`` — ⚠ heartprint's
-choice: with normals, the territory's abnormal stress extent ≥ :data:`MIN_TERRITORY_EXTENT_PERCENT`
-(3 % of the LV); without normals, any of its segments with a stress score ≥
-:data:`MIN_TERRITORY_SCORE` (2).
+percent of the LV and of the territory — on the 17-segment model's weights (each segment 1/17), not the
+geometric ones, because a territory is a set of AHA segments and the polar grid's segment 17 (its
+whole hemispherical cap, about a third of the wall's area) reaches into the apical third, so with
+geometric weights the apical end of a lateral or inferior defect flagged the LAD (phantoms, issue 19);
+SSS and SDS of its segments; and ``flagged`` — ⚠ heartprint's choice: with normals, the territory's
+abnormal stress extent ≥ :data:`MIN_TERRITORY_EXTENT_PERCENT` (3 % of the LV); without normals, any of
+its segments with a stress score ≥ :data:`MIN_TERRITORY_SCORE` (2).
 """
 
 from __future__ import annotations
@@ -77,8 +89,20 @@ ABNORMAL_SD = 2.5
 #: Detected regions smaller than this (percent of the LV, area-weighted) are noise, not defects (⚠ project choice).
 MIN_DEFECT_EXTENT_PERCENT = 1.0
 #: A sample at a defect's edge counts only if it is also this far below the normal mean (keeps count noise
-#: out of the half-depth contour of a shallow defect; ⚠ project choice).
-EDGE_SD = 2.0
+#: out of the depth contour of a shallow defect; ⚠ project choice, chosen on the tuning phantoms of
+#: ``benchmarks/nm_study.py --tuning`` (seeds 301–309) among 1.0, 1.5 and 2.0: 2.0 cut a mild gated defect's
+#: extent by 5.4 points; 1.0 gave the same extents as 1.5).
+EDGE_SD = 1.5
+#: A defect's extent is the connected samples whose deficit is at least this fraction of its peak deficit
+#: (⚠ project choice: 0.5 is the edge of a blurred step; chosen on the tuning phantoms among 0.35–0.5 —
+#: 0.5 missed 5.4 points of a mild gated defect, 0.4 read two defects 40° apart +4.6 and 0.35 +6.3;
+#: 0.45 kept the tuning set within −4.5 … +3.1 points).
+DEPTH_FRACTION = 0.45
+#: A polar sample inside a detected defect (beyond the normal limits) scores at least this (1, "equivocal /
+#: mildly reduced") even when its uptake is ≥ 70 % of the normal mean: with normal SDs of 6–8 % of the mean,
+#: 75–85 % of normal is 2.5–3 SD below it, and the table alone scored such defects 0 (reversible defects of
+#: 70 % uptake, and of 50–55 % blurred by gating, had SDS 0 on the tuning phantoms; ⚠ project choice).
+DEFECT_SAMPLE_MIN_SCORE = 1
 #: Smallest rest − stress uptake difference (percent of normal) for a segment to count as reversible.
 MIN_REVERSIBILITY_PERCENT = 5.0
 #: ⚠ heartprint's choice, not a guideline: (lower bound of % of normal segment mean, score), checked in order;
@@ -116,8 +140,22 @@ def score_from_percent_of_normal(percent: Any) -> np.ndarray:
     return score
 
 
-def sample_weights(segment: np.ndarray) -> np.ndarray:
-    """Area weight of each polar sample: 1 / (17 · samples in its segment); sums to 1 (see module docstring)."""
+def _usable_area(area: Any, shape: tuple[int, ...]) -> bool:
+    if area is None:
+        return False
+    a = np.asarray(area, dtype=float)
+    return a.shape == tuple(shape) and bool(np.all(np.isfinite(a))) and bool(np.all(a > 0))
+
+
+def sample_weights(segment: np.ndarray, area: Any = None) -> np.ndarray:
+    """Share of the LV myocardium each polar sample stands for; sums to 1 (see the module docstring).
+
+    ``area``: the samples' mid-wall surface areas (``PolarMap.sample_area_mm2``) → ``area / Σ area``;
+    without it (or when it is not a finite positive array of the map's shape), 1 / (17 · samples in
+    the sample's segment)."""
+    if _usable_area(area, segment.shape):
+        a = np.asarray(area, dtype=float)
+        return a / a.sum()
     counts = np.bincount(segment.ravel() - 1, minlength=N_SEGMENTS).astype(float)
     return 1.0 / (N_SEGMENTS * counts[segment - 1])
 
@@ -215,12 +253,14 @@ def defect_mask(dev: np.ndarray, sev: np.ndarray, weights: np.ndarray) -> np.nda
     """The polar samples inside perfusion defects.
 
     Detection: connected regions of samples more than :data:`ABNORMAL_SD` below the normal mean,
-    holding at least :data:`MIN_DEFECT_EXTENT_PERCENT` of the LV (smaller ones are noise). Extent:
-    each detected region is grown or trimmed to the connected samples whose deficit is at least half
-    the region's peak deficit (90th percentile) and more than :data:`EDGE_SD` below the mean. Camera
-    blur is symmetric, so a step-edged defect's half-depth contour lies on its true edge whatever its
-    severity: an SD threshold alone counts the blurred shoulder of a deep defect and misses the edge
-    of a mild one (project method, ⚠; checked on phantoms, benchmarks/nm_study.py)."""
+    holding at least :data:`MIN_DEFECT_EXTENT_PERCENT` of the LV (``weights``, smaller ones are noise).
+    Extent: each detected region is grown or trimmed to the connected samples whose deficit is at
+    least :data:`DEPTH_FRACTION` of the region's peak deficit (90th percentile) and more than
+    :data:`EDGE_SD` below the mean. Camera blur is symmetric, so a step-edged defect's half-depth
+    contour lies on its true edge whatever its severity: an SD threshold alone counts the blurred
+    shoulder of a deep defect and misses the edge of a mild one. The fraction sits a little below
+    one half because gating motion and count noise make a mild defect's edge shallower than its
+    centre (project method, ⚠; tuned and checked on separate phantom seeds, benchmarks/nm_study.py)."""
     det, n = _label_wrapped(dev > ABNORMAL_SD)
     out = np.zeros(dev.shape, bool)
     for k in range(1, n + 1):
@@ -228,7 +268,7 @@ def defect_mask(dev: np.ndarray, sev: np.ndarray, weights: np.ndarray) -> np.nda
         if 100.0 * float(np.sum(weights * comp)) < MIN_DEFECT_EXTENT_PERCENT:
             continue
         peak = float(np.percentile(sev[comp], 90))
-        cand, _ = _label_wrapped((sev >= 0.5 * peak) & (dev > EDGE_SD))
+        cand, _ = _label_wrapped((sev >= DEPTH_FRACTION * peak) & (dev > EDGE_SD))
         keep = np.unique(cand[comp])
         out |= np.isin(cand, keep[keep > 0])
     return out
@@ -289,32 +329,10 @@ def perfusion_scores(
             raise InvalidInputError("normals.segment_mean: values ≤ 0; expected positive percent")
         return ref
 
-    def seg_scores(values: np.ndarray, pct: np.ndarray, nl: NormalLimits | None) -> np.ndarray:
-        """With normal limits, each polar sample is scored against its own normal mean and a segment's score
-        is the rounded mean of its samples' scores (so a defect covering half a segment scores about half
-        of a whole one, as readers grade it); without limits, the segment mean's score."""
-        if nl is None:
-            return score_from_percent_of_normal(pct)
-        sample = score_from_percent_of_normal(100.0 * values / np.maximum(nl.mean, np.finfo(float).tiny))
-        return np.floor(segment_means(sample.astype(float), s_seg) + 0.5).astype(int)
-
-    seg_idx = np.arange(1, N_SEGMENTS + 1)
-    s_pct = 100.0 * segment_means(s_val, s_seg) / ref_seg(normals)
-    s_score = seg_scores(s_val, s_pct, normals)
-    sss = int(s_score.sum())
-    srs = sds = None
-    r_pct = r_score = seg_sds = None
-    if r_val is not None:
-        r_pct = 100.0 * segment_means(r_val, s_seg) / ref_seg(rest_normals)
-        r_score = seg_scores(r_val, r_pct, rest_normals)
-        srs = int(r_score.sum())
-        # a segment is reversible only if its rest uptake exceeds its stress uptake by a margin beyond
-        # noise: a fixed defect whose segment sits at a score boundary must not flip into "ischaemia"
-        reversible = (r_pct - s_pct) >= MIN_REVERSIBILITY_PERCENT
-        seg_sds = np.where(reversible, np.maximum(s_score - r_score, 0), 0)
-        sds = int(seg_sds.sum())
-
-    w = sample_weights(s_seg)
+    area = getattr(stress, "sample_area_mm2", None)
+    w = sample_weights(s_seg, area)
+    area_weighted = _usable_area(area, s_seg.shape)
+    w_seg = sample_weights(s_seg)  # territories are sets of AHA segments: their burden is on the 1/17 model
     z = s_abn = r_abn = None
     tpd = tpd_rest = extent = extent_rest = isch_extent = None
     if normals is not None:
@@ -329,17 +347,46 @@ def perfusion_scores(
             _, r_abn, tpd_rest, extent_rest = deviation(r_val, rest_normals)
             isch_extent = float(100.0 * np.sum(w * (s_abn & ~r_abn)))
 
+    def seg_scores(values: np.ndarray, pct: np.ndarray, nl: NormalLimits | None,
+                   abn: np.ndarray | None) -> np.ndarray:
+        """With normal limits, each polar sample is scored against its own normal mean — at least
+        :data:`DEFECT_SAMPLE_MIN_SCORE` inside a defect (:func:`defect_mask`) — and a segment's score is the
+        rounded mean of its samples' scores (so a defect covering half a segment scores about half of a
+        whole one, as readers grade it); without limits, the segment mean's score."""
+        if nl is None:
+            return score_from_percent_of_normal(pct)
+        sample = score_from_percent_of_normal(100.0 * values / np.maximum(nl.mean, np.finfo(float).tiny))
+        if abn is not None:
+            sample = np.where(abn, np.maximum(sample, DEFECT_SAMPLE_MIN_SCORE), sample)
+        return np.floor(segment_means(sample.astype(float), s_seg) + 0.5).astype(int)
+
+    seg_idx = np.arange(1, N_SEGMENTS + 1)
+    s_pct = 100.0 * segment_means(s_val, s_seg) / ref_seg(normals)
+    s_score = seg_scores(s_val, s_pct, normals, s_abn)
+    sss = int(s_score.sum())
+    srs = sds = None
+    r_pct = r_score = seg_sds = None
+    if r_val is not None:
+        r_pct = 100.0 * segment_means(r_val, s_seg) / ref_seg(rest_normals)
+        r_score = seg_scores(r_val, r_pct, rest_normals, r_abn)
+        srs = int(r_score.sum())
+        # a segment is reversible only if its rest uptake exceeds its stress uptake by a margin beyond
+        # noise: a fixed defect whose segment sits at a score boundary must not flip into "ischaemia"
+        reversible = (r_pct - s_pct) >= MIN_REVERSIBILITY_PERCENT
+        seg_sds = np.where(reversible, np.maximum(s_score - r_score, 0), 0)
+        sds = int(seg_sds.sum())
+
     territories: dict[str, TerritoryScores] = {}
     for name, segs in TERRITORY_SEGMENTS.items():
         sel = np.isin(seg_idx, segs)
         mask = np.isin(s_seg, segs)
-        share = float(np.sum(w * mask))  # fraction of the LV (= len(segs) / 17)
+        share = float(np.sum(w_seg * mask))  # fraction of the LV in the 17-segment model (= len(segs) / 17)
         t_ext = t_isch = t_ext_rel = t_isch_rel = None
         if s_abn is not None:
-            t_ext = float(100.0 * np.sum(w * (s_abn & mask)))
+            t_ext = float(100.0 * np.sum(w_seg * (s_abn & mask)))
             t_ext_rel = t_ext / share
             if r_abn is not None:
-                t_isch = float(100.0 * np.sum(w * (s_abn & ~r_abn & mask)))
+                t_isch = float(100.0 * np.sum(w_seg * (s_abn & ~r_abn & mask)))
                 t_isch_rel = t_isch / share
             flagged = t_ext >= MIN_TERRITORY_EXTENT_PERCENT
         else:
@@ -356,8 +403,11 @@ def perfusion_scores(
     if normals is not None:
         method = (f"segment scores from % of the normal segment mean ({normals.tracer}, {normals.protocol}, "
                   f"n={normals.n_subjects}; heartprint table ≥70/60/50/40 % → 0/1/2/3, else 4); samples abnormal "
-                  f"when > {ABNORMAL_SD} SD below the normal mean; TPD = area-weighted Σ of fractional deficit over "
-                  "abnormal samples (heartprint's simplification of Slomka 2005); segments weighted 1/17 each")
+                  f"when > {ABNORMAL_SD} SD below the normal mean, and a sample in a defect scores at least "
+                  f"{DEFECT_SAMPLE_MIN_SCORE}; TPD = area-weighted Σ of fractional deficit over "
+                  "abnormal samples (heartprint's simplification of Slomka 2005); "
+                  + ("samples weighted by the mid-wall area they stand for" if area_weighted else
+                     "segments weighted 1/17 each"))
     else:
         method = ("no normal limits: segment scores from % of the map maximum (100 %) with heartprint's table "
                   "≥70/60/50/40 % → 0/1/2/3, else 4; TPD and extents not computed (they need normal limits)")

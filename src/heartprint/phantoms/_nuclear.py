@@ -645,10 +645,9 @@ def rb82_extraction_k1(mbf: float | np.ndarray) -> float | np.ndarray:
 def nh3_extraction_k1(mbf: float | np.ndarray) -> float | np.ndarray:
     """N-13 ammonia K1 (mL/min/g) from MBF: ``MBF·(1 − 0.607·exp(−1.25/MBF))``.
 
-    DeGrado TR, Hanson MW, Turkington TG, Delong DM, Brezinski DA, Vallée JP, Hedlund LW,
-    Zhang J, Cobb F, Sullivan MJ, Coleman RE. Estimation of myocardial blood flow for
-    longitudinal studies with 13N-labeled ammonia and positron emission tomography.
-    J Nucl Cardiol 1996;3:494–507.
+    N-13 ammonia first-pass extraction, usually traced to Schelbert HR et al., Circulation 1981
+    (citation and constants not verified, ⚠M); DeGrado 1996 uses K1 = MBF (PMOD documentation of
+    its "Card. NH3 (de Grado)" model). The phantom and :mod:`heartprint.nuclear._flow` use the same form.
     """
     f = np.asarray(mbf, dtype=float)
     return f * (1.0 - 0.607 * np.exp(-1.25 / f))
@@ -711,7 +710,7 @@ def make_dynamic_pet(
 
     Model (tissue density taken as 1 g/mL): ``dC_t/dt = K1·C_b − k2·C_t`` with ``K1`` from MBF by
     the tracer's extraction model (:func:`rb82_extraction_k1` Lortie 2007,
-    :func:`nh3_extraction_k1` DeGrado 1996) and ``k2 = K1 / Vd`` (``Vd`` = ``distribution_volume``,
+    :func:`nh3_extraction_k1`, ⚠M) and ``k2 = K1 / Vd`` (``Vd`` = ``distribution_volume``,
     default :data:`DISTRIBUTION_VOLUME`, phantom choices). ``C_b`` is the analytic input
     (:func:`_input_function`: gamma variate t0 = 5 s, α = 3, β = 4 s, peak ``peak_bq_per_ml``, plus
     10 % recirculation rising with τ 20 s and clearing with τ 300 s). ``C_t`` is integrated exactly
