@@ -202,6 +202,10 @@ LAYERS = {
     "clinical": ("io", "cmr", "ct", "nuclear", "echo", "segmentation", "report", "pipeline", "cli"),
     # io reads and writes; it computes nothing clinical and knows no modality room.
     "io": ("cmr", "ct", "nuclear", "echo", "clinical", "report", "pipeline", "cli"),
+    # risk learns from tables and phenotypes: no pixels, no modality room, no orchestration or outputs (the
+    # pipeline calls it; it never calls the pipeline).
+    "risk": ("io", "cmr", "ct", "nuclear", "echo", "segmentation", "report", "pipeline", "cli", "outputs", "phantoms",
+             "demo", "store"),
     # guidelines is the neutral leaf that a modality room and clinical both grade with (valve disease):
     # numbers in, gradings out; it may import measure and errors, nothing else of heartprint.
     "guidelines": ("io", "cmr", "ct", "nuclear", "echo", "clinical", "segmentation", "anatomy", "phantoms", "report",

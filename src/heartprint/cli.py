@@ -470,6 +470,22 @@ _OPTION_FLAGS = (("height_cm=", "--height-cm "), ("weight_kg=", "--weight-kg "),
                  ("sex=", "--sex "), ("kind override ", "--kind "))
 
 
+def _load_risk_model(folder: str | None) -> Any:
+    """``--risk-model DIR``: the saved research risk model, loaded once for the batch (a changed checksum or
+    other software versions are refused before any work, naming the flag)."""
+    if folder is None:
+        return None
+    try:
+        from heartprint.risk import load
+    except ImportError as exc:  # the optional 'risk' extra is not installed
+        raise InvalidInputError(f"--risk-model {folder}: needs the 'risk' extra (pip install 'heartprint[risk]'): "
+                                f"{exc}") from None
+    try:
+        return load(folder)
+    except HeartprintError as exc:
+        raise InvalidInputError(f"--risk-model {folder}: {' '.join(str(exc).split())}") from None
+
+
 def _analysis_options(args: argparse.Namespace) -> Any:
     """The run's :class:`~heartprint.pipeline.AnalysisOptions`, every value validated by it (raises
     :class:`InvalidInputError` naming the flag, before any work starts)."""
@@ -484,6 +500,7 @@ def _analysis_options(args: argparse.Namespace) -> Any:
             patient_facts=_read_facts(args.facts), facts_source="command line", entered_facts=entered,
             facts_file_source="facts file", echo_contours=_read_echo_contours(args.echo_contours),
             echo_views=_parse_echo_views(args.echo_view) or None,
+            risk_model=_load_risk_model(getattr(args, "risk_model", None)),
         )
     except InvalidInputError as exc:
         msg = " ".join(str(exc).split())
@@ -770,6 +787,8 @@ def _add_analyze(subparsers: argparse._SubParsersAction) -> None:
                         "[[row, col], ...] from one mitral hinge round the apex to the other}]}")
     p.add_argument("--echo-view", action="append", metavar="UID=VIEW",
                    help="apical view of an echo cine (A4C, A2C or A3C) instead of the header's (repeatable)")
+    p.add_argument("--risk-model", metavar="DIR", help="apply a research risk model saved by 'heartprint risk fit' "
+                   "to each patient (risk at its horizon, interval, top contributions, in measurements.json and the report)")
     p.add_argument("--no-report", action="store_true", help="write no report.html/pdf (faster)")
     p.add_argument("--registry", metavar="URL", help="record each study as a run in this registry "
                    "(SQLite file path or sqlite:///…, postgresql://…); unreadable inputs as failed runs")
@@ -953,6 +972,8 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--small", action="store_true", help="fewer cine phases (faster; for tests)")
+    p.add_argument("--risk-model", metavar="DIR", help="apply a research risk model saved by 'heartprint risk fit' "
+                   "to each patient (risk at its horizon, interval, top contributions, in measurements.json and the report)")
     p.add_argument("--no-report", action="store_true", help="write no report.html/pdf (faster)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on the terminal")
     p.set_defaults(func=cmd_demo)

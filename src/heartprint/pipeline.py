@@ -101,6 +101,9 @@ class AnalysisOptions:
     echo_contours: Mapping[str, Any] | None = None
     #: apical view of echo cines given by the user, series UID → ``"A4C"``, ``"A2C"`` or ``"A3C"`` (``--echo-view``)
     echo_views: Mapping[str, str] | None = None
+    #: a research risk model (:func:`heartprint.risk.load`), applied to each study's phenotype after the
+    #: guideline rules (``analyze --risk-model DIR``); its answer goes to ``StudyResult.risk`` and the report
+    risk_model: Any = None
     #: where the overriding values (height ... age, ``entered_facts``) came from, as the outputs say it
     facts_source: str = "command line"
     #: further patient facts from the command line (symptoms, NYHA class, rhythm, QRS, labs), in the
@@ -590,9 +593,23 @@ def interpret_study(result: StudyResult, others: Sequence[StudyResult] = (), *, 
         ph = ph.merge(known)
         result.facts = facts_summary(ph)
         result.interpretation = interpret(ph)
+        if options is not None and options.risk_model is not None:
+            result.risk = _risk(options.risk_model, ph)
     except HeartprintError as exc:
         result.interpretation_error = " ".join(str(exc).split())
     return result
+
+
+def _risk(model: Any, ph: Any) -> dict[str, Any]:
+    """The research risk model's answer for this patient (:func:`heartprint.risk.explain`): the risk at the
+    horizon with its interval and top contributions, or "not assessable" naming the features the patient lacks
+    (nothing is imputed for one patient); a model that cannot be applied is recorded, never raised."""
+    from heartprint.risk import explain
+
+    try:
+        return explain(model, ph)
+    except HeartprintError as exc:
+        return {"status": "failed", "message": " ".join(str(exc).split())}
 
 
 def _age_at_study(result: StudyResult) -> float | None:

@@ -224,6 +224,8 @@ class StudyResult:
     #: :class:`heartprint.clinical.interpret.Interpretation`, or a failure message
     interpretation: Any = None
     interpretation_error: str | None = None
+    #: a research risk model's answer for this patient (:func:`heartprint.risk.explain`), when one was given
+    risk: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     #: :class:`heartprint.phenotype.FactsSummary`: the patient facts given (with sources) and
     #: those the rules take that were not given; set with the interpretation
@@ -273,6 +275,8 @@ class StudyResult:
             out["interpretation"] = self.interpretation.to_dict()
         elif self.interpretation_error is not None:
             out["interpretation"] = {"status": "failed", "message": self.interpretation_error}
+        if self.risk is not None:
+            out["risk"] = jsonable(self.risk)
         return out
 
 

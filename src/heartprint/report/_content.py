@@ -803,6 +803,54 @@ def _empty_section(sid: str, title: str, question: str) -> dict[str, Any]:
             "differential": [], "recommendations": [], "figures": [], "notes": [], "unanalysed": []}
 
 
+def _feature_name(feature: str) -> str:
+    """A risk model's feature in plain words: its concept's name, or the column name without underscores."""
+    return _concept_name(feature) or {"age_years": "age", "sex_male": "male sex", "height_cm": "height",
+                                      "weight_kg": "weight"}.get(feature, feature.replace("_", " "))
+
+
+def _risk_section(risk: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The research risk model's answer in plain sentences (None when no model was given to ``analyze``)."""
+    if not risk:
+        return None
+    status = risk.get("status")
+    event = str(risk.get("event") or "the outcome").replace("_", " ")
+    horizon, unit = risk.get("horizon"), str(risk.get("time_unit") or "").strip()
+    when = f"within {horizon:g} {unit}".strip() if isinstance(horizon, (int, float)) else "by the model's horizon"
+    out: dict[str, Any] = {"status": status, "lines": [], "contributions": [], "notes": []}
+    perf = risk.get("performance") or {}
+    if status == "assessed":
+        pct = 100.0 * float(risk["risk"])
+        line = f"Estimated probability of {event} {when}: {pct:.0f} %"
+        if risk.get("risk_interval"):
+            lo, hi = (100.0 * float(x) for x in risk["risk_interval"])
+            line += f" (95 % interval {lo:.0f}–{hi:.0f} %)"
+        out["lines"].append(line + ".")
+        for c in risk.get("contributions") or []:
+            value = c.get("value")
+            shown = f"{value:.3g}" if isinstance(value, float) else ("–" if value is None else str(value))
+            out["contributions"].append({"name": _feature_name(str(c["feature"])), "value": shown,
+                                         "direction": "raises the risk" if c["direction"] == "raises" else "lowers the risk",
+                                         "size": f"{float(c['contribution']):+.2f}"})
+        if risk.get("contribution_unit"):
+            out["notes"].append(f"Contribution: {risk['contribution_unit']}.")
+    elif status == "not_assessable":
+        missing = ", ".join(_feature_name(str(m)) for m in risk.get("missing") or [])
+        out["lines"].append(f"The risk of {event} {when} is not assessable: the model needs {missing}, which this "
+                            "patient's data do not give (nothing is imputed for one patient).")
+    else:
+        out["lines"].append(f"The risk model could not be applied: {_sentence(str(risk.get('message') or ''))}")
+    if perf.get("harrell_c") is not None:
+        ci = perf.get("harrell_c_ci95") or [None, None]
+        ci_txt = f" (95 % interval {ci[0]:.2f}–{ci[1]:.2f})" if None not in ci else ""
+        cox = perf.get("cox_harrell_c")
+        out["notes"].append(f"Model discrimination in nested cross-validation: Harrell's C {perf['harrell_c']:.2f}{ci_txt}"
+                            + (f"; plain Cox on the same folds {cox:.2f}" if cox is not None else "") + ".")
+    if risk.get("intended_use"):
+        out["notes"].append(f"Intended use: {_sentence(str(risk['intended_use']))}")
+    return out
+
+
 def build_report(result: StudyResult, *, figures: bool = True) -> dict[str, Any]:
     """The report's content (JSON-able apart from figure data URIs) from a typed study result.
 
@@ -917,6 +965,7 @@ def build_report(result: StudyResult, *, figures: bool = True) -> dict[str, Any]
         "heartprint_version": __version__,
         "header": _header(result),
         "patient_facts": _patient_facts_section(result),
+        "risk": _risk_section(result.risk),
         "sections": [sections[sid] for sid, _, _ in SECTIONS],
         "not_analysed": not_analysed,
         "qc": qc,

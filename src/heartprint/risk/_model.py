@@ -465,7 +465,8 @@ def explain(model: RiskModel, row: Mapping[str, Any] | pd.Series | pd.DataFrame 
     lacking += [f"omics layer {n}" for n in model.omics_layers if n not in layers]
     card = model.card
     base = {"model": {"kind": model.kind, "fusion": model.fusion}, "horizon": model.horizon,
-            "time_unit": card["outcome"]["time_unit"], "intended_use": card["intended_use"],
+            "time_unit": card["outcome"]["time_unit"], "event": card["outcome"]["event"],
+            "intended_use": card["intended_use"],
             "performance": {"harrell_c": model.c_index, "harrell_c_ci95": list(model.c_index_ci),
                             "cox_harrell_c": model.summary["cox"]["harrell_c"],
                             "difference_vs_cox": model.summary["difference"]["verdict"]}}
