@@ -21,14 +21,15 @@ JSON format ``heartprint.nm-normals/1`` (one object, UTF-8)::
       "segment_mean": {"1": 78.2, ..., "17": 70.1},  # required, all 17 AHA segments, finite, percent
       "segment_sd":   {"1": 5.1, ..., "17": 6.3},    # required, all 17, finite and > 0, percent
       "segment": [[...], ...],               # optional, n_rings × n_sectors ints 1..17: the layout the
-                                             # limits were built on (checked against a study when present)
+                                             # limits were built on when all subjects shared one (used for
+                                             # plain-array maps given without a layout)
       "built_from": "...",                   # required, string: how the subjects were chosen / made
       "created": "2026-12-06T21:00:00+00:00" # required, string (ISO 8601 UTC)
     }
 
 Per-sample statistics are over subjects of each sample's value; per-segment statistics are over
 subjects of each subject's segment mean (the unweighted mean of the segment's samples, as
-``PolarMap.segments``). SDs are sample SDs (``ddof=1``).
+``PolarMap.segments``, on that subject's own layout: segments follow each heart's geometry in mm). SDs are sample SDs (``ddof=1``).
 
 Validation is strict: :func:`NormalLimits.from_json` raises
 :class:`heartprint.errors.InvalidInputError` naming the first offending field.
@@ -254,8 +255,11 @@ def build_normal_limits(
     """Normal limits from ≥ :data:`MIN_SUBJECTS` normal polar maps (PolarMap-like or 2-D arrays).
 
     Per sample: mean and SD (``ddof=1``) over subjects of ``values`` (percent). Per segment: mean and
-    SD over subjects of each subject's segment mean. All maps must share one shape and one segment
-    layout (taken from the maps' ``.segment`` or from ``segment``).
+    SD over subjects of each subject's segment mean, each on its own map's segment layout (the maps'
+    ``.segment``, else ``segment``): a polar map's segments follow its heart's geometry in mm
+    (:func:`heartprint.nuclear._polar.grid_segments`), so the layouts of different hearts may differ
+    by a ring at a boundary. All maps must share one shape; the layout is stored only when every
+    map has the same one.
     """
     maps = list(maps)
     if len(maps) < MIN_SUBJECTS:
@@ -263,36 +267,33 @@ def build_normal_limits(
     for key, val in (("tracer", tracer), ("protocol", protocol)):
         if not isinstance(val, str) or not val.strip():
             raise InvalidInputError(f"{key}={val!r}: expected a non-empty string")
-    stack = []
-    layout = None if segment is None else np.asarray(segment)
+    stack, layouts = [], []
+    given = None if segment is None else np.asarray(segment)
     for i, m in enumerate(maps):
         values, seg = polar_arrays(m, name=f"maps[{i}]")
         if seg is None:
-            if layout is None:
+            if given is None:
                 raise InvalidInputError(f"maps[{i}]: no '.segment' layout and no segment= given; expected AHA segments")
-            seg = check_segment(layout, values.shape, name="segment")
-        if layout is None:
-            layout = seg
-        elif layout.shape != seg.shape or not np.array_equal(layout, seg):
-            raise InvalidInputError(f"maps[{i}]: segment layout (shape {seg.shape}) differs from maps[0]'s; expected one layout")
+            seg = check_segment(given, values.shape, name="segment")
         stack.append(values)
+        layouts.append(seg)
     if len({v.shape for v in stack}) != 1:
         raise InvalidInputError(f"maps: shapes {sorted({v.shape for v in stack})}, expected one (n_rings, n_sectors) shape")
-    layout = check_segment(layout, stack[0].shape)
     v = np.stack(stack)
     sd = v.std(axis=0, ddof=1)
     if not np.all(sd > 0):
         raise InvalidInputError(f"maps: {int(np.sum(sd <= 0))} samples have SD 0 across subjects; expected SD > 0")
-    segm = segment_means(v, layout)  # (n_subjects, 17)
+    segm = np.stack([segment_means(x, lay) for x, lay in zip(stack, layouts)])  # (n_subjects, 17), own layouts
     seg_sd = segm.std(axis=0, ddof=1)
     if not np.all(seg_sd > 0):
         raise InvalidInputError("maps: a segment mean has SD 0 across subjects; expected SD > 0")
+    one = all(np.array_equal(layouts[0], lay) for lay in layouts[1:])
     return NormalLimits(
         tracer=tracer, protocol=protocol, source=source, n_subjects=len(stack), mean=v.mean(axis=0), sd=sd,
         segment_mean={s + 1: float(x) for s, x in enumerate(segm.mean(axis=0))},
         segment_sd={s + 1: float(x) for s, x in enumerate(seg_sd)},
         built_from=built_from, created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
-        segment=layout,
+        segment=layouts[0] if one else None,
     )
 
 

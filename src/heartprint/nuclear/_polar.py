@@ -4,13 +4,15 @@ Conventions (issue-19 nuclear contract): an :class:`~heartprint.nuclear._axis.LV
 LV frame; polar angle θ (deg) is 0° anterior, 90° septal, 180° inferior, 270° lateral, the
 in-plane direction at θ being ``cos θ·anterior + sin θ·septal`` (counter-clockwise on the
 displayed bull's-eye: anterior top, septum left). Rings run from the apex (first the apical cap,
-sampled on a hemisphere) to the base (short-axis planes, split in thirds apical/mid/basal).
+sampled on a hemisphere) to the base (short-axis planes). Segments follow each sample's position
+along the long axis in mm (:func:`segment_of`), not its ring index: the hemispherical cap (about one
+LV radius, a third of the axis) holds segment 17 near its pole and the apical segments 13–16 beyond.
 
 AHA 17-segment layout: Cerqueira MD et al., *Circulation* 2002;105:539–542,
 doi:10.1161/hc0402.102975 — basal and mid rings 6 × 60° sectors centred on 0° (1/7 anterior),
 60° (2/8 anteroseptal), 120° (3/9 inferoseptal), 180° (4/10 inferior), 240° (5/11
 inferolateral), 300° (6/12 anterolateral); apical ring 4 × 90° centred on 0° (13 anterior),
-90° (14 septal), 180° (15 inferior), 270° (16 lateral); the apical cap is 17.
+90° (14 septal), 180° (15 inferior), 270° (16 lateral); the apex beyond the cavity is 17.
 
 Gated (t, z, y, x) images: the polar map uses the summed (ungated) counts over all gates.
 """
@@ -28,31 +30,51 @@ from heartprint.image import Image
 from heartprint.nuclear._axis import LVAxis, find_lv_axis, summed_volume
 
 __all__ = ["PolarMap", "polar_map", "segment_of", "RayGrid", "ray_grid", "sample_rays", "wall_maxima",
-           "ring_wall_radii", "sample_areas"]
+           "ring_wall_radii", "sample_areas", "ring_axial_mm", "grid_segments", "NOMINAL_WALL_MM"]
 
 
-def segment_of(ring: Any, theta_deg: Any, *, n_rings: int = 36, n_cap_rings: int = 6) -> np.ndarray:
-    """AHA segment (1..17) of polar-map ring index(es) ``ring`` at angle(s) ``theta_deg`` (broadcast).
+#: Nominal LV wall thickness (mm) that places the endocardial apex — the end of the cavity — half a
+#: wall beyond the mid-wall apex (``LVAxis.apex_lps``). ⚠M project choice: SPECT (≈ 15 mm FWHM) does not
+#: resolve a ~1 cm wall, so it is not measured; 10 mm is the upper end of the normal adult range
+#: (septal / inferolateral wall 6–10 mm in men, 6–9 mm in women: Lang RM et al., J Am Soc Echocardiogr
+#: 2015;28:1–39, doi:10.1016/j.echo.2014.10.003, table 4 ⚠ from memory, not checked here) and the wall of
+#: the project's phantoms.
+NOMINAL_WALL_MM = 10.0
 
-    Rings ``0 … n_cap_rings−1`` are the apical cap (17); the remaining ``n_rings − n_cap_rings``
-    rings are split in thirds: apical (13–16, 90° sectors), mid (7–12) and basal (1–6, 60°
-    sectors), see the module docstring for the angles.
+
+def segment_of(axial_mm: Any, theta_deg: Any, length_mm: float, *, wall_mm: float = NOMINAL_WALL_MM) -> np.ndarray:
+    """AHA segment (1..17) of mid-wall points at ``axial_mm`` from the apex and angle ``theta_deg`` (broadcast).
+
+    ``axial_mm``: each point's distance (mm) along the long axis from the mid-wall apex
+    (``LVAxis.apex_lps``) toward the base; ``length_mm``: apex → basal plane (``LVAxis.length_mm``).
+    Rule (Cerqueira 2002: the LV is cut into thirds ⟂ the long axis — basal, mid-cavity, apical — and
+    segment 17, the apex, is the myocardium beyond the end of the cavity): the cavity ends at the
+    endocardial apex, ``wall_mm / 2`` beyond the mid-wall apex, so
+
+    * ``axial_mm < wall_mm/2`` → 17 (mid-wall points of the apical wall beyond the cavity; for a thin
+      wall their area × thickness is the volume of the cap beyond the cavity's end);
+    * otherwise the depth from the basal plane ``s = length_mm − axial_mm`` in thirds of the cavity
+      length ``length_mm − wall_mm/2``: basal ``s < ⅓`` (1–6), mid ``s < ⅔`` (7–12), apical (13–16);
+
+    with the angles of the module docstring. ⚠M the rule is the project's reading of the AHA
+    statement (no vendor's — QPS, Emory — published rule was checked); it is the rule the phantoms'
+    truth uses (``heartprint.phantoms._nuclear.aha_segment_of``).
     """
-    if not (0 <= n_cap_rings < n_rings) or (n_rings - n_cap_rings) < 3:
-        raise InvalidInputError(
-            f"n_rings={n_rings}, n_cap_rings={n_cap_rings}: expected 0 ≤ n_cap_rings and ≥ 3 body rings"
-        )
-    r = np.asarray(ring)
+    L = float(length_mm)
+    w = float(wall_mm)
+    if not (np.isfinite(L) and np.isfinite(w) and 0.0 < w < L):
+        raise InvalidInputError(f"length_mm={length_mm!r}, wall_mm={wall_mm!r}: expected 0 < wall_mm < length_mm")
+    a = np.asarray(axial_mm, dtype=float)
+    if not np.all(np.isfinite(a)):
+        raise InvalidInputError("axial_mm: expected finite positions (mm)")
     th = np.asarray(theta_deg, dtype=float) % 360.0
-    if np.any((r < 0) | (r >= n_rings)):
-        raise InvalidInputError(f"ring={ring!r}: expected indices in [0, {n_rings})")
-    r, th = np.broadcast_arrays(r, th)
-    n_body = n_rings - n_cap_rings
-    third = np.clip(((r - n_cap_rings) * 3) // n_body, 0, 2)  # 0 apical, 1 mid, 2 basal
+    a, th = np.broadcast_arrays(a, th)
+    cavity = L - 0.5 * w
+    third = np.clip(np.floor((L - a) / (cavity / 3.0)), 0, 2).astype(int)  # 0 basal, 1 mid, 2 apical
     six = np.floor(((th + 30.0) % 360.0) / 60.0).astype(int) % 6
     four = np.floor(((th + 45.0) % 360.0) / 90.0).astype(int) % 4
-    seg = np.where(third == 2, 1 + six, np.where(third == 1, 7 + six, 13 + four))
-    return np.where(r < n_cap_rings, 17, seg).astype(int)
+    seg = np.where(third == 0, 1 + six, np.where(third == 1, 7 + six, 13 + four))
+    return np.where(a < 0.5 * w, 17, seg).astype(int)
 
 
 @dataclass
@@ -67,7 +89,8 @@ class PolarMap:
     raw
         (n_rings, n_sectors) un-normalised ray-maximum counts (image units).
     segment
-        (n_rings, n_sectors) AHA segment 1..17 of each sample.
+        (n_rings, n_sectors) AHA segment 1..17 of each sample, from its mid-wall position along the
+        long axis in mm (:func:`grid_segments`): the layout follows each heart's geometry.
     ring_position
         (n_rings,) 0 = apex … 1 = base (fraction of the apex–base distance); the apical-cap rings
         (hemisphere) come first.
@@ -225,6 +248,38 @@ def ring_wall_radii(profiles: np.ndarray, radii: np.ndarray) -> np.ndarray:
 AREA_SMOOTH_RINGS = 2.0
 
 
+def _smoothed_radii(grid: RayGrid, wall_radius_mm: np.ndarray) -> np.ndarray:
+    """Ring wall radii smoothed over :data:`AREA_SMOOTH_RINGS` rings, cap and body apart."""
+    r = np.asarray(wall_radius_mm, float)
+    nc = grid.n_cap_rings
+    if AREA_SMOOTH_RINGS > 0:
+        parts = [r[:nc], r[nc:]]
+        r = np.concatenate([ndimage.gaussian_filter1d(p, AREA_SMOOTH_RINGS, mode="nearest") if p.size else p
+                            for p in parts])
+    return r
+
+
+def ring_axial_mm(grid: RayGrid, wall_radius_mm: np.ndarray, length_mm: float) -> np.ndarray:
+    """Axial position (mm from the mid-wall apex toward the base) of each ring's mid-wall point, (n_rings,).
+
+    Cap ring i (polar angle φ_i, rays from the cap centre ``c`` mm from the apex): ``c − r_i·cos φ_i``;
+    body ring k: its plane ``t_k``; ``r`` the ring wall radii (:func:`ring_wall_radii`) smoothed as
+    for :func:`sample_areas`.
+    """
+    r = _smoothed_radii(grid, wall_radius_mm)
+    nc = grid.n_cap_rings
+    cap = grid.cap_radius_mm - r[:nc] * np.cos(np.deg2rad(grid.cap_phi_deg))
+    return np.concatenate([cap, float(length_mm) * grid.ring_position[nc:]])
+
+
+def grid_segments(grid: RayGrid, wall_radius_mm: np.ndarray, length_mm: float,
+                  *, wall_mm: float = NOMINAL_WALL_MM) -> np.ndarray:
+    """AHA segment (n_rings, n_sectors) of every polar sample: :func:`segment_of` at each ring's
+    mid-wall axial position (:func:`ring_axial_mm`) and each sector's centre angle."""
+    a = ring_axial_mm(grid, wall_radius_mm, length_mm)
+    return segment_of(a[:, None], grid.sector_angle_deg[None, :], length_mm, wall_mm=wall_mm)
+
+
 def sample_areas(grid: RayGrid, wall_radius_mm: np.ndarray, length_mm: float) -> np.ndarray:
     """Mid-wall surface area (mm²) that each polar sample stands for, shape (n_rings, n_sectors).
 
@@ -241,13 +296,8 @@ def sample_areas(grid: RayGrid, wall_radius_mm: np.ndarray, length_mm: float) ->
     the defect's share of the myocardium whatever the ring spacing (project method; the 17-segment
     model instead gives every segment 1/17 — Cerqueira 2002 — which this grid's segments are not).
     """
-    from scipy.ndimage import gaussian_filter1d
-
-    r = np.asarray(wall_radius_mm, float)
+    r = _smoothed_radii(grid, wall_radius_mm)
     nc = grid.n_cap_rings
-    if AREA_SMOOTH_RINGS > 0:
-        parts = [r[:nc], r[nc:]]
-        r = np.concatenate([gaussian_filter1d(p, AREA_SMOOTH_RINGS, mode="nearest") if p.size else p for p in parts])
     c = grid.cap_radius_mm
     dphi = np.deg2rad(90.0 / max(nc, 1))
     phi = np.deg2rad(grid.cap_phi_deg)
@@ -321,7 +371,7 @@ def polar_map(
         if ref <= 0:
             raise InvalidInputError("polar map has no positive counts along the rays: expected the LV inside the image")
         values = 100.0 * raw / ref
-    seg = segment_of(np.arange(n_rings)[:, None], grid.sector_angle_deg[None, :], n_rings=n_rings,
-                     n_cap_rings=n_cap_rings)
-    area = sample_areas(grid, ring_wall_radii(prof, grid.radii), axis.length_mm)
+    r_wall = ring_wall_radii(prof, grid.radii)
+    seg = grid_segments(grid, r_wall, axis.length_mm)
+    area = sample_areas(grid, r_wall, axis.length_mm)
     return PolarMap(values, raw, seg, grid.ring_position, grid.sector_angle_deg, axis, area)

@@ -57,9 +57,10 @@ per-sample abnormality are *not* computed (``None``): they need an SD.
 
 **Territories** (``heartprint.anatomy.territories``, LAD / RCA / LCx): stress and ischaemic extent in
 percent of the LV and of the territory — on the 17-segment model's weights (each segment 1/17), not the
-geometric ones, because a territory is a set of AHA segments and the polar grid's segment 17 (its
-whole hemispherical cap, about a third of the wall's area) reaches into the apical third, so with
-geometric weights the apical end of a lateral or inferior defect flagged the LAD (phantoms, issue 19);
+geometric ones, because a territory is a set of AHA segments and the model gives each segment equal
+weight (Cerqueira 2002); the segments themselves follow the long axis in mm
+(:func:`heartprint.nuclear._polar.segment_of`: 17 only beyond the cavity's end, apical 13–16 the apical
+third of the cavity, most of it on the hemispherical cap), so an apical ring defect reaches LAD, LCx and RCA;
 SSS and SDS of its segments; and ``flagged`` — ⚠ heartprint's choice: with normals, the territory's
 abnormal stress extent ≥ :data:`MIN_TERRITORY_EXTENT_PERCENT` (3 % of the LV); without normals, any of
 its segments with a stress score ≥ :data:`MIN_TERRITORY_SCORE` (2).
@@ -274,14 +275,12 @@ def defect_mask(dev: np.ndarray, sev: np.ndarray, weights: np.ndarray) -> np.nda
     return out
 
 
-def _check_normals(normals: Any, shape: tuple[int, ...], segment: np.ndarray, name: str) -> NormalLimits:
+def _check_normals(normals: Any, shape: tuple[int, ...], name: str) -> NormalLimits:
     if not isinstance(normals, NormalLimits):
         raise InvalidInputError(f"{name}: expected a NormalLimits (load_normal_limits / build_normal_limits), "
                                 f"got {type(normals).__name__}")
     if normals.mean.shape != shape:
         raise InvalidInputError(f"{name}: limits of shape {normals.mean.shape}, map of shape {shape}; expected the same layout")
-    if normals.segment is not None and not np.array_equal(normals.segment, segment):
-        raise InvalidInputError(f"{name}: the limits' segment layout differs from the map's; expected the same layout")
     return normals
 
 
@@ -296,8 +295,13 @@ def perfusion_scores(
     """Segment scores, summed scores (SSS/SRS/SDS), TPD, extents and territories of a perfusion study.
 
     ``stress``/``rest``: PolarMap-like (``.values`` percent, ``.segment`` 1..17) or 2-D arrays with
-    ``segment=`` (or the layout stored in ``normals``). ``normals``: stress normal limits; ``rest_normals``
-    (default ``normals``) for the rest map. Definitions, thresholds and their sources: module docstring.
+    ``segment=`` (or the layout stored in ``normals``). Both maps are scored on the stress map's layout:
+    the two are one heart on one grid, and each map's own layout follows its axis fit in mm
+    (:func:`heartprint.nuclear._polar.grid_segments`), so the two may differ by a ring at a boundary —
+    one layout keeps SDS a same-sample comparison. The normals' per-segment means are compared by
+    segment number (built on each normal heart's own layout, :func:`~heartprint.nuclear._normals.build_normal_limits`).
+    ``normals``: stress normal limits; ``rest_normals`` (default ``normals``) for the rest map.
+    Definitions, thresholds and their sources: module docstring.
     """
     s_val, s_seg = polar_arrays(stress, segment, name="stress")
     if s_seg is None:
@@ -307,17 +311,13 @@ def perfusion_scores(
             raise InvalidInputError("stress: no '.segment' layout and no segment= given; expected AHA segments 1..17")
     r_val = None
     if rest is not None:
-        r_val, r_seg = polar_arrays(rest, segment, name="rest")
-        if r_seg is None:
-            r_seg = s_seg
+        r_val, _ = polar_arrays(rest, segment, name="rest")
         if r_val.shape != s_val.shape:
             raise InvalidInputError(f"rest: shape {r_val.shape}, expected the stress map's {s_val.shape}")
-        if not np.array_equal(r_seg, s_seg):
-            raise InvalidInputError("rest: segment layout differs from the stress map's; expected the same layout")
     shape = s_val.shape
     if normals is not None:
-        normals = _check_normals(normals, shape, s_seg, "normals")
-        rest_normals = normals if rest_normals is None else _check_normals(rest_normals, shape, s_seg, "rest_normals")
+        normals = _check_normals(normals, shape, "normals")
+        rest_normals = normals if rest_normals is None else _check_normals(rest_normals, shape, "rest_normals")
     elif rest_normals is not None:
         raise InvalidInputError("rest_normals given without normals; expected stress normals too")
 
