@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # torch is pinned in the same pip command as monai so that pip takes the CPU build on disk.
 TORCH  := torch==2.13.0
 
-.PHONY: demo test install-dev benchmark fuzz clean
+.PHONY: demo test install-dev benchmark fuzz serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ benchmark: install-dev
 # hang, memory blow-up or write outside the output root.
 fuzz: install-dev
 	$(BIN)/python benchmarks/fuzz.py --mutants 2000 --seed 1 --jobs 2
+
+# Orthanc + API + worker on loopback with the demo patient loaded (heartprint.service, docs/service.md);
+# Ctrl-C stops them all by PID. Needs Debian orthanc + orthanc-dicomweb. Where Orthanc cannot bind to
+# loopback alone (some sandboxes), run it inside `unshare -rn` with its clients.
+serve: install-dev
+	$(BIN)/python -m heartprint.service stack --demo
 
 clean:
 	rm -rf $(VENV) demo-out build *.egg-info

@@ -1146,7 +1146,14 @@ def _add_risk(subparsers: argparse._SubParsersAction) -> None:
     add_subcommand(subparsers)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _add_analyze, _add_train, _add_demo, _add_interpret, _add_registry, _add_risk]
+def _add_service(subparsers: argparse._SubParsersAction) -> None:
+    """``heartprint serve`` and ``heartprint worker`` (heartprint.service; needs the service extra to run)."""
+    from heartprint.service.cli import add_subcommand
+
+    add_subcommand(subparsers)
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _add_analyze, _add_train, _add_demo, _add_interpret, _add_registry, _add_risk, _add_service]
 
 
 # -- entry point ---------------------------------------------------------------------------

@@ -1,0 +1,147 @@
+"""Orthanc in and out: watch the archive for stable studies, fetch each, and store heartprint's
+DICOM SEG and SR back beside the images.
+
+In. Orthanc numbers every change it makes (``GET /changes?since=N&limit=M`` answers
+``{"Changes": [...], "Last": N, "Done": bool}``, Orthanc REST API, book chapter "Changes").
+:meth:`Orthanc.poll_changes` reads the changes after the last one seen, queues a job for each
+``StableStudy`` (a study that has received no new instance for ``StableAge`` seconds) and stores
+the new last-seen number in the same transaction as the jobs (table ``service_state``), so a
+watcher restarted at any point resumes where it stopped, and neither skips a study nor queues it
+twice. A study is queued once per Orthanc study: the SEG and SR stored back make the study
+change, and Orthanc reports it stable again; that second report is not a new study.
+
+The worker fetches a queued study as the archive Orthanc builds of it (``GET
+/studies/{id}/archive``, a zip of its DICOM files, read in place by heartprint's zip reader) and,
+after the writer has made its results, stores ``dicom/seg_*.dcm`` and ``dicom/sr_*.dcm`` back by
+DICOMweb STOW-RS (``POST {root}/studies``, PS3.18 §10.5) with ``dicomweb-client``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from heartprint.service._db import jobs, state, utcnow, writer
+
+__all__ = ["LAST_CHANGE_KEY", "Orthanc"]
+
+#: ``service_state`` key holding the last Orthanc change seen.
+LAST_CHANGE_KEY = "orthanc.last_change"
+
+
+class Orthanc:
+    """An Orthanc server at ``url`` (REST root; DICOMweb at ``url + dicomweb_root``)."""
+
+    def __init__(self, url: str, *, dicomweb_root: str = "/dicom-web", auth: tuple[str, str] | None = None,
+                 timeout: float = 60.0) -> None:
+        self.url = url.rstrip("/")
+        self.dicomweb_url = self.url + dicomweb_root
+        self.auth = auth
+        self.http = httpx.Client(base_url=self.url, auth=auth, timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- in ---------------------------------------------------------------------------------
+
+    def lookup_study(self, study_uid: str) -> str | None:
+        """Orthanc's id of the study with Study Instance UID ``study_uid`` (``POST /tools/lookup``); ``None``: not there."""
+        r = self.http.post("/tools/lookup", content=study_uid)
+        r.raise_for_status()
+        return next((x["ID"] for x in r.json() if x.get("Type") == "Study"), None)
+
+    def poll_changes(self, engine: Engine, *, max_attempts: int = 3, limit: int = 100) -> list[str]:
+        """Queue a job for each new ``StableStudy`` since the last change seen; returns the new job ids."""
+        queued: list[str] = []
+        while True:
+            with engine.connect() as conn:
+                row = conn.execute(select(state.c.value).where(state.c.key == LAST_CHANGE_KEY)).first()
+            since = int(row.value) if row else 0
+            r = self.http.get("/changes", params={"since": since, "limit": limit})
+            r.raise_for_status()
+            doc = r.json()
+            stable = [c["ID"] for c in doc.get("Changes", []) if c.get("ChangeType") == "StableStudy"]
+            last = int(doc.get("Last", since))
+            try:
+                queued += self._queue_stable(engine, stable, since_row=row is not None, last=last,
+                                             max_attempts=max_attempts)
+            except IntegrityError:  # another watcher queued the same study at the same moment: read again
+                continue
+            if doc.get("Done", True) or last == since:
+                return queued
+
+    @staticmethod
+    def _queue_stable(engine: Engine, stable: list[str], *, since_row: bool, last: int, max_attempts: int) -> list[str]:
+        """In one transaction: a job for each stable study not queued before, and the last change seen.
+        A watcher's job id is a function of the Orthanc study id, so two watchers racing on one
+        study collide on the primary key instead of queuing it twice."""
+        queued = []
+        with writer(engine).begin() as conn:
+            known = set(conn.execute(select(jobs.c.source_ref).where(
+                jobs.c.source == "orthanc", jobs.c.source_ref.in_(stable))).scalars()) if stable else set()
+            for study_id in dict.fromkeys(stable):
+                if study_id in known:
+                    continue
+                job_id = hashlib.sha256(f"orthanc-watch:{study_id}".encode()).hexdigest()[:32]
+                conn.execute(insert(jobs).values(
+                    id=job_id, status="queued", source="orthanc", source_ref=study_id, submitted_by="orthanc",
+                    parameters={"orthanc_study": study_id}, attempts=0, max_attempts=max_attempts,
+                    created_at=utcnow()))
+                queued.append(job_id)
+            values = {"value": str(last), "updated_at": utcnow()}
+            if not since_row:
+                conn.execute(insert(state).values(key=LAST_CHANGE_KEY, **values))
+            else:
+                conn.execute(update(state).where(state.c.key == LAST_CHANGE_KEY).values(**values))
+        return queued
+
+    def fetch_input(self, job: Any, path: Path) -> None:
+        """Download the Orthanc study of ``job`` as a zip to ``path`` (written whole, then renamed)."""
+        if job.source != "orthanc":
+            raise FileNotFoundError(f"job {job.id}: its uploaded input is missing")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+        study = str(job.source_ref)
+        if not study.replace("-", "").isalnum():
+            raise ValueError(f"job {job.id}: {study!r} is not an Orthanc study id")
+        with self.http.stream("GET", f"/studies/{study}/archive") as r:
+            r.raise_for_status()
+            with open(tmp, "wb") as fh:
+                for chunk in r.iter_bytes(1 << 16):
+                    fh.write(chunk)
+        os.replace(tmp, path)
+
+    # -- out --------------------------------------------------------------------------------
+
+    def store(self, files: list[Path]) -> None:
+        """STOW-RS ``files`` (DICOM Part 10) into the archive."""
+        import pydicom
+        import requests
+        from dicomweb_client.api import DICOMwebClient
+
+        if not files:
+            return
+        session = requests.Session()
+        session.auth = self.auth
+        client = DICOMwebClient(url=self.dicomweb_url, session=session)
+        client.store_instances([pydicom.dcmread(f) for f in files])
+
+    def store_results(self, settings: Any):  # noqa: ANN201
+        """``after(job, result)`` for the worker: STOW-RS each study's SEG and SR of an Orthanc job."""
+        def after(job: Any, result: dict[str, Any]) -> None:
+            if job.source != "orthanc":
+                return
+            root = settings.results_dir / job.id
+            files = [root / f for st in result.get("studies", []) for f in st.get("files", [])
+                     if f.split("/")[-1].startswith(("seg_", "sr_")) and f.endswith(".dcm")]
+            self.store(files)
+            for st in result.get("studies", []):
+                st["stored_to_archive"] = [f for f in st.get("files", []) if root / f in files]
+
+        return after
