@@ -187,17 +187,62 @@ def test_reorient_puts_anterior_on_top_and_septum_on_the_left():
 
 # -- polar map --------------------------------------------------------------------------------
 def test_segment_of_layout():
-    assert segment_of(0, 0.0) == 17 and segment_of(5, 200.0) == 17
-    # body rings 6..35: 6..15 apical, 16..25 mid, 26..35 basal
-    assert [int(segment_of(35, t)) for t in (0, 60, 120, 180, 240, 300)] == [1, 2, 3, 4, 5, 6]
-    assert [int(segment_of(20, t)) for t in (0, 60, 120, 180, 240, 300)] == [7, 8, 9, 10, 11, 12]
-    assert [int(segment_of(10, t)) for t in (0, 90, 180, 270)] == [13, 14, 15, 16]
-    assert int(segment_of(30, 29.9)) == 1 and int(segment_of(30, 30.1)) == 2 and int(segment_of(30, 330.1)) == 1
-    assert int(segment_of(10, 44.9)) == 13 and int(segment_of(10, 45.1)) == 14
-    assert int(segment_of(15, 0)) == 13 and int(segment_of(16, 0)) == 7 and int(segment_of(25, 0)) == 7
-    assert int(segment_of(26, 0)) == 1
+    # 70 mm apex (mid-wall) → base, 10 mm wall: cavity 65 mm from the endocardial apex (5 mm) to the base,
+    # thirds of 21.67 mm: apical 5…26.67, mid …48.33, basal …70 mm from the apex (Cerqueira 2002)
+    L = 70.0
+    assert int(segment_of(0.0, 0.0, L)) == 17 and int(segment_of(4.9, 200.0, L)) == 17
+    assert int(segment_of(-3.0, 90.0, L)) == 17  # beyond the mid-wall apex: still the apex
+    assert [int(segment_of(5.1, t, L)) for t in (0, 90, 180, 270)] == [13, 14, 15, 16]
+    assert [int(segment_of(26.6, t, L)) for t in (0, 90, 180, 270)] == [13, 14, 15, 16]
+    assert [int(segment_of(26.7, t, L)) for t in (0, 60, 120, 180, 240, 300)] == [7, 8, 9, 10, 11, 12]
+    assert [int(segment_of(48.3, t, L)) for t in (0, 60, 120, 180, 240, 300)] == [7, 8, 9, 10, 11, 12]
+    assert [int(segment_of(48.4, t, L)) for t in (0, 60, 120, 180, 240, 300)] == [1, 2, 3, 4, 5, 6]
+    assert int(segment_of(L, 0.0, L)) == 1 and int(segment_of(L + 2.0, 0.0, L)) == 1
+    assert [int(segment_of(60, t, L)) for t in (29.9, 30.1, 330.1)] == [1, 2, 1]
+    assert int(segment_of(15, 44.9, L)) == 13 and int(segment_of(15, 45.1, L)) == 14
+    # the wall sets where the cavity ends: a 16 mm wall makes 7.9 mm the apex
+    assert int(segment_of(7.9, 0.0, L, wall_mm=16.0)) == 17 and int(segment_of(7.9, 0.0, L)) == 13
+    assert segment_of(np.array([[0.0], [30.0]]), np.array([0.0, 180.0]), L).tolist() == [[17, 17], [7, 10]]
+    for bad in ((0.0, 0.0, L, 0.0), (0.0, 0.0, 8.0, 10.0)):
+        with pytest.raises(InvalidInputError):
+            segment_of(*bad[:3], wall_mm=bad[3])
     with pytest.raises(InvalidInputError):
-        segment_of(36, 0.0)
+        segment_of(float("nan"), 0.0, L)
+
+
+def _shell_volume_between(s0, s1, a=75.0, b=27.0, w=10.0):
+    """Exact myocardial volume (mm³) of the test shell between depths s0 < s1 from the basal plane."""
+    def cum(s):
+        sc = min(s, a)
+        return np.pi * ((b + w) ** 2 * (s - s**3 / (3 * (a + w) ** 2)) - b**2 * (sc - sc**3 / (3 * a**2)))
+    return cum(s1) - cum(s0)
+
+
+def test_polar_segments_follow_the_long_axis_in_mm_and_an_apical_ring_defect_reaches_three_territories():
+    """Cerqueira 2002: thirds of the cavity ⟂ the long axis, 17 only beyond the cavity's end. The map's
+    area shares of 17, of the apical (13–16) and of the basal (1–6) segments match the exact volume
+    shares of the shell (17: 3.8 %; the ring-index layout that made the whole hemispherical cap 17 gave
+    23.8 %, apical 21.2 %, basal 31.9 %), and a ring defect round the apex (within 30 % of the axis) lowers
+    13–17: LAD, LCx and RCA (Cerqueira's territories) — the old layout lowered 17 alone (LAD)."""
+    from heartprint.anatomy.territories import territory_of
+
+    a, w = 75.0, 10.0
+    img, truth = _volume(defects=[(0.0, 359.99, -0.1, 0.3, 0.5)])
+    pm = polar_map(img, truth)
+    area = pm.sample_area_mm2
+    total = _shell_volume_between(0.0, a + w)
+
+    def share(segs):
+        return area[np.isin(pm.segment, segs)].sum() / area.sum()
+
+    assert share([17]) == pytest.approx(_shell_volume_between(a, a + w) / total, abs=0.015)  # 3.8 %
+    assert share([13, 14, 15, 16]) == pytest.approx(_shell_volume_between(2 * a / 3, a) / total, abs=0.025)  # 24.5 %
+    assert share(list(range(1, 7))) == pytest.approx(_shell_volume_between(0.0, a / 3) / total, abs=0.025)  # 38.1 %
+    seg = pm.segments
+    normal = np.median([seg[s] for s in range(1, 13)])
+    low = sorted(s for s in range(1, 18) if seg[s] < 0.8 * normal)
+    assert low == [13, 14, 15, 16, 17], seg
+    assert {territory_of(s) for s in low} == {"LAD", "LCx", "RCA"}
 
 
 @pytest.mark.parametrize("use_truth", [True, False])

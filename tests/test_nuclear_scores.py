@@ -18,7 +18,9 @@ N_RINGS, N_SECTORS = 36, 60
 
 
 def layout() -> np.ndarray:
-    """The contract's default 36 × 60 layout: 6 cap rings (17), 10 apical, 10 mid, 10 basal rings."""
+    """A synthetic 36 × 60 layout (the scores accept any): 6 rings of 17, 10 apical, 10 mid, 10 basal rings.
+
+    Not the polar map's own layout, which follows each heart's long axis in mm (``_polar.grid_segments``)."""
     theta = (np.arange(N_SECTORS) + 0.5) * 360.0 / N_SECTORS
     seg = np.zeros((N_RINGS, N_SECTORS), int)
     six = (np.floor(((theta + 30.0) % 360.0) / 60.0)).astype(int)  # 0 anterior, 1 anteroseptal, ...
@@ -338,3 +340,31 @@ def test_adjacent_defects_extent_within_five_points():
     assert abs(res.extent_percent - exact) <= 5.0, (res.extent_percent, exact)
     assert {k for k, t in res.territories.items() if t.flagged} == {"LAD", "RCA"}
     assert "mid-wall area" in res.method
+
+
+def _shifted_layout() -> np.ndarray:
+    """SEG with every segment boundary one ring toward the base (17 takes ring 6, apical ring 16, mid ring 26):
+    the layout of a heart whose long axis puts the boundaries one ring further (segments follow the axis in mm)."""
+    seg = SEG.copy()
+    seg[6], seg[16], seg[26] = SEG[5], SEG[15], SEG[25]
+    return seg
+
+
+def test_normal_limits_from_hearts_with_their_own_layouts():
+    """Each subject's segment means are taken on its own layout; no single layout is stored then."""
+    other = _shifted_layout()
+    maps = [SimpleNamespace(values=MEAN + 2.0 * o, segment=SEG if o % 2 else other) for o in range(-5, 5)]
+    nl = build_normal_limits(maps, tracer="t", protocol="stress", source="s")
+    per = np.array([[m.values[m.segment == s].mean() for s in range(1, 18)] for m in maps])
+    assert all(nl.segment_mean[s] == pytest.approx(per[:, s - 1].mean(), rel=1e-12) for s in range(1, 18))
+    assert all(nl.segment_sd[s] == pytest.approx(per[:, s - 1].std(ddof=1), rel=1e-12) for s in range(1, 18))
+    assert nl.segment is None and nl.to_dict().get("segment") is None
+    assert np.array_equal(build_normal_limits(maps[::2], tracer="t", protocol="stress", source="s").segment, SEG)
+
+
+def test_rest_map_with_its_own_layout_is_scored_on_the_stress_layout():
+    """Stress and rest are one heart on one grid; their axis fits may move a boundary by a ring."""
+    stress, rest = with_defect([1, 7], 0.5), MEAN.copy()
+    res = perfusion_scores(pm(stress), SimpleNamespace(values=rest, segment=_shifted_layout()), NORMALS)
+    same = perfusion_scores(pm(stress), pm(rest.copy()), NORMALS)
+    assert res.to_dict() == same.to_dict() and res.sds == 4  # segments 1 and 7 at 50 %: score 2 each

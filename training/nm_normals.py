@@ -5,7 +5,9 @@ variation in size, wall, axis, regional uptake, apical thinning and inferior att
 Poisson noise) goes through exactly what the analyser does: automatic LV axis
 (:func:`heartprint.nuclear.find_lv_axis`) and polar map (:func:`heartprint.nuclear.polar_map`).
 The per-sample mean and SD become ``src/heartprint/nuclear/data/normals_tc99m_sestamibi_phantom.json``
-(format: :mod:`heartprint.nuclear._normals`).
+(format: :mod:`heartprint.nuclear._normals`). The per-segment mean and SD are over each heart's own
+segment layout (segments follow its long axis in mm, :func:`heartprint.nuclear._polar.grid_segments`);
+when the hearts' layouts differ (they do for this population) the file stores none.
 
 These are phantom limits, for research and for the tests: they are not a patient population.
 A site loads its own with ``heartprint.nuclear.load_normal_limits(path)``.

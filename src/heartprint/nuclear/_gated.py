@@ -47,7 +47,7 @@ from scipy import ndimage
 from heartprint.errors import InvalidInputError
 from heartprint.image import Image
 from heartprint.nuclear._axis import LVAxis, find_lv_axis, summed_volume
-from heartprint.nuclear._polar import _mid_radius, grid_segments, ray_grid, ring_wall_radii, sample_rays, wall_maxima
+from heartprint.nuclear._polar import _mid_radius, grid_segments, ray_grid, sample_rays, wall_maxima
 
 __all__ = ["GatedFunction", "gated_function", "transient_ischaemic_dilation", "endocardial_radii"]
 
@@ -176,8 +176,7 @@ def gated_function(
     # rays through a perfusion defect: their edge, found relative to a low maximum, is not the wall's;
     # the surface there is interpolated round the ring from the rays beside it (as gated SPECT
     # software does for severe defects), judged once on the summed image so every gate agrees
-    prof_sum = sample_rays(summed, image, grid.points)
-    m_sum, _ = wall_maxima(prof_sum, grid.radii, search_half_width_mm)
+    m_sum, _ = wall_maxima(sample_rays(summed, image, grid.points), grid.radii, search_half_width_mm)
     defect = m_sum < DEFECT_RAY_FRACTION * np.median(m_sum[C:])
     vols, maxima, unresolved = [], [], []
     for g in range(arr.shape[0]):  # a few gates; each gate is one vectorised sampling
@@ -199,7 +198,7 @@ def gated_function(
             f"the endocardium was not resolved on {100 * max(unresolved):.0f} % of rays in some gate "
             "(small cavity filled by blur): ESV and LVEF are doubtful"
         )
-    seg = grid_segments(grid, ring_wall_radii(prof_sum, grid.radii), axis.length_mm)  # mm along the axis
+    seg = grid_segments(grid, axis.length_mm)  # by position along the axis in mm
     thick: dict[int, float] = {}
     for s in range(1, 18):
         sel = seg == s

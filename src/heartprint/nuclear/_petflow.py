@@ -83,7 +83,7 @@ from heartprint.errors import InvalidInputError
 from heartprint.image import Image
 from heartprint.nuclear._axis import LVAxis, find_lv_axis
 from heartprint.nuclear._flow import FlowFit, fit_mbf
-from heartprint.nuclear._polar import _mid_radius, grid_segments, ray_grid, ring_wall_radii, sample_rays, wall_maxima
+from heartprint.nuclear._polar import _mid_radius, grid_segments, ray_grid, sample_rays, wall_maxima
 
 __all__ = ["PetFlow", "pet_flow", "wall_profile_fit", "HALF_LIFE_S"]
 
@@ -354,7 +354,7 @@ def pet_flow(
     prof = sample_rays(late_vol, late_img, grid.points)
     _, kmax = wall_maxima(prof, grid.radii, _SEARCH_HALF_WIDTH_MM)
     wall_pts = np.take_along_axis(grid.points, kmax[..., None, None], axis=2)[:, :, 0, :].reshape(-1, 3)
-    seg = grid_segments(grid, ring_wall_radii(prof, grid.radii), axis.length_mm).ravel()  # mm along the axis
+    seg = grid_segments(grid, axis.length_mm).ravel()  # by position along the axis in mm
     idx = image.lps_to_index(wall_pts).T
     ray_tac = np.stack([ndimage.map_coordinates(f, idx, order=1, mode="constant", cval=0.0) for f in arr], axis=1)
     n_ray = np.bincount(seg, minlength=18)[1:]
