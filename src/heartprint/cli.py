@@ -1146,6 +1146,13 @@ def _add_risk(subparsers: argparse._SubParsersAction) -> None:
     add_subcommand(subparsers)
 
 
+def _add_cohort(subparsers: argparse._SubParsersAction) -> None:
+    """``heartprint cohort run`` (heartprint.cohort; needs the cohort extra to run)."""
+    from heartprint.cohort.cli import add_subcommand
+
+    add_subcommand(subparsers)
+
+
 def _add_service(subparsers: argparse._SubParsersAction) -> None:
     """``heartprint serve`` and ``heartprint worker`` (heartprint.service; needs the service extra to run)."""
     from heartprint.service.cli import add_subcommand
@@ -1153,7 +1160,7 @@ def _add_service(subparsers: argparse._SubParsersAction) -> None:
     add_subcommand(subparsers)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _add_analyze, _add_train, _add_demo, _add_interpret, _add_registry, _add_risk, _add_service]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, _add_analyze, _add_train, _add_demo, _add_interpret, _add_registry, _add_risk, _add_cohort, _add_service]
 
 
 # -- entry point ---------------------------------------------------------------------------
