@@ -82,7 +82,7 @@ def test_supplied_labels_on_another_grid_are_refused(phantom_study):
     assert "do not match the series" in result.series[0].message
 
 
-def test_another_model_can_be_chosen_and_is_recorded(phantom_study, tmp_path):
+def test_another_model_can_be_chosen_and_is_recorded(tmp_path):
     """``AnalysisOptions.model_path`` runs a model other than the shipped one (e.g. a training
     run's, as ``benchmarks/phantom_function.py --model`` does): a copy of the shipped model
     under another name gives the same labels and is named by its checksum; a missing model
@@ -91,7 +91,11 @@ def test_another_model_can_be_chosen_and_is_recorded(phantom_study, tmp_path):
 
     from heartprint.segmentation._infer import card_path_for, ensemble_members
 
-    folder, _ = phantom_study
+    from heartprint.phantoms import make_cine_sax, write_cine_sax_dicom
+
+    folder = tmp_path / "small"
+    write_cine_sax_dicom(make_cine_sax(seed=5, n_phases=4, n_slices=6, matrix=(80, 80), spacing=(8.0, 1.75, 1.75)),
+                         folder, overwrite=True)
     shipped, *others = ensemble_members()
     if others:
         pytest.skip("the shipped model is an ensemble; this test copies a single network")

@@ -8,6 +8,8 @@ MIDAS Journal 2009; CC0 1.0). Needs ``h5py`` and ``pillow`` (the ``dl``/``dev`` 
 
 from __future__ import annotations
 
+from typing import Any
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,12 +96,13 @@ def load_acdc_train_slices(folder: Path) -> list[Slice2D]:
     return out
 
 
-def load_acdc_stacks(folder: Path) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
-    """Whole validation stacks: ``(patient, frame, image (z,y,x), label (z,y,x))``."""
+def load_acdc_stacks(folder: Path, patients: Any = None) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    """Whole validation stacks: ``(patient, frame, image (z,y,x), label (z,y,x))``; only the patients named
+    in ``patients`` (ACDC numbers such as ``"002"``) when given."""
     out = []
     for p in sorted(Path(folder).glob("*.h5")):
         m = _ACDC_STACK.search(p.name)
-        if m:
+        if m and (patients is None or m.group(1) in patients):
             im, lab = _read_h5(p)
             out.append((m.group(1), m.group(2), im, lab))
     return out

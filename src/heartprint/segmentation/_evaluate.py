@@ -25,11 +25,13 @@ def _ef(ed: np.ndarray, es: np.ndarray, label: int) -> float:
     return 100.0 * (edv - esv) / edv if edv else float("nan")
 
 
-def evaluate_acdc(folder: Path, *, model_path: Path | None = None, tta: bool = True) -> dict:
-    """3-D Dice per structure and phase, and LVEF/RVEF from predicted vs reference labels."""
+def evaluate_acdc(folder: Path, *, model_path: Path | None = None, tta: bool = True,
+                  patients: list[str] | None = None) -> dict:
+    """3-D Dice per structure and phase, and LVEF/RVEF from predicted vs reference labels (every validation
+    patient, or those named in ``patients``)."""
     from heartprint.segmentation._datasets import load_acdc_stacks
 
-    stacks = load_acdc_stacks(Path(folder))
+    stacks = load_acdc_stacks(Path(folder), patients)
     by_patient: dict[str, dict] = {}
     for pid, frame, image, ref in stacks:
         pred = segment_short_axis(image, NOMINAL_SPACING, tta=tta, model_path=model_path)
