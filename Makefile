@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # torch is pinned in the same pip command as monai so that pip takes the CPU build on disk.
 TORCH  := torch==2.13.0
 
-.PHONY: demo test install-dev benchmark fuzz serve clean
+.PHONY: demo test install-dev benchmark fuzz serve viewer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,12 @@ fuzz: install-dev
 # Ctrl-C stops them all by PID. Needs Debian orthanc + orthanc-dicomweb. Where Orthanc cannot bind to
 # loopback alone (some sandboxes), run it inside `unshare -rn` with its clients.
 serve: install-dev
+	test -f .ohif/dist/index.html || tools/install_ohif.sh || echo "OHIF not installed (needs npm); /viewer/ will say how"
 	$(BIN)/python -m heartprint.service stack --demo
 
+# The OHIF viewer served at /viewer/ (npm @ohif/app, pinned and SHA-512 checked; not committed)
+viewer: install-dev
+	tools/install_ohif.sh
+
 clean:
-	rm -rf $(VENV) demo-out build *.egg-info
+	rm -rf $(VENV) demo-out build *.egg-info .ohif

@@ -109,6 +109,8 @@ def run_stack(data: Path, *, port: int = 8080, orthanc_port: int = 8042, demo: b
                 n += 1
             print(f"demo patient: {n} instances stored into Orthanc", file=sys.stderr)
         info = {"api": f"http://127.0.0.1:{port}", "openapi": f"http://127.0.0.1:{port}/docs",
+                "sign_in": f"http://127.0.0.1:{port}/login", "viewer": f"http://127.0.0.1:{port}/viewer/",
+                "patient_page": f"http://127.0.0.1:{port}/patients/<patient id>/page",
                 "orthanc": orthanc_url, "dicomweb": f"{orthanc_url}/dicom-web", "token": token,
                 "pids": {name: p.pid for name, p in procs}, "log": str(data / "stack.log")}
         print(json.dumps(info, indent=2), flush=True)

@@ -2,7 +2,8 @@
 phenotype over time and risk. The OpenAPI document is at ``/openapi.json``, the interactive
 one at ``/docs``.
 
-Every request but ``/health`` needs ``Authorization: Bearer <token>`` (:mod:`heartprint.service._auth`);
+Every request but ``/health``, ``/login`` and the viewer's files needs ``Authorization: Bearer <token>``
+(:mod:`heartprint.service._auth`; for reads from a browser, the session cookie of :mod:`heartprint.service._session`);
 every error is JSON ``{"error": <code>, "detail": <sentence>}`` with its HTTP status (400 bad
 input, 401 no or wrong token, 403 role too low, 404 not found, 409 not ready, 413 upload too
 large, 415 not a zip, 422 malformed request, 429 rate limit, 500 server fault, 501 no risk
@@ -35,7 +36,9 @@ from starlette.requests import ClientDisconnect
 
 from heartprint.service._auth import Principal, TokenStore, allows
 from heartprint.service._db import audit, open_engine, utcnow, writer
+from heartprint.service._errors import ApiError
 from heartprint.service._jobs import JobQueue
+from heartprint.service._session import SESSION_COOKIE, register_session
 from heartprint.service._settings import Settings
 
 __all__ = ["ApiError", "create_app"]
@@ -45,14 +48,6 @@ log = logging.getLogger("heartprint.service")
 #: Media types accepted for an upload body (the zip itself, streamed).
 ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream")
 _CHUNK = 1 << 16
-
-
-class ApiError(HTTPException):
-    """An HTTP error with a machine-readable code and a sentence for people."""
-
-    def __init__(self, status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(status, detail, headers)
-        self.error = error
 
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -208,6 +203,8 @@ def create_app(settings: Settings, *, tokens: TokenStore | None = None) -> FastA
             request.state.audit = {"principal": None, "action": action, "target": target}
             header = request.headers.get("authorization", "")
             scheme, _, token = header.partition(" ")
+            if not header and request.method in ("GET", "HEAD"):  # a browser's session (reads only: _session.py)
+                scheme, token = "bearer", request.cookies.get(SESSION_COOKIE, "")
             principal = store.verify(token.strip()) if scheme.lower() == "bearer" else None
             if principal is None:
                 raise ApiError(401, "unauthorized", "a valid token is needed: send 'Authorization: Bearer <token>'",
@@ -364,6 +361,13 @@ def create_app(settings: Settings, *, tokens: TokenStore | None = None) -> FastA
         with engine.connect() as conn:
             rows = conn.execute(select(audit).order_by(audit.c.id.desc()).limit(limit)).all()
         return {"rows": [{**r._mapping, "at": r.at.isoformat()} for r in rows]}
+
+    from heartprint.service._page import register_page
+    from heartprint.service._viewer import register_viewer
+
+    register_page(app, need, registry)
+    register_viewer(app, settings, need)
+    register_session(app, store)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
