@@ -27,3 +27,20 @@ def demo_patient_dicom(tmp_path_factory) -> tuple[Path, dict]:
     root = tmp_path_factory.mktemp("demo_patient") / "dicom"
     _, truth = write_demo_patient(root, seed=0, n_phases=10, spect=False)  # the SPECT study: tests/test_demo.py
     return root, truth
+
+
+#: Test files whose module fixtures take the longest (``pytest --durations``), run first: the two workers
+#: (``-n 2 --dist loadfile``) hand out files in collection order, so a heavy file collected last would run
+#: alone at the end while the other worker idles.
+HEAVY_FIRST = (
+    "test_pipeline_phantoms.py", "test_cli_analyze.py", "test_demo.py", "test_pipeline.py", "test_cohort.py",
+    "test_train.py", "test_spine.py", "test_fuzz.py", "test_report.py", "test_findings_real.py",
+    "test_segmentation_card.py", "test_service.py", "test_phantoms.py", "test_echo_cine.py",
+    "test_nuclear_pet_e2e.py", "test_cmr_mapping.py", "test_segmentation.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
+    order = {id(item): n for n, item in enumerate(items)}
+    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), order[id(item)]))

@@ -130,3 +130,22 @@ def test_absent_label_is_omitted_and_remaining_segments_renumbered(cine):
     exp = _expected_by_source(phantom, paths).copy()
     exp = np.select([exp == 2, exp == 3], [1, 2], 0)
     assert np.array_equal(got, exp)
+
+
+def test_segments_carry_fixed_display_colours_in_cielab(cine):
+    """(0062,000D) equals the documented sRGB colour converted independently (scikit-image, D65)."""
+    from skimage.color import rgb2lab
+
+    *_, info, _ = cine
+    ds = pydicom.dcmread(info.path, stop_before_pixels=True)
+    written = {str(item.SegmentLabel): [int(v) for v in item.RecommendedDisplayCIELabValue] for item in ds.SegmentSequence}
+    expected_rgb = {"LV cavity": (213, 94, 0), "LV myocardium": (0, 158, 115), "RV cavity": (86, 180, 233)}
+    assert set(written) == set(expected_rgb)
+    for name, rgb in expected_rgb.items():
+        lab = rgb2lab(np.array(rgb, float).reshape(1, 1, 3) / 255.0).ravel()
+        # DICOM encoding, PS3.3 C.10.7.1.1: L* 0..100 and a*, b* -128..127 onto 0..65535
+        dicom = [lab[0] * 65535 / 100, (lab[1] + 128) * 65535 / 255, (lab[2] + 128) * 65535 / 255]
+        assert np.allclose(written[name], dicom, atol=5), (name, written[name], dicom)
+    # three distinct colours, as documented in heartprint.io.seg
+    assert len({tuple(v) for v in written.values()}) == 3
+    assert written["LV cavity"] == [35512, 44018, 49160]

@@ -216,13 +216,15 @@ def run_cohort(source: str | os.PathLike, out: str | os.PathLike, *, workers: in
                options: Mapping[str, Any] | None = None, batch_size: int | None = None,
                batch_seconds: float = 30.0, progress: bool = False, memory_limit: str | None = None,
                dashboard: str | None = ":8787", client: Any = None,
-               analyse: Callable[..., Any] | None = None, echo: Callable[[str], None] | None = None) -> CohortRun:
+               analyse: Callable[..., Any] | None = None, echo: Callable[[str], None] | None = None,
+               max_study_bytes: int | None = None) -> CohortRun:
     """Analyse every study of ``source`` into ``out`` on Dask; resumable (module docstring).
 
     Parameters
     ----------
     source
-        A folder of studies or a CSV/Parquet manifest (:func:`heartprint.cohort.discover`).
+        A folder of studies, a CSV/Parquet manifest or an Orthanc query
+        (``orthanc+http://HOST:PORT/?StudyDate=…``; :func:`heartprint.cohort.discover`).
     out
         Output folder: ``studies/<item>/<study folder>/`` (as ``heartprint analyze`` writes
         them), ``tables/*.parquet``, ``cohort_summary.html`` and the run's state ``.cohort/``.
@@ -252,6 +254,9 @@ def run_cohort(source: str | os.PathLike, out: str | os.PathLike, *, workers: in
         Replaces :func:`heartprint.pipeline.analyze` (tests of the orchestration only).
     echo
         Receives the lines a user should see (cluster, dashboard, counts).
+    max_study_bytes
+        Largest study fetched from an archive (default
+        :data:`heartprint.cohort._archive.MAX_STUDY_BYTES`); a larger one fails (``fetch``).
     """
     from distributed import as_completed
 
@@ -265,6 +270,9 @@ def run_cohort(source: str | os.PathLike, out: str | os.PathLike, *, workers: in
     parts_dir = state / "parts"
     check_output_root(parts_dir)
     lock = _lock(state)
+    import shutil
+
+    shutil.rmtree(state / "staging", ignore_errors=True)  # archive studies a killed run left staged
     reg = None
     own_client = client is None
     cluster = None
@@ -338,7 +346,8 @@ def run_cohort(source: str | os.PathLike, out: str | os.PathLike, *, workers: in
         def submit() -> None:
             item, key = queue.popleft()
             f = client.submit(analyse_item, item, key, str(out_root), opts, report=report, analyse=analyse,
-                              pure=False, key=f"heartprint-study-{stamp}-{item.item_id}")
+                              max_study_bytes=max_study_bytes, pure=False,
+                              key=f"heartprint-study-{stamp}-{item.item_id}")
             by_future[f] = (item, key)
             ac.add(f)
 

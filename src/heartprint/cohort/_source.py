@@ -1,4 +1,5 @@
-"""What a cohort run is given: the studies (a folder of studies or a manifest) and each study's key.
+"""What a cohort run is given: the studies (a folder of studies, a manifest or an Orthanc query) and
+each study's key.
 
 A **folder of studies** holds one study per entry: each sub-folder, zip archive or single file
 directly inside it is one study, named by its entry name (hidden entries are skipped). A
@@ -7,7 +8,8 @@ manifest's folder), an optional ``patient`` column (the cohort's own patient ide
 optional patient-fact columns (:data:`FACT_COLUMNS`): ``sex``, ``age`` (years), ``height_cm``,
 ``weight_kg``, and ``facts`` (a JSON facts document, docs/patient_facts.md). An empty cell is an
 unknown fact, never a default. Any other column is refused by name, so a misspelt fact is never
-dropped silently.
+dropped silently. An **Orthanc query** ``orthanc+http://HOST:PORT/?Keyword=value&…`` lists the
+archive's matching studies (:mod:`heartprint.cohort._archive`, which also keys and fetches them).
 
 Each study is keyed (:func:`study_key`) by the SHA-256 of the content of every file under its
 path (relative name, size and bytes), the heartprint version, the segmentation model's SHA-256
@@ -21,11 +23,10 @@ import hashlib
 import json
 import math
 import os
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from heartprint.cohort._item import CohortItem, safe_id as _safe_id
 from heartprint.errors import InvalidInputError
 
 __all__ = ["FACT_COLUMNS", "CohortItem", "discover", "key_salt", "study_key"]
@@ -33,45 +34,11 @@ __all__ = ["FACT_COLUMNS", "CohortItem", "discover", "key_salt", "study_key"]
 #: Manifest columns read as patient facts (each overrides the DICOM header; source "cohort manifest").
 FACT_COLUMNS = ("sex", "age", "height_cm", "weight_kg", "facts")
 _KNOWN_COLUMNS = ("path", "patient", "item") + FACT_COLUMNS
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 #: Version of the key recipe: a change to :func:`study_key` changes every key (all studies redone).
 KEY_SCHEMA = "heartprint.cohort-key/1"
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class CohortItem:
-    """One study of a cohort: where it is, its name in the run, its patient and given facts.
-
-    ``item_id`` names the study's output folder (``OUT/studies/<item_id>/``) and its rows; it is
-    made of letters, digits, ``.``, ``_`` and ``-`` only and unique within the run.
-    """
-
-    item_id: str
-    path: str
-    patient: str | None = None
-    facts: Mapping[str, Any] = field(default_factory=dict)
-
-    def options_facts(self) -> dict[str, Any]:
-        """The facts as :class:`~heartprint.pipeline.AnalysisOptions` keywords (only those given)."""
-        f = dict(self.facts)
-        out: dict[str, Any] = {}
-        for key, opt in (("sex", "sex"), ("age", "age_years"), ("height_cm", "height_cm"), ("weight_kg", "weight_kg")):
-            if f.get(key) is not None:
-                out[opt] = f[key]
-        if f.get("facts"):
-            out["entered_facts"] = f["facts"]
-        return out
-
-
-def _safe_id(text: str, used: set[str]) -> str:
-    base = _SAFE.sub("-", text).strip(".-_")[:80].strip(".-_") or "study"
-    name, i = base, 1
-    while name in used:
-        i += 1
-        name = f"{base}-{i}"
-    used.add(name)
-    return name
 
 
 def _cell(value: Any) -> Any:
@@ -133,8 +100,16 @@ def _read_manifest(path: Path) -> list[CohortItem]:
 
 
 def discover(source: str | os.PathLike) -> list[CohortItem]:
-    """The studies of ``source``: a folder of studies or a ``.csv``/``.parquet`` manifest (module
-    docstring). Raises :class:`InvalidInputError` naming the problem (missing, empty, bad manifest)."""
+    """The studies of ``source``: a folder of studies, a ``.csv``/``.parquet`` manifest or an
+    Orthanc query (module docstring). Raises :class:`InvalidInputError` naming the problem
+    (missing, empty, bad manifest, bad query, archive unreachable)."""
+    from heartprint.cohort._archive import is_archive_source, list_studies
+
+    if is_archive_source(source):
+        found = list_studies(str(source))
+        if not found:
+            raise InvalidInputError(f"cohort source {str(source).split('?', 1)[0]}: no study matches the query")
+        return found
     src = Path(source).expanduser()
     if not src.exists():
         raise InvalidInputError(f"cohort source {src}: not found")
@@ -171,7 +146,12 @@ def study_key(item: CohortItem, salt: str) -> str:
     """SHA-256 (hex) of ``salt``, the item's facts and every file under its path: relative name,
     size and contents, in sorted order. A path that cannot be read hashes its error instead, so
     the key exists and the study fails (and is tabled) when analysed. Links are not followed
-    out of the tree (as :func:`heartprint.io.scan` does not)."""
+    out of the tree (as :func:`heartprint.io.scan` does not). A study in an archive is keyed by
+    the archive's list of its instances instead (:func:`heartprint.cohort._archive.archive_key`)."""
+    from heartprint.cohort._archive import archive_key, is_archive_source
+
+    if is_archive_source(item.path):
+        return archive_key(item, salt)
     h = hashlib.sha256()
     h.update(salt.encode())
     h.update(json.dumps({"patient": item.patient, "facts": dict(item.facts)}, sort_keys=True, default=str).encode())

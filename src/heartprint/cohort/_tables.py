@@ -12,8 +12,9 @@ Tables (``OUT/tables/<name>.parquet``):
   ``error`` that has it; its unit is the concept's, as in ``measurements``);
 * ``findings`` — one row per guideline finding (present, absent, not assessable);
 * ``failures`` — one row per failure: a study that could not be analysed (``stage`` ``study``),
-  a failed series (``series``), an output that could not be written (``outputs``), or a worker
-  lost while analysing it (``worker``, retried on the next run);
+  a failed series (``series``), an output that could not be written (``outputs``), a study an
+  archive could not give (``fetch``, retried on the next run), or a worker lost while analysing it
+  (``worker``, retried on the next run);
 * ``timings`` — seconds, worker and the worker process's peak resident memory so far (MiB, Linux
   ``ru_maxrss``) per study, kept apart so that the four tables above are the same, value for
   value, however the run was split, interrupted or scheduled.

@@ -24,7 +24,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from heartprint.cohort._source import CohortItem, study_key
 from heartprint.cohort._tables import age_band
 
-__all__ = ["ModelPlugin", "analyse_item", "item_key", "load_model", "model_loads"]
+__all__ = ["ModelPlugin", "analyse_item", "item_key", "load_model", "model_loads", "staging_folder"]
 
 _STOP = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
@@ -207,8 +207,15 @@ def _drop_stale(folder: Path, used: set[str]) -> None:
             shutil.rmtree(e.path, ignore_errors=True)
 
 
+def staging_folder(out_root: Path, item: CohortItem) -> Path:
+    """Where a worker puts the study of an archive item while it is analysed:
+    ``OUT/.cohort/staging/<item_id>/`` (the item id is a hash, never a name from the archive)."""
+    return Path(out_root) / ".cohort" / "staging" / item.item_id
+
+
 def analyse_item(item: CohortItem, key: str, out_root: str, options: Mapping[str, Any], *, report: bool = True,
-                 analyse: Callable[..., Any] | None = None) -> dict[str, list[dict[str, Any]]]:
+                 analyse: Callable[..., Any] | None = None,
+                 max_study_bytes: int | None = None) -> dict[str, list[dict[str, Any]]]:
     """Analyse and write one study; return its rows in every table (plus ``timings``).
 
     ``options``: :class:`~heartprint.pipeline.AnalysisOptions` keywords shared by the run; the
@@ -216,28 +223,50 @@ def analyse_item(item: CohortItem, key: str, out_root: str, options: Mapping[str
     :func:`heartprint.pipeline.analyze` (a test may pass another callable of the same form).
     The study's folders go to ``out_root/studies/<item_id>/<study folder>``, as ``heartprint
     analyze`` names them. Every failure becomes rows; only a stop signal propagates.
+
+    A study in an archive (:mod:`heartprint.cohort._archive`) is first fetched into
+    :func:`staging_folder` (at most ``max_study_bytes``, default
+    :data:`~heartprint.cohort._archive.MAX_STUDY_BYTES`), analysed from there, its results
+    named by the archive address, and the staging copy deleted once the outputs are written (or
+    the study failed). A fetch that fails is a ``fetch`` failure, retried on the next run.
     """
+    import shutil
+    from dataclasses import replace
+
+    from heartprint.cohort._archive import MAX_STUDY_BYTES, ArchiveError, fetch_study, is_archive_source
     from heartprint.errors import InvalidInputError
     from heartprint.outputs import one_line, write_study
     from heartprint.pipeline import AnalysisOptions, analyze
 
     t0 = time.perf_counter()
     root = Path(out_root)
+    staging = staging_folder(root, item) if is_archive_source(item.path) else None
     try:
         opts = AnalysisOptions(**{**dict(options), **item.options_facts()},
                                **({"facts_source": "cohort manifest", "facts_file_source": "cohort manifest"}
                                   if item.facts else {}))
-        results = (analyse or analyze)(item.path, opts)
+        source = item.path
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)  # a killed run's leftovers
+            source = str(fetch_study(item, staging, max_bytes=max_study_bytes or MAX_STUDY_BYTES))
+        results = (analyse or analyze)(source, opts)
+        if staging is not None:  # the outputs name the study's archive address, not the staging copy
+            results = [replace(res, source=item.path) for res in results]
         used: set[str] = set()
         folder = root / "studies" / item.item_id
         rows = _merge([study_rows(item, key, write_study(res, folder, used, report=report), root) for res in results])
         _drop_stale(folder, used)
     except _STOP:
         raise
+    except ArchiveError as exc:
+        rows = failure_rows(item, key, "fetch", one_line(exc), retry=True)
     except InvalidInputError as exc:
         rows = failure_rows(item, key, "study", one_line(exc))
     except BaseException as exc:  # noqa: BLE001 - one study's failure never stops the batch
         rows = failure_rows(item, key, "study", one_line(exc))
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     import resource
 
     rows["timings"] = [{"key": key, "item_id": item.item_id, "seconds": time.perf_counter() - t0,

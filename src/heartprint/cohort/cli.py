@@ -30,10 +30,14 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="cohort_command", metavar="ACTION")
     sub.required = True
     r = sub.add_parser("run", help="analyse every study of SOURCE into DIR",
-                       description="Analyse every study of SOURCE (a folder with one study per entry, or a CSV/"
+                       description="Analyse every study of SOURCE (a folder with one study per entry, a CSV/"
                                    "Parquet manifest with path, patient and optional sex, age, height_cm, "
-                                   "weight_kg, facts) into DIR: studies/, tables/*.parquet, cohort_summary.html.")
-    r.add_argument("source", metavar="SOURCE", help="folder of studies, or manifest .csv/.parquet")
+                                   "weight_kg, facts, or an Orthanc query orthanc+http://HOST:PORT/?StudyDate="
+                                   "20240101-20241231&ModalitiesInStudy=MR, credentials from "
+                                   "HEARTPRINT_ORTHANC_AUTH_FILE) into DIR: studies/, tables/*.parquet, "
+                                   "cohort_summary.html.")
+    r.add_argument("source", metavar="SOURCE", help="folder of studies, manifest .csv/.parquet, or "
+                   "orthanc+http://HOST:PORT/?Keyword=value&… (DICOM keywords; docs/cohort.md)")
     r.add_argument("--out", required=True, metavar="DIR", help="output folder (rerunning into it resumes)")
     r.add_argument("--workers", type=int, metavar="N", help="local worker processes, one thread each "
                    "(default: the usable cores)")
@@ -50,6 +54,8 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--no-dashboard", action="store_true", help="no local dashboard")
     r.add_argument("--no-report", action="store_true", help="write no report.html/pdf per study (faster)")
     r.add_argument("--no-tta", action="store_true", help="no test-time flip augmentation (faster)")
+    r.add_argument("--max-study-size", metavar="SIZE", help="largest study fetched from an archive, e.g. "
+                   "2GiB (default 4GiB); a larger one is tabled as a fetch failure")
     r.add_argument("--model", metavar="ONNX", help="segmentation model (an .onnx beside its .card.json)")
     r.add_argument("--json", action="store_true", help="print the run's summary as JSON on stdout")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -69,6 +75,16 @@ def cmd_cohort_run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise InvalidInputError(f"cohort runs need the cohort extra (pip install 'heartprint[cohort]'): "
                                 f"{exc}") from None
+    max_study_bytes = None
+    if args.max_study_size is not None:
+        from dask.utils import parse_bytes
+
+        try:
+            max_study_bytes = int(parse_bytes(args.max_study_size))
+        except (ValueError, TypeError):
+            max_study_bytes = 0
+        if max_study_bytes < 1:
+            raise InvalidInputError(f"--max-study-size {args.max_study_size}: expected a size such as 2GiB")
     options: dict[str, Any] = {}
     if args.no_tta:
         options["tta"] = False
@@ -83,7 +99,7 @@ def cmd_cohort_run(args: argparse.Namespace) -> int:
     run = run_cohort(args.source, args.out, workers=args.workers, scheduler=args.scheduler, registry=args.registry,
                      report=not args.no_report, options=options, batch_size=args.batch_size, progress=show,
                      memory_limit=args.memory_limit, dashboard=None if args.no_dashboard else args.dashboard,
-                     echo=echo)
+                     echo=echo, max_study_bytes=max_study_bytes)
     if args.json:
         print(json.dumps(run.to_dict(), indent=2))
     else:

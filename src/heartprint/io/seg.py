@@ -17,6 +17,26 @@ number  label         property category (CID 7150)  property type               
 3       RV cavity     SCT 85756007 Tissue           SCT 87612001 Blood              SCT 53085002 Right ventricle
 ======  ============  ===========================  ==============================  ==========================
 
+Display colours: every segment carries a fixed (0062,000D) Recommended Display CIELab Value,
+so that viewers (OHIF, 3D Slicer) draw heartprint's segments alike everywhere instead of
+falling back to their own palettes. The colours are from the Okabe–Ito colour-blind-safe
+palette (M. Okabe, K. Ito, *Color Universal Design (CUD): how to make figures and
+presentations that are friendly to colorblind people*, 2008, https://jfly.uni-koeln.de/color/),
+so the cavity and its surrounding myocardium stay distinct for red–green colour-blind readers:
+
+=============  ==============  ============  ======================  =====================
+label          Okabe–Ito name  sRGB (0–255)  CIELab L*, a*, b*       (0062,000D) value
+=============  ==============  ============  ======================  =====================
+LV cavity      vermillion      213, 94, 0    54.2, 43.3, 63.3        35512, 44018, 49160
+LV myocardium  bluish green    0, 158, 115   57.7, −45.7, 12.8       37842, 21141, 36174
+RV cavity      sky blue        86, 180, 233  69.8, −12.0, −34.8      45761, 29808, 23959
+=============  ==============  ============  ======================  =====================
+
+The sRGB triple is converted to CIELab (D65 white point) and scaled to the DICOM encoding
+(L* 0–100 → 0–65535, a*/b* −128–127 → 0–65535; PS3.3 C.10.7.1.1) by
+:meth:`highdicom.color.CIELabColor.from_rgb`; ``tests/test_io_seg.py`` checks the written
+values against an independent conversion (:func:`skimage.color.rgb2lab`).
+
 Every code is taken from :data:`pydicom.sr.codedict.codes` (DICOM PS3.16 as shipped with
 pydicom). PS3.16 has no concept for "left ventricular cavity" in pydicom's dictionary, so
 a cavity is described as *blood* (the segmented property) *in* the ventricle (Anatomic
@@ -55,22 +75,31 @@ TRIGGER_TOLERANCE_MS = 0.5
 
 @dataclass(frozen=True)
 class SegmentSpec:
-    """How one heartprint label is described in a SEG (PS3.3 C.8.20.2, CIDs 7150/7151)."""
+    """How one heartprint label is described in a SEG (PS3.3 C.8.20.2, CIDs 7150/7151).
+
+    ``display_rgb`` is the segment's fixed display colour as an sRGB triple (0–255), written
+    as (0062,000D) Recommended Display CIELab Value (see the module docstring for the palette).
+    """
 
     label: int
     name: str
     category: Any  # pydicom Code
     property_type: Any
+    display_rgb: tuple[int, int, int]
     anatomic_region: Any | None = None
 
 
 #: heartprint label value → segment description; segment number = label value.
 SEGMENTS: Mapping[int, SegmentSpec] = {
-    LV_CAVITY: SegmentSpec(LV_CAVITY, "LV cavity", codes.SCT.Tissue, codes.SCT.Blood, codes.SCT.LeftVentricle),
-    LV_MYOCARDIUM: SegmentSpec(
-        LV_MYOCARDIUM, "LV myocardium", codes.SCT.AnatomicalStructure, codes.SCT.LeftVentricleMyocardium
+    LV_CAVITY: SegmentSpec(
+        LV_CAVITY, "LV cavity", codes.SCT.Tissue, codes.SCT.Blood, (213, 94, 0), codes.SCT.LeftVentricle
     ),
-    RV_CAVITY: SegmentSpec(RV_CAVITY, "RV cavity", codes.SCT.Tissue, codes.SCT.Blood, codes.SCT.RightVentricle),
+    LV_MYOCARDIUM: SegmentSpec(
+        LV_MYOCARDIUM, "LV myocardium", codes.SCT.AnatomicalStructure, codes.SCT.LeftVentricleMyocardium, (0, 158, 115)
+    ),
+    RV_CAVITY: SegmentSpec(
+        RV_CAVITY, "RV cavity", codes.SCT.Tissue, codes.SCT.Blood, (86, 180, 233), codes.SCT.RightVentricle
+    ),
 }
 
 
@@ -337,6 +366,7 @@ def build_seg(
                 tracking_uid=tracking[number],
                 tracking_id=f"heartprint {spec.name}",
                 anatomic_regions=[spec.anatomic_region] if spec.anatomic_region is not None else None,
+                display_color=hd.color.CIELabColor.from_rgb(*spec.display_rgb),
             )
         )
     pixels = remap[pixels]

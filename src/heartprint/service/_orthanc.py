@@ -105,17 +105,34 @@ class Orthanc:
         """Download the Orthanc study of ``job`` as a zip to ``path`` (written whole, then renamed)."""
         if job.source != "orthanc":
             raise FileNotFoundError(f"job {job.id}: its uploaded input is missing")
+        self.fetch_study(str(job.source_ref), path)
+
+    def fetch_study(self, study: str, path: Path, *, max_bytes: int | None = None) -> None:
+        """Download Orthanc study ``study`` (an Orthanc id) as a zip to ``path``: streamed to a temporary file
+        and renamed when whole. With ``max_bytes``, an answer that declares or streams more is abandoned
+        (:class:`ValueError` naming the cap); a non-2xx answer raises :class:`httpx.HTTPStatusError`."""
+        if not study.replace("-", "").isalnum():
+            raise ValueError(f"{study!r} is not an Orthanc study id")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        study = str(job.source_ref)
-        if not study.replace("-", "").isalnum():
-            raise ValueError(f"job {job.id}: {study!r} is not an Orthanc study id")
-        with self.http.stream("GET", f"/studies/{study}/archive") as r:
-            r.raise_for_status()
-            with open(tmp, "wb") as fh:
-                for chunk in r.iter_bytes(1 << 16):
-                    fh.write(chunk)
-        os.replace(tmp, path)
+        what = f"study {study} (/studies/{study}/archive)"
+        try:
+            with self.http.stream("GET", f"/studies/{study}/archive") as r:
+                r.raise_for_status()
+                declared = r.headers.get("content-length")
+                if max_bytes is not None and declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise ValueError(f"archive {what}: {int(declared)} bytes declared, over the cap of {max_bytes} "
+                                     f"bytes; not fetched")
+                n = 0
+                with open(tmp, "wb") as fh:
+                    for chunk in r.iter_bytes(1 << 16):
+                        n += len(chunk)
+                        if max_bytes is not None and n > max_bytes:
+                            raise ValueError(f"archive {what}: over the cap of {max_bytes} bytes; abandoned")
+                        fh.write(chunk)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     # -- out --------------------------------------------------------------------------------
 
