@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from _procs import stop
 
 pytest.importorskip("distributed")
 pd = pytest.importorskip("pandas")
@@ -385,13 +386,7 @@ def _real_orthanc_scenario(tmp: Path) -> dict:
         out["uids"] = [_study_uid(r) for r in rows]
         out["staging_left"] = sorted(p.name for p in (result_dir / ".cohort" / "staging").glob("*"))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop(proc, log)
     return out
 
 

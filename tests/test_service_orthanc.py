@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from _procs import stop
 
 ORTHANC = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
 DICOMWEB = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
@@ -112,13 +113,7 @@ def _scenario(tmp: Path) -> dict:
                       "refers_to": str(ds.ReferencedSeriesSequence[0].SeriesInstanceUID), "source": ph.image.series_uid}
         mark("QIDO/WADO")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop(proc, log)
     return out
 
 
