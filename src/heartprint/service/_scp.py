@@ -64,7 +64,7 @@ class StoreReceiver:
     def _on_store(self, event: Any) -> int:
         """Write one received instance; DICOM status 0x0000 (success) or 0xA700/0xC000 (PS3.4 B.2.3)."""
         from heartprint._atomic import atomic_write
-        from heartprint.outputs import uid_file_part
+        from heartprint.outputs import inside, uid_file_part
 
         try:
             ds = event.dataset
@@ -72,9 +72,9 @@ class StoreReceiver:
             sop = uid_file_part(str(event.request.AffectedSOPInstanceUID or ""))
             data = event.encoded_dataset()
             with self._lock:
-                folder = self.incoming / study
+                folder = inside(self.incoming, self.incoming / study)
                 folder.mkdir(exist_ok=True)
-                atomic_write(folder / f"{sop}.dcm", data, fsync=False)
+                atomic_write(inside(self.incoming, folder / f"{sop}.dcm"), data, fsync=False)
                 os.utime(folder)  # the study's last arrival
         except OSError:
             return 0xA700  # out of resources
