@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import numpy as np
 import re
 import shutil
 import subprocess
@@ -379,3 +380,39 @@ def test_a_crafted_series_uid_writes_inside_the_output_folder(small_cine, tmp_pa
     assert not any("escaped" in p.name or "evil" in p.as_posix().split("/out/")[0] for p in files)
     assert {p.name for p in (written.path / "labels").iterdir()} == {"x" + __import__("hashlib").sha256(
         b"../../../escaped").hexdigest()[:16] + ".nii.gz"}
+
+
+@pytest.mark.slow
+def test_a_risk_model_answers_for_real_acdc_patients_in_every_output(two_patients, tmp_path):
+    """Issue 21's joint on real studies: a model fitted on heartprint's own feature names answers for the two
+    ACDC patients (measured LVEF, age from DICOM), into measurements.json (schema) and the report; the dilated
+    heart (lower LVEF) gets the higher risk, as the fitted direction says."""
+    pytest.importorskip("sksurv")
+    import pandas as pd
+
+    from heartprint import risk
+    from heartprint.outputs import study_folder_name, write_study_outputs
+    from heartprint.pipeline import interpret_study
+
+    rng = np.random.default_rng(3)
+    ef = rng.uniform(15, 75, 300)
+    t_event = rng.exponential(1 / (0.1 * np.exp(0.05 * (50 - ef))))
+    t_cens = rng.uniform(0, 15, 300)
+    table = pd.DataFrame({"lv_ef": ef, "age_years": rng.uniform(40, 80, 300), "time": np.minimum(t_event, t_cens),
+                          "event": (t_event <= t_cens).astype(int)})
+    model = risk.fit(table, time="time", event="event", model="cox",
+                     cv=risk.CV(outer=3, inner=2, bootstrap=20, bootstrap_models=4, seed=1), horizon=5.0)
+    _, results = two_patients
+    used: set[str] = set()
+    got = {}
+    for r in results:
+        interpret_study(r, results, options=AnalysisOptions(tta=False, risk_model=model))
+        assert r.risk["status"] == "assessed", r.risk
+        written = write_study_outputs(r, tmp_path / study_folder_name(r, used))
+        doc = json.loads((written.path / "measurements.json").read_text())
+        validate_study_dict(doc)
+        assert doc["risk"]["risk"] == pytest.approx(r.risk["risk"])
+        if (written.path / "report.html").is_file():
+            assert "Risk (research model)" in (written.path / "report.html").read_text()
+        got[r.patient.patient_id] = r.risk["risk"]
+    assert got["ACDC-019"] > got["ACDC-039"]  # dilated (low LVEF) above hypertrophic
