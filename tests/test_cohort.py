@@ -263,7 +263,10 @@ def test_driver_sigkill_at_random_points_then_rerun_same_tables(reference, cohor
         while len(done_keys(parts)) <= n0 and proc.poll() is None and time.monotonic() - t0 < 60:
             time.sleep(0.05)
         time.sleep(rng.uniform(0.0, 0.4))  # a random point after the first new commit
-        os.killpg(proc.pid, signal.SIGKILL)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:  # the driver finished the whole cohort before the kill: still a valid run
+            pass
         proc.wait()
     assert 0 < len(done_keys(parts)) <= 6
     run = run_cohort(cohort[0] / "studies", out, client=external_scheduler[1], registry=str(reg), report=False,
