@@ -74,7 +74,7 @@ def test_roi_groups_reference_the_seg_segments_and_carry_tracking_ids(report):
     seg, info, _ = report
     _, got = _read_values(info.path)
     numbers = {v: k for k, v in seg.segments.items()}
-    for code, label in [("lv_edv", "LV cavity"), ("lv_mass", "LV myocardium"), ("rv_ef", "RV cavity")]:
+    for code, label in [("lv_edvi", "LV cavity"), ("lv_mass", "LV myocardium")]:
         group = got[EXPECTED_CODES[code]][3]
         ref = group.referenced_segment
         assert ref.referenced_sop_instance_uid == seg.sop_instance_uid
@@ -87,6 +87,45 @@ def test_roi_groups_reference_the_seg_segments_and_carry_tracking_ids(report):
     assert evidence.ReferencedSOPSequence[0].ReferencedSOPInstanceUID == seg.sop_instance_uid
     schemes = {s.CodingSchemeDesignator for s in ds.CodingSchemeIdentificationSequence}
     assert LOCAL_SCHEME in schemes
+
+
+def test_volumes_carry_the_cavity_outline_they_were_inferred_from(report):
+    """EDV/EF (LV) and EF (RV) are INFERRED FROM the SEG and from their cavity's outline on the
+    mid-ventricular slice at ED (and ES), SELECTED FROM that cine image: the outline rasterises
+    back to exactly the phantom's cavity pixels there, and the ED image is the largest-volume phase."""
+    from skimage.draw import polygon2mask
+
+    seg, info, out = report
+    _, got = _read_values(info.path)
+    phantom = make_cine_sax(n_phases=3, n_slices=5, matrix=(96, 96))  # the fixture's phantom
+    paths = sorted((out / "src").glob("*.dcm"))
+    where = {}
+    for p in paths:  # files are IM_z{slice}_t{phase}.dcm
+        z, t = int(p.stem.split("_")[1][1:]), int(p.stem.split("_")[2][1:])
+        where[str(pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID)] = (t, z)
+    lv_volume = (phantom.labels == 1).sum(axis=(1, 2, 3))
+    expect_phases = {"lv_edv": [int(np.argmax(lv_volume))],
+                     "lv_ef": [int(np.argmax(lv_volume)), int(np.argmin(lv_volume))]}
+    for code, label, n in [("lv_edv", 1, 1), ("lv_ef", 1, 2), ("rv_ef", 3, 2)]:
+        value, _, _, group = got[EXPECTED_CODES[code]]
+        assert group.tracking_uid == info.group_tracking_uids[{1: "LV cavity", 3: "RV cavity"}[label] + " volumes"]
+        m = next(x for x in group.get_measurements() if x.name.value == EXPECTED_CODES[code][1])
+        assert [r.referenced_sop_instance_uid for r in m.referenced_images] == [seg.sop_instance_uid]
+        coords = m.referenced_coordinates
+        assert len(coords) == n
+        phases = []
+        for c in coords:
+            assert c.graphic_type.value == "POLYLINE"
+            xy = np.asarray(c.value)
+            assert np.array_equal(xy[0], xy[-1])  # closed
+            t, z = where[c.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID]
+            phases.append(t)
+            mask = phantom.labels[t, z] == label
+            drawn = polygon2mask(mask.shape, np.stack([xy[:, 1] - 0.5, xy[:, 0] - 0.5], axis=1))
+            assert np.array_equal(drawn, mask), (code, t, z, int((drawn != mask).sum()))
+        if code in expect_phases:
+            assert phases == expect_phases[code]
+    assert got[EXPECTED_CODES["heart_rate"]][3].tracking_uid == info.group_tracking_uids["study"]
 
 
 def test_dsrdump_and_dciodvfy_report_no_errors(report):

@@ -49,7 +49,17 @@ which copies them from the source series, or, without a SEG, from the first sour
 (after :func:`heartprint.io.seg.export_headers` normalises messy values). The SR therefore
 names whoever the source names, and a de-identified source gives a de-identified SR; nothing
 here adds patient data. The Comprehensive 3D SR IOD (PS3.3 A.35.13) has no Frame of Reference
-module and the report holds no spatial coordinates, so no Frame of Reference UID is written.
+module and the report holds only 2D image coordinates (SCOORD, below), so no Frame of Reference
+UID is written.
+
+Outlines. With a SEG, the cavity volumes and ejection fractions (:data:`CONTOURED`: LV and RV
+EDV, ESV, SV, EF) are each INFERRED FROM (TID 300) the SEG (TID 320 IMAGE) and from the closed
+outline (SCOORD POLYLINE, SELECTED FROM the cine image) of their cavity on the mid-ventricular
+slice at ED and/or ES (:func:`key_contours`). A viewer can then show the values on the image
+they come from: OHIF v3 draws a TID 1500 measurement only where it has image coordinates.
+TID 1411 groups may not carry coordinates in their measurements, so these values go into a TID
+1501 group of their own per cavity ("LV cavity volumes"; Finding: the ventricle); each value is
+written once. A SEG whose frames do not name their source images gives an SR without outlines.
 """
 
 from __future__ import annotations
@@ -60,6 +70,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
@@ -285,6 +296,125 @@ def _properties(m: Measurement) -> Any:
     return hd.sr.MeasurementProperties(normality=normality, normal_range_properties=normal_range)
 
 
+#: Measurements that carry, TID 300 INFERRED FROM, the closed contour of their cavity on the mid-ventricular
+#: slice at the phase(s) they were measured at (segment label, phases). The values are volumes summed over
+#: every slice; the contour names one slice they were inferred from, where a viewer can show them.
+CONTOURED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "lv_edv": ("LV cavity", ("ED",)), "lv_esv": ("LV cavity", ("ES",)),
+    "lv_sv": ("LV cavity", ("ED", "ES")), "lv_ef": ("LV cavity", ("ED", "ES")),
+    "rv_edv": ("RV cavity", ("ED",)), "rv_esv": ("RV cavity", ("ES",)),
+    "rv_sv": ("RV cavity", ("ED", "ES")), "rv_ef": ("RV cavity", ("ED", "ES")),
+}
+
+
+@dataclass(frozen=True)
+class KeyContour:
+    """A cavity's outline on one source image: SCOORD pixel coordinates (column, row; (0, 0) the
+    top-left corner of the top-left pixel, PS3.3 C.18.6.1.1), closed (first point = last)."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    frame: int | None  # Referenced Frame Number of a multi-frame source, else None
+    points: np.ndarray  # (n, 2) float
+
+
+def key_contours(seg_ds: Dataset, segments: Mapping[str, int]) -> dict[str, dict[str, KeyContour]]:
+    """The ED and ES outline of each cavity segment of a heartprint SEG, on its mid-ventricular slice.
+
+    ED and ES are the temporal positions of largest and smallest (non-zero) segment area summed
+    over slices — the phases :func:`heartprint.cmr.analyze_cine_function` reports (max/min LV
+    volume; RV by its own volumes). The slice is the middle one (by position along the stack) of
+    those holding the segment at ED, and the same slice at ES (else the nearest that holds it).
+    The outline is the longest iso-line at 0.5 of the frame's mask (scikit-image
+    ``find_contours``). Returns ``{label: {"ED": KeyContour, "ES": ...}}``; a SEG whose frames do
+    not name their source image (Derivation Image Sequence) gives ``{}``: the SR is then written
+    without contours, its values unchanged.
+    """
+    from skimage.measure import find_contours
+
+    wanted = {segments[label]: label for label in {v[0] for v in CONTOURED.values()} if label in segments}
+    frames = getattr(seg_ds, "PerFrameFunctionalGroupsSequence", None)
+    if not wanted or frames is None or "PixelData" not in seg_ds:
+        return {}
+    index: dict[int, list[tuple[int, int, float, Dataset]]] = {}  # segment -> (frame, t, position, source ref)
+    normal = None
+    for i, item in enumerate(frames):
+        try:
+            number = int(item.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
+            if number not in wanted:
+                continue
+            ref = item.DerivationImageSequence[0].SourceImageSequence[0]
+            position = np.array([float(v) for v in item.PlanePositionSequence[0].ImagePositionPatient])
+            if normal is None:
+                o = [float(v) for v in seg_ds.SharedFunctionalGroupsSequence[0].PlaneOrientationSequence[0]
+                     .ImageOrientationPatient]
+                normal = np.cross(o[:3], o[3:])
+            fc = item.FrameContentSequence[0]
+            t = int(fc.TemporalPositionIndex) if "TemporalPositionIndex" in fc else 1
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+            return {}  # a frame without its source image, position or orientation: no contours
+        index.setdefault(number, []).append((i, t, round(float(np.dot(position, normal)), 3), ref))
+    if not index:
+        return {}
+    pixels = seg_ds.pixel_array
+    pixels = pixels[None] if pixels.ndim == 2 else pixels
+    out: dict[str, dict[str, KeyContour]] = {}
+    for number, entries in index.items():
+        area: dict[int, int] = {}
+        for i, t, _, _ in entries:
+            area[t] = area.get(t, 0) + int(np.count_nonzero(pixels[i]))
+        present = {t: a for t, a in area.items() if a > 0}
+        if not present:
+            continue
+        ed = max(present, key=lambda t: (present[t], -t))
+        es = min(present, key=lambda t: (present[t], t))
+        phases = {"ED": ed} if ed == es else {"ED": ed, "ES": es}
+        at_ed = sorted(d for i, t, d, _ in entries if t == ed and pixels[i].any())
+        mid = at_ed[(len(at_ed) - 1) // 2]
+        contours = {}
+        for phase, t in phases.items():
+            held = [(abs(d - mid), d, i, ref) for i, tt, d, ref in entries if tt == t and pixels[i].any()]
+            _, _, i, ref = min(held, key=lambda x: (x[0], x[1]))
+            mask = np.pad(pixels[i] > 0, 1).astype(np.float32)
+            lines = find_contours(mask, 0.5)
+            rc = max(lines, key=len) - 1.0  # back to the unpadded frame's (row, col) pixel indices
+            points = np.stack([rc[:, 1] + 0.5, rc[:, 0] + 0.5], axis=1)  # pixel centre (r, c) is (c + .5, r + .5)
+            frame = int(ref.ReferencedFrameNumber[0] if isinstance(ref.get("ReferencedFrameNumber"), list)
+                        else ref.ReferencedFrameNumber) if "ReferencedFrameNumber" in ref else None
+            contours[phase] = KeyContour(str(ref.ReferencedSOPClassUID), str(ref.ReferencedSOPInstanceUID), frame,
+                                         points.round(2))
+        out[wanted[number]] = contours
+    return out
+
+
+def _outlines(code: str, contours: Mapping[str, Mapping[str, KeyContour]]) -> list[Any] | None:
+    """TID 300 ``INFERRED FROM`` TID 320 SCOORD (``SELECTED FROM`` its source image): the cavity
+    outlines of a :data:`CONTOURED` measurement, when the SEG gave them; else ``None``."""
+    import highdicom as hd
+
+    label, phases = CONTOURED.get(code, (None, ()))
+    found = [contours[label][p] for p in phases if label in contours and p in contours[label]]
+    return [hd.sr.CoordinatesForMeasurement(
+        graphic_type=hd.sr.GraphicTypeValues.POLYLINE, graphic_data=c.points,
+        source_image=hd.sr.SourceImageForRegion(c.sop_class_uid, c.sop_instance_uid,
+                                                referenced_frame_numbers=[c.frame] if c.frame is not None else None))
+        for c in found] or None
+
+
+def _outline_evidence(seg_ds: Dataset, contours: Mapping[str, Mapping[str, KeyContour]]) -> list[Dataset]:
+    """The source images the outlines are SELECTED FROM, as evidence (PS3.3 C.17.2.3): the SEG's study
+    and its source series, which they belong to (the SEG's frames name them)."""
+    seen: dict[str, Dataset] = {}
+    for phases in contours.values():
+        for c in phases.values():
+            ds = Dataset()
+            ds.SOPClassUID, ds.SOPInstanceUID = c.sop_class_uid, c.sop_instance_uid
+            ds.StudyInstanceUID = seg_ds.StudyInstanceUID
+            ds.SeriesInstanceUID = seg_ds.ReferencedSeriesSequence[0].SeriesInstanceUID
+            seen.setdefault(c.sop_instance_uid, ds)
+    return list(seen.values())
+
+
 def _seg_dataset(seg: Any) -> Dataset:
     if isinstance(seg, Dataset):
         return seg
@@ -378,12 +508,13 @@ def _build(
         if getattr(seg_ds, "Modality", None) != "SEG":
             raise InvalidInputError(f"seg {getattr(seg_ds, 'SOPInstanceUID', seg)}: Modality {getattr(seg_ds, 'Modality', None)!r}, expected 'SEG'")
         segments = {str(s.SegmentLabel): int(s.SegmentNumber) for s in seg_ds.SegmentSequence}
+        contours = key_contours(_seg_dataset(seg), segments)
         source_series = str(seg_ds.ReferencedSeriesSequence[0].SeriesInstanceUID)
-        evidence = [seg_ds]
+        evidence = [seg_ds, *_outline_evidence(seg_ds, contours)]
         modality = modality or "MR"
     else:
         evidence, notes = _source_datasets(source)
-        segments = {}
+        segments, contours = {}, {}
         modality = modality or str(evidence[0].get("Modality", "") or "")
     procedure = procedure_reported or _default_procedure(modality, ms)
     if procedure is None:
@@ -395,10 +526,16 @@ def _build(
         if not math.isfinite(m.value):
             raise InvalidInputError(f"measurement {m.code!r}: value {m.value!r} is not finite")
         name, _ = concept_code(m)
+        outlines = _outlines(m.code, contours)
+        # a value with outlines is also INFERRED FROM the SEG it was measured on (TID 320 IMAGE)
+        from_seg = [hd.sr.SourceImageForMeasurement(seg_ds.SOPClassUID, seg_ds.SOPInstanceUID)] if outlines else None
         item = hd.sr.Measurement(name=name, value=float(m.value), unit=unit_code(m.unit, code=m.code),
-                                 finding_sites=_finding_sites(m), properties=_properties(m))
+                                 finding_sites=_finding_sites(m), properties=_properties(m),
+                                 referenced_images=from_seg, referenced_coordinates=outlines)
         label = _segment_for(m.code)
-        if seg is not None:
+        if outlines:  # TID 1411 forbids coordinates in its measurements: a TID 1501 group of its own
+            key = f"{label} volumes"
+        elif seg is not None:
             key = label if label in segments else None
         else:  # no SEG: the structure's TID 1501 group; an AHA segment is a segment of the LV myocardium
             key = label or ("LV myocardium" if m.segment is not None else None)
@@ -412,9 +549,10 @@ def _build(
         key = label or "study"
         tracking[key] = str(uid)
         tid = hd.sr.TrackingIdentifier(uid=uid, identifier=f"heartprint {key} measurements")
-        if label is None or seg is None:
+        if label is None or seg is None or label not in segments:
+            finding = _FINDING_TYPE.get((label or "").removesuffix(" volumes"), codes.SCT.Heart)
             content.append(hd.sr.MeasurementsAndQualitativeEvaluations(
-                tracking_identifier=tid, finding_type=_FINDING_TYPE.get(label or "", codes.SCT.Heart),
+                tracking_identifier=tid, finding_type=finding,
                 algorithm_id=algo, measurements=items))
         else:
             ref = hd.sr.ReferencedSegment(
