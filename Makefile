@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # torch is pinned in the same pip command as monai so that pip takes the CPU build on disk.
 TORCH  := torch==2.13.0
 
-.PHONY: demo test install-dev benchmark fuzz serve viewer clean
+.PHONY: demo test test-e2e install-dev benchmark fuzz serve viewer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ install-dev: $(BIN)/python
 # thread per worker.
 test: install-dev
 	HEARTPRINT_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+# The service end to end against a real Orthanc and OHIF in headless Chromium (about 2 min): the demo
+# patient stored into Orthanc is analysed by the watching worker, its SEG and SR come back by QIDO/WADO
+# and OHIF draws the SEG over the cine and places the SR's volumes (tests/test_service_e2e.py), plus the
+# Orthanc round trips of the service and the cohort. Needs Debian orthanc, orthanc-dicomweb, chromium
+# and npm (for OHIF); Orthanc runs in a private network namespace (unshare -rn).
+test-e2e: install-dev
+	test -f .ohif/dist/index.html || tools/install_ohif.sh || echo "OHIF not installed (needs npm): the viewer test will skip"
+	HEARTPRINT_THREADS=1 HEARTPRINT_ORTHANC_TESTS=1 $(BIN)/python -m pytest -q -rs \
+		tests/test_service_e2e.py tests/test_service_orthanc.py tests/test_cohort_orthanc.py
 
 benchmark: install-dev
 	$(BIN)/python benchmarks/segmentation_accuracy.py

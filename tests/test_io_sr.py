@@ -276,3 +276,12 @@ def test_sr_from_a_deidentified_source_is_deidentified(identified_source):
     ds = pydicom.dcmread(info.path)
     assert not _phi_strings(ds), _phi_strings(ds)
     assert ds.PatientID and ds.PatientID != PHI["PatientID"]
+
+
+def test_series_description_names_the_analysed_series_within_lo():
+    from heartprint.io.sr import report_description
+
+    assert report_description("CINE SSFP SAX") == "heartprint measurements: CINE SSFP SAX"
+    assert report_description(None) == report_description("\x00\\ ") == "heartprint measurement report"
+    hostile = report_description("LGE\\PSIR\x1b[31m é" + "x" * 100)
+    assert len(hostile) <= 64 and "\\" not in hostile and all(" " <= ch <= "~" for ch in hostile)

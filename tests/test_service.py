@@ -363,6 +363,11 @@ def test_killed_worker_job_is_retried_and_results_served(env, phantom_zip):
 
     status = client.get(f"/jobs/{job_id}", headers=auth(tok["reader"])).json()
     assert (status["status"], status["attempts"], status["error"]) == ("done", 2, None), status
+    # the job list: an admin sees every job, a submitter its own, a reader (who submitted none) nothing
+    listed = {role: [j["job_id"] for j in client.get("/jobs", params={"status": "done"}, headers=auth(tok[role]))
+                     .json()["jobs"]] for role in ("admin", "submitter", "reader")}
+    assert job_id in listed["admin"] and listed["submitter"] == [job_id] and listed["reader"] == []
+    assert client.get("/jobs", params={"status": "lost"}, headers=auth(tok["admin"])).status_code == 422
     res = client.get(f"/jobs/{job_id}/results", headers=auth(tok["reader"])).json()
     [study] = res["studies"]
     assert study["study_uid"] == phantom.image.study_uid and study["status"] in ("ok", "partial")

@@ -224,7 +224,7 @@ def _dicom_outputs(result: StudyResult, tmp: Path, problems: list[dict[str, str]
             try:
                 folder.mkdir(exist_ok=True)
                 info = write_sr(s.measurements, inside(tmp, folder / f"sr_{name}.dcm"), source=list(s.source_headers),
-                                modality=modality)
+                                modality=modality, about=s.series_description)
             except _STOP:
                 raise
             except BaseException as exc:  # noqa: BLE001 - one output fails alone
@@ -246,7 +246,8 @@ def _dicom_outputs(result: StudyResult, tmp: Path, problems: list[dict[str, str]
         for note in getattr(seg, "notes", ()):  # header values normalised for the SEG (and its SR)
             _note(problems, "DICOM SEG", note)
         try:
-            write_sr(s.measurements, inside(tmp, folder / f"sr_{name}.dcm"), seg=seg, modality=modality or "MR")
+            write_sr(s.measurements, inside(tmp, folder / f"sr_{name}.dcm"), seg=seg, modality=modality or "MR",
+                     about=s.series_description)
         except _STOP:
             raise
         except BaseException as exc:  # noqa: BLE001

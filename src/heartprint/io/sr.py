@@ -269,6 +269,14 @@ _ASCII = str.maketrans({"±": "+/-", "–": "-", "—": "-", "≥": ">=", "≤":
                         "…": "...", "→": "->", "′": "'"})
 
 
+def report_description(about: str | None) -> str:
+    """(0008,103E) Series Description of an SR: ``heartprint measurements: <analysed series>``, the
+    analysed series' own description reduced to what LO allows (printable ASCII, no backslash; 64
+    characters), or ``heartprint measurement report`` without one."""
+    text = "".join(ch for ch in (_text(about) or "") if " " <= ch <= "~" and ch != "\\").strip()
+    return f"heartprint measurements: {text}"[:64].rstrip() if text else "heartprint measurement report"
+
+
 def _text(s: str | None) -> str | None:
     return s.translate(_ASCII) if s else None
 
@@ -484,6 +492,7 @@ def _build(
     procedure_reported: Any,
     series_number: int,
     device_uid: str | None,
+    about: str | None = None,
 ) -> tuple[Dataset, dict[str, str], list[str]]:
     import highdicom as hd
 
@@ -544,7 +553,8 @@ def _build(
     algo = hd.sr.AlgorithmIdentification(name="heartprint", version=__version__)
     tracking: dict[str, str] = {}
     content = []
-    for label, items in groups.items():
+    # groups with outlines first: a viewer opening the SR shows its first measurement (OHIF v3 does)
+    for label, items in sorted(groups.items(), key=lambda kv: not (kv[0] or "").endswith(" volumes")):
         uid = hd.UID()
         key = label or "study"
         tracking[key] = str(uid)
@@ -589,7 +599,7 @@ def _build(
             is_complete=True,
             is_final=False,
             is_verified=False,
-            series_description="heartprint measurement report",
+            series_description=report_description(about),
             **charset,
         )
     except (ValueError, TypeError, AttributeError) as exc:  # highdicom refusing a source header's value
@@ -615,6 +625,7 @@ def write_sr(
     modality: str | None = None,
     procedure_reported: Any = None,
     series_number: int = 901,
+    about: str | None = None,
 ) -> SRInfo:
     """Write measurements as a DICOM TID 1500 Measurement Report, on a SEG or on the source series.
 
@@ -644,6 +655,9 @@ def write_sr(
         A CID 100 code overriding the default.
     series_number
         (0020,0011) of the SR series.
+    about
+        The analysed series' description, named in the SR's (0008,103E) Series Description
+        (:func:`report_description`) so that a reader tells one study's SRs apart in a viewer.
 
     Returns
     -------
@@ -666,7 +680,8 @@ def write_sr(
     (PS3.16 §8 "Coding Schemes", designator ``UCUM``).
     """
     sr, tracking, notes = _build(measurements, seg=seg, source=source, modality=modality,
-                                 procedure_reported=procedure_reported, series_number=series_number, device_uid=None)
+                                 procedure_reported=procedure_reported, series_number=series_number, device_uid=None,
+                                 about=about)
     out = Path(out_path)
     with atomic_file(out) as tmp:
         sr.save_as(tmp, enforce_file_format=True)

@@ -107,6 +107,16 @@ class JobQueue:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
         return None if row is None else Job.from_row(row)
 
+    def list(self, *, status: str | None = None, submitted_by: str | None = None, limit: int = 100) -> list[Job]:
+        """The newest ``limit`` jobs (by creation), optionally of one status or one submitter."""
+        q = select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id).limit(limit)
+        if status is not None:
+            q = q.where(jobs.c.status == status)
+        if submitted_by is not None:
+            q = q.where(jobs.c.submitted_by == submitted_by)
+        with self.engine.connect() as conn:
+            return [Job.from_row(r) for r in conn.execute(q)]
+
     def claim(self, worker: str, lease_s: float) -> Job | None:
         """The next job for ``worker``, leased for ``lease_s`` seconds; ``None`` if there is none.
 

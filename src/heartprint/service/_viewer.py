@@ -132,7 +132,7 @@ def app_config_js(*, base: str = VIEWER_BASE, dicomweb: str = DICOMWEB_BASE, nam
         },
     }
     config = {"routerBasename": base, "showStudyList": True, "extensions": [], "modes": [],
-              "customizationService": {}, "maxNumberOfWebWorkers": 2, "showWarningMessageForCrossOrigin": False,
+              "maxNumberOfWebWorkers": 2, "showWarningMessageForCrossOrigin": False,
               "showCPUFallbackMessage": True, "showLoadingIndicator": True, "strictZSpacingForVolumeViewport": True,
               # a SEG or SR opened in a viewport is shown at once (no "load this?" prompt)
               "disableConfirmationPrompts": True,
@@ -144,7 +144,24 @@ def app_config_js(*, base: str = VIEWER_BASE, dicomweb: str = DICOMWEB_BASE, nam
             f"  var config = {json.dumps(config, indent=2)};\n"
             "  var c = config.dataSources[0].configuration;\n"
             "  c.qidoRoot = root; c.wadoRoot = root; c.wadoUriRoot = root;\n"
+            f"{_SR_WITHOUT_COORDINATES}"
             "  window.config = config;\n})();\n")
+
+
+#: Two faults of OHIF 3.13 keep it from drawing an SR that holds measurements without image coordinates
+#: (heartprint's hold heart rate, indexed and per-segment values: TID 1501/1411 groups without them):
+#: its SOP class handler reads ``measurement.coords[0].ReferencedSOPSequence`` of an empty list, and it
+#: keeps looking for such a measurement's image in every other series, failing on a SEG's (its image ids
+#: are unknown to the metadata provider). The viewer's ``onBeforeSRAddMeasurement`` customization, called
+#: for each measurement not yet placed, marks a coordinate-less one as placed, so the search ends, and
+#: hands the loader a copy with an empty coordinate, which it passes over; the values are unchanged.
+_SR_WITHOUT_COORDINATES = (
+    "  config.customizationService = [{onBeforeSRAddMeasurement: {$set: function (args) {\n"
+    "    var m = args.measurement;\n"
+    "    if (m.coords && m.coords.length) { return m; }\n"
+    "    m.loaded = true;\n"
+    "    return Object.assign({}, m, {coords: [{}]});\n"
+    "  }}}];\n")
 
 
 _ROOT_REF = re.compile(r'(\s(?:src|href)=")/(?!/)')

@@ -23,9 +23,9 @@ import uuid
 import zipfile
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -295,6 +295,14 @@ def create_app(settings: Settings, *, tokens: TokenStore | None = None) -> FastA
         request.state.audit["target"] = job_id
         return {"job_id": job_id, "status": "queued", "links": {"status": f"/jobs/{job_id}",
                                                                 "results": f"/jobs/{job_id}/results"}}
+
+    @app.get("/jobs", tags=["jobs"], summary="The newest jobs: all of them for an admin, a caller's own otherwise",
+             openapi_extra={"security": [{"bearerAuth": []}]})
+    def job_list(status: Literal["queued", "running", "done", "failed"] | None = None,
+                 limit: int = Query(100, ge=1, le=1000),
+                 principal: Principal = need("reader", "list_jobs")) -> dict[str, Any]:
+        mine = None if principal.role == "admin" else principal.token_id
+        return {"jobs": [j.to_dict() for j in queue.list(status=status, submitted_by=mine, limit=limit)]}
 
     @app.get("/jobs/{job_id}", tags=["jobs"], summary="A job's status", openapi_extra={"security": [{"bearerAuth": []}]})
     def job_status(job_id: str, principal: Principal = need("reader", "read_status")) -> dict[str, Any]:
