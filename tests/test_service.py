@@ -303,6 +303,60 @@ def test_orthanc_watch_resumes_and_queues_each_study_once(tmp_path):
     engine.dispose()
 
 
+def test_a_job_retried_after_its_stow_replaces_what_it_stored(tmp_path):
+    """A worker that dies between STOW-RS and "done" leaves its SEG and SR in the archive; the retry
+    (new files, new UIDs) deletes them before storing its own: one copy in the archive, never two."""
+    from types import SimpleNamespace
+
+    import httpx
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    from heartprint.service._orthanc import Orthanc
+
+    settings = Settings(registry=str(tmp_path / "r.db"), data_dir=tmp_path / "data")
+    job = SimpleNamespace(id="job1", source="orthanc")
+    archive: dict[str, str] = {}  # Orthanc id -> SOP Instance UID
+
+    def attempt() -> dict:
+        files = []
+        for name in ("seg_1.dcm", "sr_1.dcm"):
+            ds = Dataset()
+            ds.SOPInstanceUID, ds.SOPClassUID = generate_uid(), "1.2.840.10008.5.1.4.1.1.88.34"
+            ds.file_meta = FileMetaDataset()
+            ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+            path = settings.results_dir / job.id / "study" / "dicom" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ds.save_as(path, enforce_file_format=True)
+            files.append(f"study/dicom/{name}")
+        return {"studies": [{"files": [*files, "study/measurements.json"]}]}
+
+    def orthanc(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/tools/lookup":
+            uid = request.content.decode()
+            return httpx.Response(200, json=[{"Type": "Instance", "ID": k} for k, v in archive.items() if v == uid])
+        if request.method == "DELETE":
+            return httpx.Response(200 if archive.pop(request.url.path.rsplit("/", 1)[1], None) else 404, json={})
+        return httpx.Response(404)
+
+    o = Orthanc("http://orthanc")
+    o.http = httpx.Client(base_url="http://orthanc", transport=httpx.MockTransport(orthanc))
+    o.store = lambda files: archive.update({f"o{len(archive) + i}": str(pydicom.dcmread(f).SOPInstanceUID)
+                                            for i, f in enumerate(files)})
+    after = o.store_results(settings)
+    first = attempt()
+    after(job, first)  # ... and the worker is killed before it marks the job done
+    stored_first = set(archive.values())
+    assert len(stored_first) == 2 and first["studies"][0]["stored_to_archive"] == ["study/dicom/seg_1.dcm",
+                                                                                   "study/dicom/sr_1.dcm"]
+    second = attempt()  # the retry writes the results again, with new UIDs
+    after(job, second)
+    assert len(archive) == 2 and not (set(archive.values()) & stored_first)  # replaced, not added
+    after(SimpleNamespace(id="job2", source="upload"), attempt())  # an uploaded study is not stored back
+    assert len(archive) == 2
+
+
 # -- a real study through the queue, with a worker killed mid-study ---------------------------
 
 

@@ -488,3 +488,37 @@ def test_patient_page_in_headless_chromium(served, tmp_path):
 
 
 # The archive's study with heartprint's SEG and SR in OHIF, end to end: tests/test_service_e2e.py.
+
+
+def test_risk_endpoint_answers_from_the_configured_model(env, tokens, tmp_path):
+    """With a risk model configured, ``GET /patients/{id}/risk`` answers what :func:`heartprint.risk.explain`
+    answers on the patient's latest measurements (LVEF 40 %, EDV 250 mL, the 2025 study), JSON-clean
+    (a confidence interval the model could not estimate is null, not NaN); an unknown patient is a 404."""
+    import dataclasses
+
+    import numpy as np
+    import pandas as pd
+    from fastapi.testclient import TestClient
+
+    risk = pytest.importorskip("heartprint.risk")
+    from heartprint.service.app import create_app
+
+    settings, _, tok, _ = env
+    rng = np.random.default_rng(3)
+    ef = rng.uniform(20, 70, 200)
+    t_event = rng.exponential(1 / (0.1 * np.exp(0.05 * (50 - ef))))
+    t_cens = rng.uniform(0, 15, 200)
+    table = pd.DataFrame({"lv_ef": ef, "lv_edv": rng.uniform(80, 250, 200), "time": np.minimum(t_event, t_cens),
+                          "event": (t_event <= t_cens).astype(int)})
+    model = risk.fit(table, time="time", event="event", model="cox", horizon=5.0,
+                     cv=risk.CV(outer=2, inner=2, bootstrap=0, bootstrap_models=0, seed=1))  # no bootstrap: CI unknown
+    folder = model.save(tmp_path / "model")
+    client = TestClient(create_app(dataclasses.replace(settings, risk_model=folder), tokens=tokens[1]))
+    r = client.get(f"/patients/{PATIENT}/risk", headers={"Authorization": f"Bearer {tok['reader']}"})
+    assert r.status_code == 200, r.text
+    got = r.json()["risk"]
+    expected = risk.explain(risk.load(folder), {"lv_ef": 40.0, "lv_edv": 250.0})
+    assert got["status"] == "assessed" and got["risk"] == pytest.approx(expected["risk"])
+    assert {c["feature"]: c["value"] for c in got["contributions"]} == {"lv_ef": 40.0, "lv_edv": 250.0}
+    assert got["performance"]["harrell_c_ci95"] == [None, None]
+    assert client.get("/patients/nobody/risk", headers={"Authorization": f"Bearer {tok['reader']}"}).status_code == 404

@@ -149,14 +149,49 @@ class Orthanc:
         client = DICOMwebClient(url=self.dicomweb_url, session=session)
         client.store_instances([pydicom.dcmread(f) for f in files])
 
+    def delete_instances(self, sop_instance_uids: list[str]) -> int:
+        """Delete from the archive the instances with these SOP Instance UIDs (``POST /tools/lookup``,
+        ``DELETE /instances/{id}``); those it does not hold are passed over. Returns how many went."""
+        gone = 0
+        for uid in sop_instance_uids:
+            r = self.http.post("/tools/lookup", content=uid)
+            r.raise_for_status()
+            for x in r.json():
+                if x.get("Type") == "Instance":
+                    d = self.http.delete(f"/instances/{x['ID']}")
+                    if d.status_code != 404:
+                        d.raise_for_status()
+                        gone += 1
+        return gone
+
     def store_results(self, settings: Any):  # noqa: ANN201
-        """``after(job, result)`` for the worker: STOW-RS each study's SEG and SR of an Orthanc job."""
+        """``after(job, result)`` for the worker: STOW-RS each study's SEG and SR of an Orthanc job.
+
+        At least once, never twice: the SOP Instance UIDs about to be stored are written first to
+        ``<jobs>/<job>/archive_stow.json``. A job retried after a worker died between its STOW-RS and
+        its "done" (its new SEG and SR have new UIDs) finds that record and deletes what the earlier
+        attempt stored before storing its own, so the archive holds one SEG and one SR per series."""
+        import json
+
+        import pydicom
+
+        from heartprint._atomic import atomic_file
+
         def after(job: Any, result: dict[str, Any]) -> None:
             if job.source != "orthanc":
                 return
             root = settings.results_dir / job.id
             files = [root / f for st in result.get("studies", []) for f in st.get("files", [])
                      if f.split("/")[-1].startswith(("seg_", "sr_")) and f.endswith(".dcm")]
+            record = settings.jobs_dir / job.id / "archive_stow.json"
+            uids = [str(pydicom.dcmread(f, stop_before_pixels=True, specific_tags=["SOPInstanceUID"]).SOPInstanceUID)
+                    for f in files]
+            if record.exists():  # an earlier attempt of this job stored (or began to store) these
+                earlier = [u for u in json.loads(record.read_text()).get("sop_instance_uids", []) if u not in uids]
+                self.delete_instances(earlier)
+            record.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_file(record) as tmp:
+                Path(tmp).write_text(json.dumps({"sop_instance_uids": uids}))
             self.store(files)
             for st in result.get("studies", []):
                 st["stored_to_archive"] = [f for f in st.get("files", []) if root / f in files]
