@@ -268,8 +268,9 @@ def test_claims_are_exclusive_and_attempts_bounded(tmp_path):
 def test_orthanc_watch_resumes_and_queues_each_study_once(tmp_path):
     """``/changes`` scripted as Orthanc answers it (pages of ``limit``, ``Done``, ``Last``): every
     StableStudy is queued once, in order, from the last change stored; a study re-reported stable
-    (it changed when SEG and SR were stored back) is not queued again; a watcher that restarts
-    asks from where the last one stopped."""
+    because heartprint's SEG and SR were stored back is not queued again; a watcher that restarts
+    asks from where the last one stopped; a study re-reported stable with new source images is
+    queued again, once."""
     import httpx
 
     from heartprint.service._db import open_engine
@@ -281,7 +282,15 @@ def test_orthanc_watch_resumes_and_queues_each_study_once(tmp_path):
          ("StableStudy", "s2"), ("NewSeries", "seg"), ("StableStudy", "s1")], start=1)]
     asked = []
 
+    def series(*manufacturers: str) -> list[dict]:
+        return [{"MainDicomTags": {"Manufacturer": m}, "Instances": [f"{m}{i}" for i in range(3)]} for m in manufacturers]
+
+    # s1 holds heartprint's SEG/SR series by the time it is re-reported at Seq 7: still 3 source images
+    studies = {"s1": series("Scanner", "heartprint"), "s2": series("Scanner"), "s3": series("Scanner")}
+
     def orthanc(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/studies/"):
+            return httpx.Response(200, json=studies[request.url.path.split("/")[2]])
         since, limit = int(request.url.params["since"]), int(request.url.params["limit"])
         asked.append(since)
         page = [c for c in changes if c["Seq"] > since][:limit]
@@ -300,6 +309,14 @@ def test_orthanc_watch_resumes_and_queues_each_study_once(tmp_path):
     restarted.http = watcher.http
     again = restarted.poll_changes(engine, limit=2)
     assert [queue.get(j).source_ref for j in again] == ["s3"] and asked[-1] == 7  # resumed after change 7
+    # new images in s2 (a second scanner series): queued again, with its new source image count; once
+    studies["s2"] = series("Scanner", "Scanner")
+    changes.append({"Seq": 9, "ChangeType": "StableStudy", "ID": "s2"})
+    changes.append({"Seq": 10, "ChangeType": "StableStudy", "ID": "s2"})
+    third = restarted.poll_changes(engine, limit=2)
+    assert [(queue.get(j).source_ref, queue.get(j).parameters["source_instances"]) for j in third] == [("s2", 6)]
+    changes.append({"Seq": 11, "ChangeType": "StableStudy", "ID": "s2"})
+    assert restarted.poll_changes(engine, limit=2) == []
     engine.dispose()
 
 

@@ -7,8 +7,10 @@ In. Orthanc numbers every change it makes (``GET /changes?since=N&limit=M`` answ
 ``StableStudy`` (a study that has received no new instance for ``StableAge`` seconds) and stores
 the new last-seen number in the same transaction as the jobs (table ``service_state``), so a
 watcher restarted at any point resumes where it stopped, and neither skips a study nor queues it
-twice. A study is queued once per Orthanc study: the SEG and SR stored back make the study
-change, and Orthanc reports it stable again; that second report is not a new study.
+twice. A study is queued when first reported stable, and again when it holds more source images
+than when last queued (new images came in): the SEG and SR stored back make the study change and
+Orthanc reports it stable again, but they are not source images (their series' Manufacturer is
+``heartprint``), so that report queues nothing.
 
 The worker fetches a queued study as the archive Orthanc builds of it (``GET
 /studies/{id}/archive``, a zip of its DICOM files, read in place by heartprint's zip reader) and,
@@ -66,33 +68,53 @@ class Orthanc:
             r = self.http.get("/changes", params={"since": since, "limit": limit})
             r.raise_for_status()
             doc = r.json()
-            stable = [c["ID"] for c in doc.get("Changes", []) if c.get("ChangeType") == "StableStudy"]
+            stable = list(dict.fromkeys(c["ID"] for c in doc.get("Changes", []) if c.get("ChangeType") == "StableStudy"))
             last = int(doc.get("Last", since))
+            counts = {sid: self.source_instances(sid) for sid in stable}
             try:
-                queued += self._queue_stable(engine, stable, since_row=row is not None, last=last,
+                queued += self._queue_stable(engine, counts, since_row=row is not None, last=last,
                                              max_attempts=max_attempts)
             except IntegrityError:  # another watcher queued the same study at the same moment: read again
                 continue
             if doc.get("Done", True) or last == since:
                 return queued
 
+    def source_instances(self, study: str) -> int | None:
+        """How many instances of Orthanc study ``study`` are source images: not in a series heartprint
+        wrote (Manufacturer ``heartprint``: its SEG and SR). ``None``: the study is gone."""
+        r = self.http.get(f"/studies/{study}/series", params={"expand": ""})
+        if r.status_code == 404:
+            return None
+        r.raise_for_status()
+        return sum(len(x.get("Instances", [])) for x in r.json()
+                   if (x.get("MainDicomTags") or {}).get("Manufacturer") != "heartprint")
+
     @staticmethod
-    def _queue_stable(engine: Engine, stable: list[str], *, since_row: bool, last: int, max_attempts: int) -> list[str]:
-        """In one transaction: a job for each stable study not queued before, and the last change seen.
-        A watcher's job id is a function of the Orthanc study id, so two watchers racing on one
-        study collide on the primary key instead of queuing it twice."""
+    def _queue_stable(engine: Engine, counts: dict[str, int | None], *, since_row: bool, last: int,
+                      max_attempts: int) -> list[str]:
+        """In one transaction: a job for each stable study with source images not analysed before, and
+        the last change seen. A study is queued when first seen stable, and again when it holds more
+        source images than when it was last queued (new images came in); the SEG and SR stored back
+        are not source images, so storing them queues nothing. A watcher's job id is a function of the
+        Orthanc study id and its source image count, so two watchers racing on one study collide on
+        the primary key instead of queuing it twice."""
         queued = []
         with writer(engine).begin() as conn:
-            known = set(conn.execute(select(jobs.c.source_ref).where(
-                jobs.c.source == "orthanc", jobs.c.source_ref.in_(stable))).scalars()) if stable else set()
-            for study_id in dict.fromkeys(stable):
-                if study_id in known:
+            seen: dict[str, int] = {}
+            if counts:
+                for ref, params in conn.execute(select(jobs.c.source_ref, jobs.c.parameters).where(
+                        jobs.c.source == "orthanc", jobs.c.source_ref.in_(list(counts)))):
+                    n = (params or {}).get("source_instances")
+                    seen[ref] = max(seen.get(ref, -1), n if isinstance(n, int) else 1 << 62)
+            for study_id, n in counts.items():
+                if n is None or n == 0 or (study_id in seen and n <= seen[study_id]):
                     continue
-                job_id = hashlib.sha256(f"orthanc-watch:{study_id}".encode()).hexdigest()[:32]
+                key = f"orthanc-watch:{study_id}" if study_id not in seen else f"orthanc-watch:{study_id}:{n}"
+                job_id = hashlib.sha256(key.encode()).hexdigest()[:32]
                 conn.execute(insert(jobs).values(
                     id=job_id, status="queued", source="orthanc", source_ref=study_id, submitted_by="orthanc",
-                    parameters={"orthanc_study": study_id}, attempts=0, max_attempts=max_attempts,
-                    created_at=utcnow()))
+                    parameters={"orthanc_study": study_id, "source_instances": n}, attempts=0,
+                    max_attempts=max_attempts, created_at=utcnow()))
                 queued.append(job_id)
             values = {"value": str(last), "updated_at": utcnow()}
             if not since_row:

@@ -286,12 +286,15 @@ def create_app(settings: Settings, *, tokens: TokenStore | None = None) -> FastA
         orthanc = Orthanc(settings.orthanc_url)
         try:
             study_id = orthanc.lookup_study(body.study_uid)
+            n = orthanc.source_instances(study_id) if study_id is not None else None
         finally:
             orthanc.close()
         if study_id is None:
             raise ApiError(404, "study_not_in_archive", f"the archive holds no study {body.study_uid}")
+        # the source image count lets the watcher tell new images from this analysis' own SEG and SR
         job_id = queue.submit(source="orthanc", source_ref=study_id, submitted_by=principal.token_id,
-                              parameters={"orthanc_study": study_id, "study_uid": body.study_uid})
+                              parameters={"orthanc_study": study_id, "study_uid": body.study_uid,
+                                          **({"source_instances": n} if n is not None else {})})
         request.state.audit["target"] = job_id
         return {"job_id": job_id, "status": "queued", "links": {"status": f"/jobs/{job_id}",
                                                                 "results": f"/jobs/{job_id}/results"}}
