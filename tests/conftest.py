@@ -25,7 +25,7 @@ def demo_patient_dicom(tmp_path_factory) -> tuple[Path, dict]:
     from heartprint.phantoms import write_demo_patient
 
     root = tmp_path_factory.mktemp("demo_patient") / "dicom"
-    _, truth = write_demo_patient(root, seed=0, n_phases=10, spect=False)  # the SPECT study: tests/test_demo.py
+    _, truth = write_demo_patient(root, seed=0, n_phases=4, spect=False)  # the SPECT study: tests/test_demo.py
     return root, truth
 
 

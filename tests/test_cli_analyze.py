@@ -42,7 +42,7 @@ def patients(tmp_path_factory, demo_patient_dicom):
     root = tmp_path_factory.mktemp("batch")
     shutil.copytree(demo_patient_dicom[0], root / "a")
     truth_a = demo_patient_dicom[1]
-    _, truth_b = write_demo_patient(root / "b", seed=1, n_phases=10, spect=False)
+    _, truth_b = write_demo_patient(root / "b", seed=1, n_phases=4, spect=False)  # 4 phases: enough for ED/ES
     for f in (root / "b").rglob("*.dcm"):
         ds = pydicom.dcmread(f)
         ds.PatientID, ds.PatientName = OTHER_ID, OTHER_NAME

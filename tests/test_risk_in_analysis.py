@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
 import pandas as pd
 import pytest
 
 pytest.importorskip("sksurv")
+
+from _risk_cohort import lvef_cohort  # noqa: E402
 
 from heartprint import risk  # noqa: E402
 from heartprint.measure import Measurement  # noqa: E402
@@ -24,13 +25,7 @@ from heartprint.results import (  # noqa: E402
 @pytest.fixture(scope="module")
 def model():
     """Lower LVEF raises the hazard (log HR 0.05 per point), age is noise: a cohort in heartprint's names."""
-    rng = np.random.default_rng(3)
-    n = 300
-    ef = rng.uniform(20, 70, n)
-    t_event = rng.exponential(1 / (0.1 * np.exp(0.05 * (50 - ef))))
-    t_cens = rng.uniform(0, 15, n)
-    table = pd.DataFrame({"lv_ef": ef, "age_years": rng.uniform(40, 80, n), "time": np.minimum(t_event, t_cens),
-                          "event": (t_event <= t_cens).astype(int)})
+    table = lvef_cohort(300, ef=(20, 70), noise=("age_years", 40, 80))
     return risk.fit(table, time="time", event="event", model="cox",
                     cv=risk.CV(outer=3, inner=2, bootstrap=20, bootstrap_models=4, seed=1), horizon=5.0)
 

@@ -496,20 +496,14 @@ def test_risk_endpoint_answers_from_the_configured_model(env, tokens, tmp_path):
     (a confidence interval the model could not estimate is null, not NaN); an unknown patient is a 404."""
     import dataclasses
 
-    import numpy as np
-    import pandas as pd
+    from _risk_cohort import lvef_cohort
     from fastapi.testclient import TestClient
 
     risk = pytest.importorskip("heartprint.risk")
     from heartprint.service.app import create_app
 
     settings, _, tok, _ = env
-    rng = np.random.default_rng(3)
-    ef = rng.uniform(20, 70, 200)
-    t_event = rng.exponential(1 / (0.1 * np.exp(0.05 * (50 - ef))))
-    t_cens = rng.uniform(0, 15, 200)
-    table = pd.DataFrame({"lv_ef": ef, "lv_edv": rng.uniform(80, 250, 200), "time": np.minimum(t_event, t_cens),
-                          "event": (t_event <= t_cens).astype(int)})
+    table = lvef_cohort(200, ef=(20, 70), noise=("lv_edv", 80, 250))
     model = risk.fit(table, time="time", event="event", model="cox", horizon=5.0,
                      cv=risk.CV(outer=2, inner=2, bootstrap=0, bootstrap_models=0, seed=1))  # no bootstrap: CI unknown
     folder = model.save(tmp_path / "model")

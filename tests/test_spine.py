@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import json
-import numpy as np
 import re
 import shutil
 import subprocess
@@ -388,19 +387,14 @@ def test_a_risk_model_answers_for_real_acdc_patients_in_every_output(two_patient
     ACDC patients (measured LVEF, age from DICOM), into measurements.json (schema) and the report; the dilated
     heart (lower LVEF) gets the higher risk, as the fitted direction says."""
     pytest.importorskip("sksurv")
-    import pandas as pd
+    from _risk_cohort import lvef_cohort
 
     from heartprint import risk
     from heartprint.outputs import study_folder_name, write_study_outputs
     from heartprint.pipeline import interpret_study
     from heartprint.report import build_report, render_html
 
-    rng = np.random.default_rng(3)
-    ef = rng.uniform(15, 75, 300)
-    t_event = rng.exponential(1 / (0.1 * np.exp(0.05 * (50 - ef))))
-    t_cens = rng.uniform(0, 15, 300)
-    table = pd.DataFrame({"lv_ef": ef, "age_years": rng.uniform(40, 80, 300), "time": np.minimum(t_event, t_cens),
-                          "event": (t_event <= t_cens).astype(int)})
+    table = lvef_cohort(300, ef=(15, 75), noise=("age_years", 40, 80))
     model = risk.fit(table, time="time", event="event", model="cox",
                      cv=risk.CV(outer=3, inner=2, bootstrap=20, bootstrap_models=4, seed=1), horizon=5.0)
     _, results = two_patients
