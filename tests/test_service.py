@@ -282,11 +282,15 @@ def test_orthanc_watch_resumes_and_queues_each_study_once(tmp_path):
          ("StableStudy", "s2"), ("NewSeries", "seg"), ("StableStudy", "s1")], start=1)]
     asked = []
 
-    def series(*manufacturers: str) -> list[dict]:
-        return [{"MainDicomTags": {"Manufacturer": m}, "Instances": [f"{m}{i}" for i in range(3)]} for m in manufacturers]
+    def series(*kinds: str) -> list[dict]:
+        tags = {"MR": {"Modality": "MR", "Manufacturer": "heartprint", "SeriesDescription": "CINE"},  # a phantom's
+                "SEG": {"Modality": "SEG", "Manufacturer": "heartprint", "SeriesDescription": "heartprint SEG"},
+                "SR": {"Modality": "SR", "Manufacturer": "heartprint", "SeriesDescription": "heartprint measurements: CINE"},
+                "vendor SR": {"Modality": "SR", "Manufacturer": "Echo Inc", "SeriesDescription": "heartprint-like"}}
+        return [{"MainDicomTags": tags[k], "Instances": [f"{k}{i}" for i in range(3)]} for k in kinds]
 
     # s1 holds heartprint's SEG/SR series by the time it is re-reported at Seq 7: still 3 source images
-    studies = {"s1": series("Scanner", "heartprint"), "s2": series("Scanner"), "s3": series("Scanner")}
+    studies = {"s1": series("MR", "SEG", "SR"), "s2": series("MR"), "s3": series("MR")}
 
     def orthanc(request: httpx.Request) -> httpx.Response:
         if request.url.path.startswith("/studies/"):
@@ -310,7 +314,7 @@ def test_orthanc_watch_resumes_and_queues_each_study_once(tmp_path):
     again = restarted.poll_changes(engine, limit=2)
     assert [queue.get(j).source_ref for j in again] == ["s3"] and asked[-1] == 7  # resumed after change 7
     # new images in s2 (a second scanner series): queued again, with its new source image count; once
-    studies["s2"] = series("Scanner", "Scanner")
+    studies["s2"] = series("MR", "vendor SR")  # a vendor's measurement SR is a source
     changes.append({"Seq": 9, "ChangeType": "StableStudy", "ID": "s2"})
     changes.append({"Seq": 10, "ChangeType": "StableStudy", "ID": "s2"})
     third = restarted.poll_changes(engine, limit=2)

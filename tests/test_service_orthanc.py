@@ -1,6 +1,7 @@
 """Orthanc in and out, end to end: a phantom study stored into Orthanc is picked up from its
 changes, analysed by a worker without a hand touching it, and its SEG and SR come back from
-Orthanc by QIDO-RS/WADO-RS; the last change seen is kept in the registry. (That a study Orthanc
+Orthanc by QIDO-RS/WADO-RS; the last change seen is kept in the registry; the SEG and SR stored
+back queue nothing, and a new image series stored into the study queues it again. (That a study Orthanc
 reports stable again, after SEG and SR came in, is not queued twice, and that polling resumes
 from the stored change, is tested against a scripted ``/changes`` in ``test_service.py``.)
 
@@ -84,6 +85,23 @@ def _scenario(tmp: Path) -> dict:
         out["job"] = {"status": done.status, "error": done.error, "source": done.source,
                       "stored": done.result["studies"][0].get("stored_to_archive") if done.result else None}
         out["requeued"] = orthanc.poll_changes(worker.engine)  # (a re-reported study: test_service.py)
+        # a new image series comes into the study: once Orthanc reports it stable, the study is queued again
+        import pydicom
+        from pydicom.uid import generate_uid
+
+        extra = pydicom.dcmread(next((tmp / "cine").glob("*.dcm")))
+        extra.SeriesInstanceUID, extra.SOPInstanceUID = generate_uid(), generate_uid()
+        extra.file_meta.MediaStorageSOPInstanceUID = extra.SOPInstanceUID
+        extra.save_as(tmp / "extra.dcm")
+        httpx.post(f"{base}/instances", content=(tmp / "extra.dcm").read_bytes()).raise_for_status()
+        deadline = time.monotonic() + 30
+        while not (again := orthanc.poll_changes(worker.engine)):
+            assert time.monotonic() < deadline, "a study with a new image series was not queued again"
+            time.sleep(0.3)
+        out["new_images"] = [(worker.queue.get(j).source_ref, worker.queue.get(j).parameters["source_instances"])
+                             for j in again]
+        out["n_source"] = len(list((tmp / "cine").glob("*.dcm"))) + 1
+        mark("new images queued again")
         with worker.engine.connect() as conn:
             out["last_change"] = int(conn.execute(state.select().where(state.c.key == LAST_CHANGE_KEY)).first().value)
         out["orthanc_last"] = httpx.get(f"{base}/changes", params={"limit": 0}).json()["Last"]
@@ -132,11 +150,12 @@ def test_orthanc_in_and_out(tmp_path):
     print(out["seconds"])
     assert out["job"]["status"] == "done" and out["job"]["source"] == "orthanc", out
     assert len(out["job"]["stored"]) == 2  # SEG and SR
-    assert out["modalities"] == ["MR", "SEG", "SR"]
+    assert out["modalities"] == ["MR", "MR", "SEG", "SR"]  # the cine, the new image series, heartprint's SEG and SR
     seg = out["seg"]
     assert seg["sop_class"] == "1.2.840.10008.5.1.4.1.1.66.4" and seg["refers_to"] == seg["source"]
     assert len(seg["segments"]) == 3
-    assert out["requeued"] == []
+    assert out["requeued"] == []  # its own SEG and SR stored back queue nothing
+    assert out["new_images"] == [[out["api"]["orthanc_id"], out["n_source"]]]  # (JSON: a list)
     assert out["last_change"] == out["orthanc_last"] > 0  # resumes from the last change seen
     api = out["api"]
     assert (api["status"], api["source"], api["ref"]) == (202, "orthanc", api["orthanc_id"])

@@ -9,8 +9,8 @@ the new last-seen number in the same transaction as the jobs (table ``service_st
 watcher restarted at any point resumes where it stopped, and neither skips a study nor queues it
 twice. A study is queued when first reported stable, and again when it holds more source images
 than when last queued (new images came in): the SEG and SR stored back make the study change and
-Orthanc reports it stable again, but they are not source images (their series' Manufacturer is
-``heartprint``), so that report queues nothing.
+Orthanc reports it stable again, but they are not source images (:func:`heartprint_output`), so
+that report queues nothing.
 
 The worker fetches a queued study as the archive Orthanc builds of it (``GET
 /studies/{id}/archive``, a zip of its DICOM files, read in place by heartprint's zip reader) and,
@@ -35,6 +35,15 @@ __all__ = ["LAST_CHANGE_KEY", "Orthanc"]
 
 #: ``service_state`` key holding the last Orthanc change seen.
 LAST_CHANGE_KEY = "orthanc.last_change"
+
+
+def heartprint_output(tags: dict[str, Any]) -> bool:
+    """Whether a series (its Orthanc main DICOM tags) is one heartprint wrote back: a SEG or SR whose
+    Manufacturer is ``heartprint`` and whose Series Description starts with ``heartprint`` (``heartprint
+    SEG``, ``heartprint measurements: …``; :mod:`heartprint.io.seg`, :mod:`heartprint.io.sr`). Images
+    are never outputs, whoever made them (heartprint's own phantoms say Manufacturer ``heartprint``)."""
+    return (tags.get("Modality") in ("SEG", "SR") and tags.get("Manufacturer") == "heartprint"
+            and str(tags.get("SeriesDescription", "")).startswith("heartprint"))
 
 
 class Orthanc:
@@ -81,13 +90,12 @@ class Orthanc:
 
     def source_instances(self, study: str) -> int | None:
         """How many instances of Orthanc study ``study`` are source images: not in a series heartprint
-        wrote (Manufacturer ``heartprint``: its SEG and SR). ``None``: the study is gone."""
+        wrote (:func:`heartprint_output`: its SEG and SR). ``None``: the study is gone."""
         r = self.http.get(f"/studies/{study}/series", params={"expand": ""})
         if r.status_code == 404:
             return None
         r.raise_for_status()
-        return sum(len(x.get("Instances", [])) for x in r.json()
-                   if (x.get("MainDicomTags") or {}).get("Manufacturer") != "heartprint")
+        return sum(len(x.get("Instances", [])) for x in r.json() if not heartprint_output(x.get("MainDicomTags") or {}))
 
     @staticmethod
     def _queue_stable(engine: Engine, counts: dict[str, int | None], *, since_row: bool, last: int,
