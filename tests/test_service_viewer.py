@@ -282,6 +282,22 @@ def test_viewer_serves_the_build_under_viewer(tmp_path, tokens, monkeypatch):
     assert r.status_code == 404 and r.json()["error"] == "no_archive"
 
 
+def test_viewer_reads_are_rate_limited_apart_from_the_api(tmp_path, tokens):
+    """OHIF reads every frame through the proxy: its reads count against ``viewer_rate_limit``, and
+    neither bucket uses up the other."""
+    from fastapi.testclient import TestClient
+
+    from heartprint.service.app import create_app
+
+    settings = Settings(registry=str(tmp_path / "r.db"), data_dir=tmp_path / "data", rate_limit=2, viewer_rate_limit=4)
+    client = TestClient(create_app(settings, tokens=tokens[1]))
+    h = auth(tokens[0]["reader"])
+    assert [client.get("/dicom-web/studies", headers=h).status_code for _ in range(5)] == [404] * 4 + [429]
+    r = client.get("/dicom-web/studies", headers=h)
+    assert r.json()["error"] == "rate_limited" and "4 viewer reads" in r.json()["detail"]
+    assert [client.get("/jobs/x", headers=h).status_code for _ in range(3)] == [404, 404, 429]
+
+
 def test_install_checks_the_pinned_checksum(tmp_path):
     """A tarball that is not the pinned one is refused; the right one unpacks ``dist/`` only."""
     import base64 as b64

@@ -34,6 +34,9 @@ class Settings:
     #: requests per token per :attr:`rate_window_s` (429 past it)
     rate_limit: int = 600
     rate_window_s: float = 60.0
+    #: the viewer's DICOMweb reads per token per :attr:`rate_window_s`, counted apart from the API's: OHIF asks
+    #: for every frame of a series (a cine of 25 phases x 14 slices is 350 reads, thumbnails and metadata more)
+    viewer_rate_limit: int = 6000
     #: a worker's lease on a job (seconds); renewed every third of it while the job runs
     lease_s: float = 60.0
     max_attempts: int = 3
@@ -53,11 +56,12 @@ class Settings:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
         if self.token_file is not None:
             object.__setattr__(self, "token_file", Path(self.token_file))
-        if self.max_upload_bytes < 1 or self.rate_limit < 1 or self.lease_s <= 0 or self.max_attempts < 1:
+        if (self.max_upload_bytes < 1 or self.rate_limit < 1 or self.viewer_rate_limit < 1 or self.lease_s <= 0
+                or self.max_attempts < 1):
             from heartprint.errors import InvalidInputError
 
-            raise InvalidInputError("service settings: max_upload_bytes, rate_limit, lease_s and max_attempts must "
-                                    "be positive")
+            raise InvalidInputError("service settings: max_upload_bytes, rate_limit, viewer_rate_limit, lease_s and "
+                                    "max_attempts must be positive")
 
     @property
     def jobs_dir(self) -> Path:

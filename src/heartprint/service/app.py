@@ -124,6 +124,7 @@ def create_app(settings: Settings, *, tokens: TokenStore | None = None) -> FastA
     queue = JobQueue(engine, max_attempts=settings.max_attempts)
     store = tokens if tokens is not None else TokenStore.load(settings.token_file) if settings.token_file else TokenStore()
     limiter = _RateLimiter(settings.rate_limit, settings.rate_window_s)
+    viewer_limiter = _RateLimiter(settings.viewer_rate_limit, settings.rate_window_s)  # the DICOMweb proxy's reads
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     settings.results_dir.mkdir(parents=True, exist_ok=True)
     registry_lock = threading.Lock()
@@ -210,9 +211,11 @@ def create_app(settings: Settings, *, tokens: TokenStore | None = None) -> FastA
                 raise ApiError(401, "unauthorized", "a valid token is needed: send 'Authorization: Bearer <token>'",
                                {"WWW-Authenticate": "Bearer"})
             request.state.audit["principal"] = principal
-            wait = limiter.allow(principal.token_id)
+            viewer = action == "read_archive"
+            wait = (viewer_limiter if viewer else limiter).allow(principal.token_id)
             if wait is not None:
-                raise ApiError(429, "rate_limited", f"more than {settings.rate_limit} requests in "
+                limit = settings.viewer_rate_limit if viewer else settings.rate_limit
+                raise ApiError(429, "rate_limited", f"more than {limit} {'viewer reads' if viewer else 'requests'} in "
                                f"{settings.rate_window_s:g} s with this token; retry in {wait:.0f} s",
                                {"Retry-After": str(max(1, int(wait + 0.999)))})
             if not allows(principal.role, role):

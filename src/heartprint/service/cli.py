@@ -45,7 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = Settings(registry=args.registry, data_dir=Path(args.data), token_file=args.token_file,
                         host=args.host, port=args.port, max_upload_bytes=args.max_upload_mb << 20,
-                        rate_limit=args.rate_limit, risk_model=args.risk_model, orthanc_url=args.orthanc)
+                        rate_limit=args.rate_limit, viewer_rate_limit=args.viewer_rate_limit, risk_model=args.risk_model, orthanc_url=args.orthanc)
     app = create_app(settings)
     print(f"heartprint service on http://{args.host}:{args.port} (OpenAPI at /openapi.json)", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
@@ -72,6 +72,8 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--role", default="reader", help="role of the issued token: reader, submitter or admin")
     p.add_argument("--max-upload-mb", type=int, default=512, metavar="MB", help="largest upload (default 512 MiB)")
     p.add_argument("--rate-limit", type=int, default=600, metavar="N", help="requests per token per minute")
+    p.add_argument("--viewer-rate-limit", type=int, default=6000, metavar="N",
+                   help="the viewer's DICOMweb reads per token per minute, counted apart (default 6000)")
     p.add_argument("--risk-model", type=Path, metavar="FILE", help="a saved heartprint.risk model for /patients/{id}/risk")
     p.add_argument("--orthanc", metavar="URL", help="an Orthanc server that POST /archive-studies queues studies from")
     p.set_defaults(func=cmd_serve)
