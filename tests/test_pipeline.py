@@ -124,12 +124,13 @@ def test_detailed_phantom_function_within_issue_tolerances(analysed):
     _assert_function_matches(v, truth, volume_rel=0.03, ef_abs=2.0, rv_volume_rel=0.05, rv_ef_abs=3.0)
 
 
-def test_analyze_cli_writes_json_and_labels(phantom_study, tmp_path, capsys):
-    folder, truth = phantom_study
+def test_analyze_cli_writes_json_and_labels(tmp_path, capsys):
+    folder = tmp_path / "small"  # the command's plumbing, on a short cine (the phantom's values: tests above)
+    _, truth = write_demo_study(folder, seed=3, n_phases=4)
     bad = tmp_path / "not-a-study"
     bad.mkdir()
     (bad / "notes.txt").write_text("not DICOM")
-    code = main(["analyze", str(folder), str(bad), "--out", str(tmp_path / "out"), "--no-tta"])
+    code = main(["analyze", str(folder), str(bad), "--out", str(tmp_path / "out"), "--no-tta", "--no-report"])
     assert code != 0  # one study of the batch failed, and the batch went on
     batch = json.loads((tmp_path / "out" / "batch.json").read_text())
     assert [s["status"] for s in batch["studies"]] == ["ok", "failed"]
