@@ -11,6 +11,8 @@ from heartprint.phantoms import FOUNDATION_HEART, write_demo_study
 from heartprint.pipeline import AnalysisOptions, analyze_study
 from test_pipeline import _assert_function_matches, _values
 
+pytestmark = pytest.mark.accuracy  # make test-accuracy (CI), not make test
+
 
 @pytest.mark.parametrize("heart", [
     {"seed": 3, **FOUNDATION_HEART},  # the demo heart's size and function, 8 x 1.4 x 1.4 mm

@@ -47,6 +47,7 @@ def card_validation():
 
 
 @pytest.mark.slow
+@pytest.mark.accuracy  # make test-accuracy (CI), not make test
 def test_shipped_model_reproduces_its_card(acdc_rows, sunnybrook_result, card_validation):
     """The shipped weights, read by the shipped inference code, give the per-patient validation numbers
     recorded in the model card (catches a changed pre-processing or a swapped file)."""
