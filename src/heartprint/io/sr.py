@@ -73,6 +73,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pydicom.sr.codedict import codes
 
 from heartprint._atomic import atomic_file
@@ -387,8 +388,8 @@ def key_contours(seg_ds: Dataset, segments: Mapping[str, int]) -> dict[str, dict
             lines = find_contours(mask, 0.5)
             rc = max(lines, key=len) - 1.0  # back to the unpadded frame's (row, col) pixel indices
             points = np.stack([rc[:, 1] + 0.5, rc[:, 0] + 0.5], axis=1)  # pixel centre (r, c) is (c + .5, r + .5)
-            frame = int(ref.ReferencedFrameNumber[0] if isinstance(ref.get("ReferencedFrameNumber"), list)
-                        else ref.ReferencedFrameNumber) if "ReferencedFrameNumber" in ref else None
+            rf = ref.get("ReferencedFrameNumber")
+            frame = None if rf is None else int(rf[0] if isinstance(rf, (list, MultiValue)) else rf)
             contours[phase] = KeyContour(str(ref.ReferencedSOPClassUID), str(ref.ReferencedSOPInstanceUID), frame,
                                          points.round(2))
         out[wanted[number]] = contours
@@ -517,7 +518,10 @@ def _build(
         if getattr(seg_ds, "Modality", None) != "SEG":
             raise InvalidInputError(f"seg {getattr(seg_ds, 'SOPInstanceUID', seg)}: Modality {getattr(seg_ds, 'Modality', None)!r}, expected 'SEG'")
         segments = {str(s.SegmentLabel): int(s.SegmentNumber) for s in seg_ds.SegmentSequence}
-        contours = key_contours(_seg_dataset(seg), segments)
+        try:
+            contours = key_contours(_seg_dataset(seg), segments)
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+            contours = {}  # a SEG whose frames cannot be read back: the values, without outlines
         source_series = str(seg_ds.ReferencedSeriesSequence[0].SeriesInstanceUID)
         evidence = [seg_ds, *_outline_evidence(seg_ds, contours)]
         modality = modality or "MR"
