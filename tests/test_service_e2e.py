@@ -160,7 +160,7 @@ class _Scenario:
             self.mark("SEG overlay drawn")
             # the SR, loaded by OHIF's own SR handler: its outlined measurements placed on the cine image as
             # annotations with their values (opening OHIF 3.13's SR viewport over a cine shown as a volume
-            # does not settle: docs/service.md, "Known limits")
+            # does not settle: docs/service.md, "Not yet")
             sr = browser.evaluate(_LOAD_SR.replace("DESCRIPTION", f"heartprint measurements: {CINE}"))
             self.out["sr_in_ohif"] = json.loads(sr) if isinstance(sr, str) and sr.startswith("{") else sr
             self.mark("SR loaded by OHIF")
