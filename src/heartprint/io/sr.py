@@ -508,7 +508,7 @@ def _build(
         raise InvalidInputError("measurements is empty: nothing to report")
     notes: list[str] = []
     if seg is not None:
-        seg_ds = _seg_dataset(seg)
+        seg_ds = read = _seg_dataset(seg)  # read once: ``read`` keeps the pixel frames for the outlines
         if isinstance(seg_ds, Dataset):
             from heartprint.io.seg import export_headers
 
@@ -519,7 +519,7 @@ def _build(
             raise InvalidInputError(f"seg {getattr(seg_ds, 'SOPInstanceUID', seg)}: Modality {getattr(seg_ds, 'Modality', None)!r}, expected 'SEG'")
         segments = {str(s.SegmentLabel): int(s.SegmentNumber) for s in seg_ds.SegmentSequence}
         try:
-            contours = key_contours(_seg_dataset(seg), segments)
+            contours = key_contours(read, segments)
         except (AttributeError, IndexError, KeyError, TypeError, ValueError):
             contours = {}  # a SEG whose frames cannot be read back: the values, without outlines
         source_series = str(seg_ds.ReferencedSeriesSequence[0].SeriesInstanceUID)
