@@ -253,6 +253,17 @@ def test_outputs_carry_identity_and_validate(two_patients, tmp_path):
             n_seg = sum(1 for m in r.measurements() if m.segment is not None)
             assert n_seg >= 16
             assert dump.count('"Finding Site")=') >= n_seg
+        # SR on a real study: the LV EDV carries its ED outline, selected from an image of the analysed cine
+        import highdicom as hd
+
+        [sr_file] = sorted((written.path / "dicom").glob("sr_*.dcm"))
+        sr_doc = hd.sr.srread(sr_file)
+        [edv] = [m for g in sr_doc.content.get_image_measurement_groups() for m in g.get_measurements()
+                 if m.name.value == "18026-5"]
+        assert edv.value == pytest.approx(series.global_values()["lv_edv"])
+        [outline] = edv.referenced_coordinates
+        cine_uids = {str(h.SOPInstanceUID) for h in series.source_headers}
+        assert outline.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID in cine_uids
         # report: names its own patient, never the other one
         other = [o for o in results if o is not r][0]
         if written.report is not None:
